@@ -1,0 +1,115 @@
+# cgpolicy - per-cgroup network policy with eBPF.
+# make            build build/cgpolicy (and its BPF objects)
+# make deps       install the Debian packages needed to build and test
+# make test       unit, BPF and end-to-end tests (installs deps if missing)
+# make bench      benchmarks (bench/), results under bench/results/
+# make install    install to $(DESTDIR)$(PREFIX)
+# V=1 shows full commands.
+
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+CLANG     ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL   ?= bpftool
+VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+             -DCGP_VERSION='"$(VERSION)"' -I$(BUILD) -I.
+LDLIBS    += -lbpf -lelf -lz -linih -lcap
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
+
+DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
+             bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_PROGS   := enforce
+BPF_OBJS    := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
+SKELS       := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
+
+POLICY_SRCS := $(wildcard policy/*.c)
+AGENT_SRCS  := $(wildcard agent/*.c)
+POLICY_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRCS))
+AGENT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
+
+UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
+
+.PHONY: all deps test test-unit test-bpf test-e2e bench install clean check-deps
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/cgpolicy
+
+$(BUILD) $(BUILD)/policy $(BUILD)/agent $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# vmlinux.h from the running kernel's BTF; a failed dump leaves no file behind.
+$(BUILD)/vmlinux.h: | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(BUILD)/$*.bpf.d -c $< -o $@.full
+	$(Q)$(LLVM_STRIP) -g $@.full -o $@ && rm -f $@.full
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cgp_$* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/policy/%.o: policy/%.c | $(BUILD)/policy
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/agent/%.o: agent/%.c $(SKELS) | $(BUILD)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/cgpolicy: $(AGENT_OBJS) $(POLICY_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/bpf/%.c $(POLICY_OBJS) $(SKELS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
+
+# Install build and test dependencies from Debian's archive (as root).
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+
+# Installs deps only when something is missing, so `make test` works on a fresh machine.
+check-deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -vc 'install ok installed$$'; \
+	  for p in $(DEB_PKGS); do dpkg-query -W $$p >/dev/null 2>&1 || echo x; done | wc -l); \
+	if [ "$$missing" != "0" ] || ! command -v $(BPFTOOL) >/dev/null; then $(MAKE) --no-print-directory deps; fi
+
+test: check-deps
+	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
+	tests/run.sh $(BUILD)
+
+bench: all
+	bench/run.sh $(BUILD)
+
+install: all
+	install -D -m 0755 $(BUILD)/cgpolicy $(DESTDIR)$(PREFIX)/sbin/cgpolicy
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d)

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * cgpolicy.h - every structure that crosses the kernel/user boundary.
+ *
+ * Included by the BPF programs (after vmlinux.h) and by user space (after
+ * <linux/types.h>). Plain __u8..__u64 fields only; no pointers.
+ *
+ * Rule semantics (see docs/POLICY.md):
+ *   Each cgroup policy owns a slot (1..CGP_MAX_SLOTS-1). Slot 0 means "not
+ *   configured": traffic passes untouched, exactly as before the first apply.
+ *   A packet is matched on (slot, direction, protocol, port class, remote
+ *   address). Precedence, highest first:
+ *     1. the longest remote-address prefix;
+ *     2. at equal prefix, a rule with ports beats a rule without;
+ *     3. at a full tie, deny beats allow (resolved when compiling);
+ *     4. no match: the policy's default verdict for the direction.
+ *   IPv4 addresses are matched as IPv4-mapped IPv6 (::ffff:a.b.c.d), so one
+ *   trie serves both families and v4-mapped sockets of dual-stack servers.
+ */
+#ifndef CGPOLICY_H
+#define CGPOLICY_H
+
+#define CGP_LAYOUT_VERSION	1	/* bump when a pinned map layout changes */
+
+#define CGP_MAX_SLOTS		1024	/* policies (cgroups) per pin path, slot 0 reserved */
+#define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
+#define CGP_PORT_BSEARCH_STEPS	13	/* ceil(log2(CGP_MAX_PORT_BOUNDS + 1)) */
+
+enum cgp_dir {
+	CGP_DIR_IN	= 0,	/* ingress: connections/packets arriving */
+	CGP_DIR_OUT	= 1,	/* egress: leaving */
+	CGP_DIR_MAX	= 2,
+};
+
+enum cgp_proto {
+	CGP_PROTO_TCP	= 0,
+	CGP_PROTO_UDP	= 1,
+	CGP_PROTO_ICMP	= 2,	/* ICMP and ICMPv6 */
+	CGP_PROTO_OTHER	= 3,	/* any other IP protocol; only `any` rules match it */
+	CGP_PROTO_MAX	= 4,
+};
+
+enum cgp_verdict {
+	CGP_DENY	= 0,
+	CGP_ALLOW	= 1,
+};
+
+/* Bits of the LPM key in front of the address: dir, proto, slot, cls. */
+#define CGP_LPM_FIXED_BITS	48
+/* prefixlen of an IPv4 /n rule: fixed bits + 96 (::ffff:0:0/96) + n */
+#define CGP_LPM_V4_OFFSET	(CGP_LPM_FIXED_BITS + 96)
+
+/*
+ * Key of the rule trie (BPF_MAP_TYPE_LPM_TRIE, inner map of cgp_rules).
+ * cls 0 holds rules without ports; cls k>0 holds rules whose ports cover
+ * port interval k-1 of cgp_portmap for (slot, dir, proto).
+ */
+struct cgp_lpm_key {
+	__u32 prefixlen;
+	__u8  dir;
+	__u8  proto;
+	__u16 slot;
+	__u16 cls;
+	__u8  addr[16];		/* network order, IPv4 as ::ffff:a.b.c.d */
+	__u16 pad;		/* always 0, beyond every prefix */
+};
+
+struct cgp_lpm_val {
+	__u8  verdict;		/* enum cgp_verdict */
+	__u8  plen;		/* address prefix length 0..128 (v4 mapped) */
+	__u16 pad;
+	__u32 line;		/* line of the winning rule in the policy file */
+};
+
+/*
+ * Port classes of (slot, dir, proto), proto TCP or UDP (inner map of
+ * cgp_ports, a hash keyed by cgp_portmap_key). bound[] is sorted ascending;
+ * the class of port p is 1 + (number of bounds <= p), so interval i is
+ * [bound[i-1], bound[i]) with bound[-1] = 0. Ports before bound[0] get
+ * class 1 and never match a port rule unless one covers them.
+ */
+struct cgp_portmap_key {
+	__u16 slot;
+	__u8  dir;
+	__u8  proto;
+};
+
+struct cgp_portmap {
+	__u32 n;		/* bounds in use, <= CGP_MAX_PORT_BOUNDS */
+	__u16 bound[CGP_MAX_PORT_BOUNDS];
+};
+
+/* Per slot, per generation (inner array of cgp_pols, index = slot). */
+struct cgp_pol {
+	__u8  configured;	/* 0: slot unused in this generation -> pass */
+	__u8  def[CGP_DIR_MAX];	/* default verdict per direction */
+	__u8  flags;		/* CGP_POL_F_* */
+	__u32 nrules;
+};
+
+#define CGP_POL_F_ACCELERATE	(1u << 0)
+#define CGP_POL_F_STATS		(1u << 1)
+
+/*
+ * Single element of cgp_state. gen increases by one per applied policy;
+ * gen & 1 selects which of the two inner-map sets is live. One 8-byte
+ * store switches every policy at once.
+ */
+struct cgp_state {
+	__u64 gen;
+	__u32 layout;		/* CGP_LAYOUT_VERSION of who created the pins */
+	__u32 pad;
+};
+
+/* CGROUP_STORAGE (shared by all attach types, keyed by cgroup id). */
+struct cgp_cgroup {
+	__u32 slot;
+	__u32 pad;
+};
+
+/* PERCPU_CGROUP_STORAGE: counters of the cgroup the program is attached to. */
+struct cgp_counters {
+	__u64 packets[CGP_DIR_MAX][2];	/* [dir][verdict] */
+	__u64 bytes[CGP_DIR_MAX][2];
+};
+
+/* SK_STORAGE: verdict cache of a TCP socket. */
+struct cgp_sk {
+	__u64 gen;		/* generation the verdict was taken in; 0 = none */
+	__u8  verdict;
+	__u8  conn_dir;		/* CGP_CONN_* */
+	__u8  pad[6];
+};
+
+enum cgp_conn {
+	CGP_CONN_UNKNOWN  = 0,	/* socket predates the policy: either direction may allow */
+	CGP_CONN_PASSIVE  = 1,	/* accepted from a listener: `in` rules decide */
+	CGP_CONN_ACTIVE   = 2,	/* connect()ed from here: `out` rules decide */
+};
+
+/* LRU of datagram flows (UDP, ICMP, raw): who spoke first. */
+struct cgp_flow_key {
+	__u64 cookie;		/* socket cookie */
+	__u8  raddr[16];
+	__u16 rport;		/* remote port; ICMP echo id; 0 otherwise */
+	__u8  proto;
+	__u8  pad[5];
+};
+
+/* value: bit (1 << dir) set when a packet of that direction was allowed first */
+typedef __u8 cgp_flow_val;
+
+#endif /* CGPOLICY_H */

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * policy.h - INI file -> validated policy model -> map entries.
+ *
+ * Pure C: no libbpf, no system state. The only things read are the policy
+ * file itself. Resolving cgroup paths against the cgroup2 mount is the
+ * agent's job (agent/cgroup.c).
+ *
+ * Every error is written to the caller's buffer as "FILE:LINE: message"
+ * (or "FILE: message" when no line applies) and the call returns -1 with
+ * nothing half-built: the config is freed on failure.
+ */
+#ifndef CGP_POLICY_H
+#define CGP_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "../bpf/cgpolicy.h"
+
+/* Documented limits (docs/POLICY.md). */
+#define CGP_NAME_MAX		63		/* section name length */
+#define CGP_PATH_MAX		4096
+#define CGP_MAX_POLICIES	(CGP_MAX_SLOTS - 1)
+#define CGP_MAX_RULES		100000		/* rules per policy */
+#define CGP_MAX_PORT_RANGES	64		/* comma-separated items in one rule */
+#define CGP_MAX_FILE_SIZE	(16u << 20)	/* bytes */
+#define CGP_MAX_LINE		199		/* characters per line (inih limit) */
+#define CGP_MAX_BACKENDS	16
+
+#define CGP_RULE_PROTO_ANY	0xff		/* rule proto `any` */
+
+#define CGP_DIR_BIT(d)		(1u << (d))
+
+struct cgp_port_range {
+	uint16_t lo, hi;	/* inclusive, 1..65535, lo <= hi */
+};
+
+struct cgp_rule {
+	int line;
+	uint8_t verdict;	/* CGP_ALLOW | CGP_DENY */
+	uint8_t dirs;		/* CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT) */
+	uint8_t proto;		/* CGP_PROTO_TCP/UDP/ICMP or CGP_RULE_PROTO_ANY */
+	uint8_t plen;		/* 0..128, IPv4 /n stored as 96 + n */
+	uint8_t addr[16];	/* masked to plen; IPv4 as ::ffff:a.b.c.d */
+	bool is_v4;		/* written as IPv4 (for display) */
+	unsigned nports;	/* 0: rule has no ports */
+	struct cgp_port_range ports[CGP_MAX_PORT_RANGES];
+};
+
+struct cgp_policy {
+	char name[CGP_NAME_MAX + 1];
+	int line;			/* line of the [section] header */
+	char cgroup[CGP_PATH_MAX];	/* as written; "" if missing (an error) */
+	int cgroup_line;
+	uint8_t def[CGP_DIR_MAX];	/* default verdicts, CGP_ALLOW unless set */
+	bool accelerate;		/* default false */
+	bool stats;			/* default true */
+	struct cgp_rule *rules;
+	unsigned nrules, cap_rules;
+};
+
+struct cgp_backend {
+	char policy[CGP_NAME_MAX + 1];
+	unsigned weight;		/* 0..100 */
+	int line;
+};
+
+struct cgp_reuseport {
+	char name[CGP_NAME_MAX + 1];
+	int line;
+	uint16_t port;			/* 1..65535, required */
+	uint8_t proto;			/* CGP_PROTO_TCP (default) or CGP_PROTO_UDP */
+	bool has_addr;
+	uint8_t addr[16];		/* IPv4 as ::ffff:a.b.c.d */
+	struct cgp_backend backends[CGP_MAX_BACKENDS];
+	unsigned nbackends;
+};
+
+enum cgp_stats_format {
+	CGP_STATS_JSON = 0,
+	CGP_STATS_TABLE = 1,
+};
+
+struct cgp_agent_conf {
+	char pin_path[CGP_PATH_MAX];	/* default CGP_DEFAULT_PIN_PATH */
+	int pin_path_line;		/* 0 when defaulted */
+	unsigned stats_interval;	/* seconds, default 10, 0 = off */
+	enum cgp_stats_format stats_format;
+	char stats_output[CGP_PATH_MAX];	/* "-" = stdout (default) */
+};
+
+#define CGP_DEFAULT_PIN_PATH	"/sys/fs/bpf/cgpolicy"
+
+struct cgp_config {
+	char file[CGP_PATH_MAX];
+	struct cgp_agent_conf agent;
+	struct cgp_policy *policies;
+	unsigned npolicies;
+	struct cgp_reuseport *reuseports;
+	unsigned nreuseports;
+};
+
+/* Parse and validate FILE. 0 on success, -1 with err filled on failure. */
+int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t errlen);
+/* Same, from a memory buffer; `name` is used in messages. */
+int cgp_config_parse(const char *name, const char *buf, size_t len,
+		     struct cgp_config *cfg, char *err, size_t errlen);
+void cgp_config_free(struct cgp_config *cfg);
+
+const struct cgp_policy *cgp_config_find(const struct cgp_config *cfg, const char *name);
+
+/* ---- compiler: one policy -> map entries for a slot ---- */
+
+struct cgp_lpm_entry {
+	struct cgp_lpm_key key;
+	struct cgp_lpm_val val;
+};
+
+struct cgp_portmap_entry {
+	struct cgp_portmap_key key;
+	struct cgp_portmap map;
+};
+
+struct cgp_compiled {
+	struct cgp_pol pol;
+	struct cgp_lpm_entry *lpm;
+	size_t nlpm;
+	struct cgp_portmap_entry *portmaps;	/* only (dir, proto) with port rules */
+	size_t nportmaps;
+};
+
+/*
+ * Compile policy `p` for `slot`. Deterministic: the same policy gives the
+ * same entries in the same order. -1 with err filled ("FILE:LINE: ...") when
+ * a limit is exceeded (e.g. more than CGP_MAX_PORT_BOUNDS port boundaries).
+ */
+int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
+		struct cgp_compiled *out, char *err, size_t errlen);
+void cgp_compiled_free(struct cgp_compiled *c);
+
+/* Reference evaluator over compiled entries (what the BPF program does), for tests. */
+int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
+		      const uint8_t addr[16], uint16_t port);
+
+/* Helpers shared with the agent. */
+const char *cgp_verdict_str(uint8_t v);
+const char *cgp_proto_str(uint8_t proto);
+int cgp_parse_addr(const char *s, uint8_t addr[16], uint8_t *plen, bool *is_v4);
+
+#endif /* CGP_POLICY_H */
