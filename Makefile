@@ -17,7 +17,7 @@ VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -MMD -MP \
+CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -DCGP_VERSION='"$(VERSION)"' -I$(BUILD) -I.
 LDLIBS    += -lbpf -lelf -lz -linih -lcap
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
@@ -84,7 +84,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/bpf/%.c $(POLICY_OBJS) $(SKELS) | $(BUILD)/tests
+AGENT_LIB_OBJS := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
+
+$(BUILD)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(POLICY_OBJS) $(SKELS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * apply.c - validated config -> kernel, atomically.
+ *
+ * 1. Resolve every cgroup and compile every policy (errors: exit 1, nothing touched).
+ * 2. Lock the pin path; open the pinned state or create it.
+ * 3. Build fresh inner maps (rules, ports, pols) for the inactive set and
+ *    plug them into the outer arrays: invisible to packets.
+ * 4. Attach the programs to cgroups that have no link yet and tell them their
+ *    slot. Their slot is not configured in the live set, so they still pass
+ *    everything, as before apply.
+ * 5. Switch: one write of state.gen makes the new set live for every cgroup.
+ * 6. Detach cgroups that left the policy; refresh the info map.
+ * A failure before 5 undoes 4 and leaves the live policy as it was.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/cgroup.h"
+#include "agent/log.h"
+#include "agent/state.h"
+
+struct target {
+	const struct cgp_policy *pol;
+	char path[CGP_PATH_MAX];
+	int cg_fd;
+	__u64 cgid;
+	__u32 slot;
+	bool attached;			/* links already pinned */
+	int new_link[CGP_PROG_N];	/* created by this run */
+	struct cgp_compiled comp;
+};
+
+static void targets_free(struct target *t, unsigned n)
+{
+	for (unsigned i = 0; t && i < n; i++) {
+		if (t[i].cg_fd >= 0)
+			close(t[i].cg_fd);
+		for (int j = 0; j < CGP_PROG_N; j++)
+			if (t[i].new_link[j] >= 0)
+				close(t[i].new_link[j]);
+		cgp_compiled_free(&t[i].comp);
+	}
+	free(t);
+}
+
+/* Step 1: resolve cgroups. Errors are the user's: FILE:LINE. */
+static int resolve(const struct cgp_config *cfg, struct target **out)
+{
+	char mnt[CGP_PATH_MAX], err[CGP_PATH_MAX + 256];
+	struct target *t;
+	int r;
+
+	r = cgp_cgroup2_mount(mnt, sizeof(mnt));
+	if (r) {
+		pr_err("no cgroup2 filesystem is mounted (see /proc/self/mountinfo): %s\n", strerror(-r));
+		return CGP_EXIT_SYSTEM;
+	}
+	t = calloc(cfg->npolicies ? cfg->npolicies : 1, sizeof(*t));
+	if (!t)
+		return CGP_EXIT_SYSTEM;
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		t[i].cg_fd = -1;
+		for (int j = 0; j < CGP_PROG_N; j++)
+			t[i].new_link[j] = -1;
+	}
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		const struct cgp_policy *p = &cfg->policies[i];
+
+		t[i].pol = p;
+		r = cgp_cgroup_resolve(mnt, p->cgroup, t[i].path, sizeof(t[i].path), &t[i].cg_fd,
+				       &t[i].cgid, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "%s:%d: [%s]: %s\n", cfg->file, p->cgroup_line, p->name, err);
+			targets_free(t, cfg->npolicies);
+			return CGP_EXIT_POLICY;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (t[j].cgid == t[i].cgid) {
+				fprintf(stderr, "%s:%d: [%s]: cgroup %s is already used by [%s] (line %d)\n",
+					cfg->file, p->cgroup_line, p->name, t[i].path, t[j].pol->name,
+					t[j].pol->cgroup_line);
+				targets_free(t, cfg->npolicies);
+				return CGP_EXIT_POLICY;
+			}
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+/* Existing slot assignments: info map, slot -> record. */
+static int read_infos(const struct cgp_pins *p, struct cgp_info **out, unsigned *n)
+{
+	struct cgp_info *v = calloc(CGP_MAX_SLOTS, sizeof(*v));
+	__u32 key, next, *prev = NULL;
+	unsigned cnt = 0;
+
+	if (!v)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(p->map_fd[CGP_MAP_INFO], prev, &next)) {
+		if (cnt < CGP_MAX_SLOTS && !bpf_map_lookup_elem(p->map_fd[CGP_MAP_INFO], &next, &v[cnt]))
+			cnt++;
+		key = next;
+		prev = &key;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static int assign_slots(struct target *t, unsigned nt, const struct cgp_info *inf, unsigned ninf)
+{
+	bool used[CGP_MAX_SLOTS] = { true };	/* slot 0 reserved */
+
+	/* Keep the slot of a cgroup that is already attached. */
+	for (unsigned i = 0; i < nt; i++) {
+		for (unsigned j = 0; j < ninf; j++) {
+			if (inf[j].cgroup_id == t[i].cgid && inf[j].slot < CGP_MAX_SLOTS) {
+				t[i].slot = inf[j].slot;
+				used[inf[j].slot] = true;
+				break;
+			}
+		}
+	}
+	/* Slots of cgroups being dropped stay reserved until after the switch. */
+	for (unsigned j = 0; j < ninf; j++)
+		if (inf[j].slot < CGP_MAX_SLOTS)
+			used[inf[j].slot] = true;
+	for (unsigned i = 0, s = 1; i < nt; i++) {
+		if (t[i].slot)
+			continue;
+		while (s < CGP_MAX_SLOTS && used[s])
+			s++;
+		if (s >= CGP_MAX_SLOTS)
+			return -ENOSPC;
+		t[i].slot = s;
+		used[s] = true;
+	}
+	return 0;
+}
+
+static int compile_all(const struct cgp_config *cfg, struct target *t, unsigned nt)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < nt; i++) {
+		if (cgp_compile(cfg->file, t[i].pol, (uint16_t)t[i].slot, &t[i].comp, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			return CGP_EXIT_POLICY;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Step 3: fresh inner maps for set `set`, plugged into the outer arrays.
+ * comps[i] is the compiled policy of slot slots[i].
+ */
+int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *comps,
+		    const __u32 *slots, unsigned n, __u32 set)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, np, .map_flags = BPF_F_NO_PREALLOC);
+	size_t nlpm = 0, nport = 0;
+	int fds[3] = { -1, -1, -1 }, err = 0;
+	const char *what = "";
+
+	for (unsigned i = 0; i < n; i++) {
+		nlpm += comps[i]->nlpm;
+		nport += comps[i]->nportmaps;
+	}
+	fds[0] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_rules_g", sizeof(struct cgp_lpm_key),
+				sizeof(struct cgp_lpm_val), nlpm ? nlpm : 1, &np);
+	fds[1] = bpf_map_create(BPF_MAP_TYPE_HASH, "cgp_ports_g", sizeof(struct cgp_portmap_key),
+				sizeof(struct cgp_portmap), nport ? nport : 1, &np);
+	fds[2] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgp_pols_g", sizeof(__u32), sizeof(struct cgp_pol),
+				CGP_MAX_SLOTS, NULL);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
+		err = -errno;
+		what = "create rule maps";
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct cgp_compiled *c = comps[i];
+
+		for (size_t j = 0; j < c->nlpm; j++) {
+			if (bpf_map_update_elem(fds[0], &c->lpm[j].key, &c->lpm[j].val, BPF_NOEXIST)) {
+				err = -errno;
+				what = "write rules";
+				goto out;
+			}
+		}
+		for (size_t j = 0; j < c->nportmaps; j++) {
+			if (bpf_map_update_elem(fds[1], &c->portmaps[j].key, &c->portmaps[j].map, BPF_NOEXIST)) {
+				err = -errno;
+				what = "write port classes";
+				goto out;
+			}
+		}
+		if (bpf_map_update_elem(fds[2], &slots[i], &c->pol, BPF_ANY)) {
+			err = -errno;
+			what = "write policy defaults";
+			goto out;
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		if (bpf_map_update_elem(outer_fd[k], &set, &fds[k], BPF_ANY)) {
+			err = -errno;
+			what = "install the new rule set";
+			goto out;
+		}
+	}
+out:
+	if (err)
+		pr_err("failed to %s (%zu rule entries): %s; the policy in force is unchanged\n",
+		       what, nlpm, strerror(-err));
+	for (int k = 0; k < 3; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return err;
+}
+
+static int build_set(const struct cgp_pins *p, struct target *t, unsigned nt, __u32 set)
+{
+	const int outer[3] = { p->map_fd[CGP_MAP_RULES], p->map_fd[CGP_MAP_PORTS], p->map_fd[CGP_MAP_POLS] };
+	const struct cgp_compiled **comps = calloc(nt ? nt : 1, sizeof(*comps));
+	__u32 *slots = calloc(nt ? nt : 1, sizeof(*slots));
+	int err = -ENOMEM;
+
+	if (comps && slots) {
+		for (unsigned i = 0; i < nt; i++) {
+			comps[i] = &t[i].comp;
+			slots[i] = t[i].slot;
+		}
+		err = cgp_install_set(outer, comps, slots, nt, set);
+	}
+	free(comps);
+	free(slots);
+	return err;
+}
+
+static bool link_alive(int fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id != 0;
+}
+
+/* Step 4: attach where needed. */
+static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
+{
+	static const enum bpf_attach_type at[CGP_PROG_N] = {
+		BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS,
+	};
+	char path[PATH_MAX];
+
+	for (unsigned i = 0; i < nt; i++) {
+		int alive = 0;
+
+		for (int j = 0; j < CGP_PROG_N; j++) {
+			int fd;
+
+			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
+			fd = bpf_obj_get(path);
+			if (fd >= 0) {
+				if (link_alive(fd))
+					alive++;
+				else
+					unlink(path);	/* its cgroup was removed and re-created */
+				close(fd);
+			}
+		}
+		if (alive == CGP_PROG_N) {
+			t[i].attached = true;
+			continue;
+		}
+		for (int j = 0; j < CGP_PROG_N; j++) {
+			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
+			unlink(path);
+			t[i].new_link[j] = bpf_link_create(p->prog_fd[j], t[i].cg_fd, at[j], NULL);
+			if (t[i].new_link[j] < 0) {
+				int err = -errno;
+
+				pr_err("failed to attach to cgroup %s: %s%s\n", t[i].path, strerror(-err),
+				       err == -EPERM ? " (another program is attached without BPF_F_ALLOW_MULTI?)" : "");
+				return err;
+			}
+			if (bpf_obj_pin(t[i].new_link[j], path)) {
+				int err = -errno;
+
+				pr_err("failed to pin %s: %s\n", path, strerror(-err));
+				return err;
+			}
+		}
+		{
+			struct cgp_cgroup cg = { .slot = t[i].slot };
+
+			if (bpf_map_update_elem(p->map_fd[CGP_MAP_CGROUP], &t[i].cgid, &cg, BPF_ANY)) {
+				int err = -errno;
+
+				pr_err("failed to set the policy slot of cgroup %s: %s\n", t[i].path, strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static void undo_attach(const struct cgp_pins *p, struct target *t, unsigned nt)
+{
+	char path[PATH_MAX];
+
+	for (unsigned i = 0; i < nt; i++) {
+		for (int j = 0; j < CGP_PROG_N; j++) {
+			if (t[i].new_link[j] < 0)
+				continue;
+			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
+			unlink(path);
+			close(t[i].new_link[j]);
+			t[i].new_link[j] = -1;
+		}
+	}
+}
+
+static void print_plan(const struct cgp_config *cfg, const struct target *t, unsigned nt, bool dry)
+{
+	for (unsigned i = 0; i < nt; i++) {
+		const struct cgp_policy *pol = t[i].pol;
+
+		printf("%s[%s] cgroup %s (id %llu): %u rules, %zu entries, ingress %s, egress %s%s\n",
+		       dry ? "would apply " : "applied ", pol->name, t[i].path, (unsigned long long)t[i].cgid,
+		       pol->nrules, t[i].comp.nlpm, cgp_verdict_str(pol->def[CGP_DIR_IN]),
+		       cgp_verdict_str(pol->def[CGP_DIR_OUT]), pol->accelerate ? ", accelerate" : "");
+	}
+	(void)cfg;
+}
+
+int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run)
+{
+	struct cgp_info *inf = NULL;
+	struct target *t = NULL;
+	struct cgp_pins p;
+	struct cgp_state st;
+	unsigned ninf = 0, nt = cfg->npolicies;
+	char path[PATH_MAX];
+	int rc, err;
+
+	if (cfg->nreuseports) {
+		fprintf(stderr, "%s:%d: [reuseport %s]: listener steering is not supported by this version\n",
+			cfg->file, cfg->reuseports[0].line, cfg->reuseports[0].name);
+		return CGP_EXIT_POLICY;
+	}
+	rc = resolve(cfg, &t);
+	if (rc)
+		return rc;
+	cgp_pins_init(&p, pin_path);
+
+	if (dry_run) {
+		/* Slots as a fresh apply would give them; nothing is opened for writing. */
+		for (unsigned i = 0; i < nt; i++)
+			t[i].slot = i + 1;
+		rc = compile_all(cfg, t, nt);
+		if (!rc)
+			print_plan(cfg, t, nt, true);
+		goto out;
+	}
+
+	err = cgp_pins_lock(&p, true);
+	if (err) {
+		if (err != -EINVAL)
+			pr_err("cannot lock pin path %s: %s\n", pin_path, strerror(-err));
+		rc = CGP_EXIT_SYSTEM;
+		goto out;
+	}
+	err = cgp_pins_open(&p);
+	if (err == -ENOENT) {
+		err = cgp_pins_create(&p);
+		if (!err)
+			err = cgp_pins_open(&p);
+	}
+	if (err) {
+		rc = CGP_EXIT_SYSTEM;
+		goto out;
+	}
+	if (cgp_state_read(&p, &st) || read_infos(&p, &inf, &ninf)) {
+		pr_err("cannot read the pinned state under %s: %s\n", pin_path, strerror(errno));
+		rc = CGP_EXIT_SYSTEM;
+		goto out;
+	}
+	if (assign_slots(t, nt, inf, ninf)) {
+		fprintf(stderr, "%s: too many policies (at most %d at once)\n", cfg->file, CGP_MAX_POLICIES);
+		rc = CGP_EXIT_POLICY;
+		goto out;
+	}
+	rc = compile_all(cfg, t, nt);
+	if (rc)
+		goto out;
+
+	rc = CGP_EXIT_SYSTEM;
+	if (build_set(&p, t, nt, (__u32)((st.gen + 1) & 1)))
+		goto out;
+	if (attach_new(&p, t, nt)) {
+		undo_attach(&p, t, nt);
+		pr_err("nothing was changed: the policy in force is the previous one\n");
+		goto out;
+	}
+
+	/* Step 5: the switch. */
+	st.gen++;
+	{
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(p.map_fd[CGP_MAP_STATE], &zero, &st, BPF_ANY)) {
+			pr_err("failed to switch to the new policy: %s\n", strerror(errno));
+			undo_attach(&p, t, nt);
+			goto out;
+		}
+	}
+
+	/* Step 6: detach dropped cgroups, refresh info. */
+	for (unsigned j = 0; j < ninf; j++) {
+		bool keep = false;
+
+		for (unsigned i = 0; i < nt && !keep; i++)
+			keep = t[i].cgid == inf[j].cgroup_id;
+		if (keep)
+			continue;
+		for (int k = 0; k < CGP_PROG_N; k++) {
+			cgp_link_pin_path(path, sizeof(path), &p, inf[j].cgroup_id, k);
+			if (unlink(path) && errno != ENOENT)
+				pr_warn("cannot unpin %s: %s\n", path, strerror(errno));
+		}
+		bpf_map_delete_elem(p.map_fd[CGP_MAP_INFO], &inf[j].slot);
+		pr_info("detached [%s] from %s\n", inf[j].name, inf[j].cgroup);
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		struct cgp_info in = {
+			.cgroup_id = t[i].cgid,
+			.gen = st.gen,
+			.slot = t[i].slot,
+			.nrules = t[i].pol->nrules,
+			.def = { t[i].pol->def[0], t[i].pol->def[1] },
+			.flags = t[i].comp.pol.flags,
+		};
+
+		snprintf(in.name, sizeof(in.name), "%s", t[i].pol->name);
+		snprintf(in.cgroup, sizeof(in.cgroup), "%s", t[i].path);
+		if (bpf_map_update_elem(p.map_fd[CGP_MAP_INFO], &t[i].slot, &in, BPF_ANY))
+			pr_warn("cannot record [%s] in the info map: %s\n", in.name, strerror(errno));
+	}
+	print_plan(cfg, t, nt, false);
+	printf("generation %llu in force at %s\n", (unsigned long long)st.gen, pin_path);
+	rc = CGP_EXIT_OK;
+out:
+	free(inf);
+	targets_free(t, nt);
+	cgp_pins_close(&p);
+	return rc;
+}
+
+int cgp_cmd_remove(const char *pin_path)
+{
+	struct cgp_pins p;
+	int err;
+
+	cgp_pins_init(&p, pin_path);
+	err = cgp_pins_lock(&p, false);
+	if (err == -ENOENT) {
+		printf("nothing to remove at %s\n", pin_path);
+		return CGP_EXIT_OK;
+	}
+	if (err) {
+		pr_err("cannot lock pin path %s: %s\n", pin_path, strerror(-err));
+		return CGP_EXIT_SYSTEM;
+	}
+	err = cgp_pins_remove(&p);
+	if (!err && rmdir(pin_path) && errno != ENOENT)
+		err = -errno;
+	cgp_pins_close(&p);
+	if (err) {
+		pr_err("could not remove everything under %s: %s\n", pin_path, strerror(-err));
+		return CGP_EXIT_SYSTEM;
+	}
+	printf("removed %s: all programs detached\n", pin_path);
+	return CGP_EXIT_OK;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef CGP_CGROUP_H
+#define CGP_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+/* Mount point of cgroup2, read from /proc/self/mountinfo. 0 or -ENOENT. */
+int cgp_cgroup2_mount(char *buf, size_t len);
+
+/*
+ * Resolve a policy's `cgroup =` value: a path under the cgroup2 mount, or an
+ * absolute path that already lies on cgroup2. On success fills `path`, opens
+ * the directory (O_RDONLY|O_DIRECTORY) into *fd and sets *id to the cgroup
+ * id. On failure returns a negative errno and writes the reason to err.
+ */
+int cgp_cgroup_resolve(const char *mnt, const char *spec, char *path, size_t pathlen,
+		       int *fd, __u64 *id, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <bpf/libbpf.h>
+
+#include "agent/log.h"
+
+int cgp_verbosity = CGP_LOG_WARN;
+
+static void vlog(enum cgp_log_level lvl, const char *fmt, va_list ap)
+{
+	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+
+	if ((int)lvl > cgp_verbosity)
+		return;
+	fprintf(stderr, "cgpolicy: %s", prefix[lvl]);
+	vfprintf(stderr, fmt, ap);
+}
+
+void cgp_log(enum cgp_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf warnings are details of our own error messages: debug level. */
+	enum cgp_log_level lvl = level == LIBBPF_WARN ? CGP_LOG_INFO : CGP_LOG_DEBUG;
+
+	if ((int)lvl > cgp_verbosity)
+		return 0;
+	fputs("cgpolicy: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+void cgp_log_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * state.h - the pinned state under a pin path:
+ *
+ *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info}
+ *   PIN/progs/{ingress,egress}
+ *   PIN/links/<cgroup id>.{ingress,egress}
+ *
+ * maps/state is pinned last when the state is created: its presence marks a
+ * complete layout. All writers hold an exclusive flock on PIN.
+ */
+#ifndef CGP_STATE_H
+#define CGP_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <limits.h>
+#include <linux/types.h>
+
+#include "bpf/cgpolicy.h"
+#include "policy/policy.h"
+
+enum cgp_map {
+	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
+	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_N,
+};
+
+enum cgp_prog { CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_N };
+
+extern const char *const cgp_map_names[CGP_MAP_N];
+extern const char *const cgp_prog_names[CGP_PROG_N];
+
+/* User-space-only record per slot (map `info`, hash keyed by slot). */
+struct cgp_info {
+	__u64 cgroup_id;
+	__u64 gen;		/* generation that last wrote it */
+	__u32 slot;
+	__u32 nrules;
+	__u8  def[CGP_DIR_MAX];
+	__u8  flags;
+	__u8  pad[5];
+	char  name[CGP_NAME_MAX + 1];
+	char  cgroup[CGP_PATH_MAX];	/* resolved absolute path */
+};
+
+struct cgp_pins {
+	char dir[PATH_MAX];
+	int lock_fd;
+	int map_fd[CGP_MAP_N];
+	int prog_fd[CGP_PROG_N];
+};
+
+void cgp_pins_init(struct cgp_pins *p, const char *dir);
+/* Make sure DIR is on bpffs (mounting /sys/fs/bpf when missing), create it
+ * (0700) if `create`, and take the exclusive lock. -ENOENT if !create and absent. */
+int cgp_pins_lock(struct cgp_pins *p, bool create);
+/* Open a complete pinned state. -ENOENT when there is none. */
+int cgp_pins_open(struct cgp_pins *p);
+/* Load the BPF object and pin maps and programs; removes its own pins on failure. */
+int cgp_pins_create(struct cgp_pins *p);
+/* Close every fd (and the lock). */
+void cgp_pins_close(struct cgp_pins *p);
+/* Unpin everything (links first, so enforcement stops before the maps go). */
+int cgp_pins_remove(struct cgp_pins *p);
+
+int cgp_pin_join(char *buf, size_t len, const struct cgp_pins *p, const char *sub, const char *name);
+int cgp_link_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, enum cgp_prog prog);
+
+/* Read state map. */
+int cgp_state_read(const struct cgp_pins *p, struct cgp_state *st);
+
+/* Build fresh inner maps from compiled policies and plug them into slot `set`
+ * of the outer maps outer_fd = { rules, ports, pols }. Negative errno. */
+int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *comps,
+		    const __u32 *slots, unsigned n, __u32 set);
+
+/* Commands (return exit codes). */
+int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run);
+int cgp_cmd_status(const char *pin_path, bool json);
+int cgp_cmd_remove(const char *pin_path);
+
+#endif

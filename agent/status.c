@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/log.h"
+#include "agent/state.h"
+
+struct row {
+	struct cgp_info info;
+	struct cgp_counters sum;
+	bool have_counters;	/* false when the cgroup is gone (link defunct) */
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	return strcmp(x->info.name, y->info.name);
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void read_counters(const struct cgp_pins *p, struct row *r)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_counters *pc;
+	__u64 key = r->info.cgroup_id;
+
+	if (ncpu <= 0)
+		return;
+	pc = calloc(ncpu, sizeof(*pc));	/* 8-byte multiple: no per-cpu padding */
+	if (!pc)
+		return;
+	if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_COUNTERS], &key, pc)) {
+		r->have_counters = true;
+		for (int c = 0; c < ncpu; c++)
+			for (int d = 0; d < CGP_DIR_MAX; d++)
+				for (int v = 0; v < 2; v++) {
+					r->sum.packets[d][v] += pc[c].packets[d][v];
+					r->sum.bytes[d][v] += pc[c].bytes[d][v];
+				}
+	}
+	free(pc);
+}
+
+static void print_json_dir(const struct cgp_counters *c, int d)
+{
+	printf("{\"allowed_packets\": %llu, \"allowed_bytes\": %llu, \"denied_packets\": %llu, "
+	       "\"denied_bytes\": %llu}",
+	       (unsigned long long)c->packets[d][CGP_ALLOW], (unsigned long long)c->bytes[d][CGP_ALLOW],
+	       (unsigned long long)c->packets[d][CGP_DENY], (unsigned long long)c->bytes[d][CGP_DENY]);
+}
+
+int cgp_cmd_status(const char *pin_path, bool json)
+{
+	struct row *rows = NULL;
+	struct cgp_state st = {};
+	struct cgp_pins p;
+	__u32 key, next, *prev = NULL;
+	unsigned n = 0;
+	int err, rc = CGP_EXIT_OK;
+
+	cgp_pins_init(&p, pin_path);
+	err = cgp_pins_open(&p);
+	if (err && err != -ENOENT) {
+		cgp_pins_close(&p);
+		return CGP_EXIT_SYSTEM;
+	}
+	if (!err) {
+		rows = calloc(CGP_MAX_SLOTS, sizeof(*rows));
+		if (!rows) {
+			cgp_pins_close(&p);
+			return CGP_EXIT_SYSTEM;
+		}
+		cgp_state_read(&p, &st);
+		while (n < CGP_MAX_SLOTS && !bpf_map_get_next_key(p.map_fd[CGP_MAP_INFO], prev, &next)) {
+			if (!bpf_map_lookup_elem(p.map_fd[CGP_MAP_INFO], &next, &rows[n].info)) {
+				read_counters(&p, &rows[n]);
+				n++;
+			}
+			key = next;
+			prev = &key;
+		}
+		qsort(rows, n, sizeof(*rows), cmp_slot);
+	}
+
+	if (json) {
+		printf("{\"pin_path\": ");
+		json_str(pin_path);
+		printf(", \"generation\": %llu, \"policies\": [", (unsigned long long)st.gen);
+		for (unsigned i = 0; i < n; i++) {
+			const struct cgp_info *in = &rows[i].info;
+
+			printf("%s{\"name\": ", i ? ", " : "");
+			json_str(in->name);
+			printf(", \"cgroup\": ");
+			json_str(in->cgroup);
+			printf(", \"cgroup_id\": %llu, \"attached\": %s, \"rules\": %u, \"default_ingress\": \"%s\", "
+			       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"counters\": {\"ingress\": ",
+			       (unsigned long long)in->cgroup_id, rows[i].have_counters ? "true" : "false", in->nrules,
+			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
+			       in->flags & CGP_POL_F_ACCELERATE ? "true" : "false",
+			       in->flags & CGP_POL_F_STATS ? "true" : "false");
+			print_json_dir(&rows[i].sum, CGP_DIR_IN);
+			printf(", \"egress\": ");
+			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
+			printf("}}");
+		}
+		printf("]}\n");
+	} else if (!n) {
+		printf("no policy applied at %s\n", pin_path);
+	} else {
+		printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st.gen, n,
+		       n == 1 ? "policy" : "policies");
+		printf("%-16s %-6s %-6s %-6s %-5s %12s %12s %12s %12s  %s\n", "POLICY", "RULES", "IN", "OUT",
+		       "ACCEL", "IN-ALLOW", "IN-DENY", "OUT-ALLOW", "OUT-DENY", "CGROUP");
+		for (unsigned i = 0; i < n; i++) {
+			const struct cgp_info *in = &rows[i].info;
+			const struct cgp_counters *c = &rows[i].sum;
+
+			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu  %s%s\n", in->name, in->nrules,
+			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
+			       in->flags & CGP_POL_F_ACCELERATE ? "yes" : "no",
+			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_ALLOW],
+			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_DENY],
+			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_ALLOW],
+			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY], in->cgroup,
+			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)");
+		}
+		printf("\ncounters are packets; `status --json` adds bytes\n");
+	}
+	free(rows);
+	cgp_pins_close(&p);
+	return rc;
+}

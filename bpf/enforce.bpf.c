@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * enforce.bpf.c - cgroup_skb ingress/egress policy enforcement.
+ *
+ * One program pair, attached (bpf_link, multi) to every policy cgroup. The
+ * attach point's CGROUP_STORAGE says which policy slot the instance serves;
+ * nested policies simply run one after the other and the kernel drops the
+ * packet if any of them says so.
+ *
+ * Per packet:
+ *   TCP with a full socket: the verdict cached in SK_STORAGE for the current
+ *     generation (one lookup for established flows). On a miss the connection
+ *     is evaluated once, by who opened it: accepted sockets (storage cloned
+ *     from the listener, which marked itself PASSIVE) are judged by `in`
+ *     rules, connect()ed ones (first seen in SYN_SENT) by `out` rules. The
+ *     verdict covers both directions, so replies never need their own rule.
+ *   Everything else (UDP, ICMP, raw, TCP without a full socket): evaluated per
+ *     packet; an allowed packet records its flow in an LRU, so a reply to it
+ *     passes while the original direction is still allowed.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "bpf/cgpolicy.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_ICMPV6_	58
+
+/* Set by the BPF unit tests only: BPF_PROG_TEST_RUN has a fresh, zeroed cgroup storage. */
+const volatile __u32 test_slot = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgp_state);
+} cgp_state SEC(".maps");
+
+struct cgp_rules_inner {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);		/* real size chosen per generation */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/* sizes, not __type(): clang emits only forward declarations for types
+	 * reached through an inner-map template */
+	__uint(key_size, sizeof(struct cgp_lpm_key));
+	__uint(value_size, sizeof(struct cgp_lpm_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct cgp_rules_inner);
+} cgp_rules SEC(".maps");
+
+struct cgp_ports_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct cgp_portmap_key));
+	__uint(value_size, sizeof(struct cgp_portmap));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct cgp_ports_inner);
+} cgp_ports SEC(".maps");
+
+struct cgp_pols_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGP_MAX_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct cgp_pol));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct cgp_pols_inner);
+} cgp_pols SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, __u64);		/* cgroup id: shared by ingress and egress */
+	__type(value, struct cgp_cgroup);
+} cgp_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct cgp_counters);
+} cgp_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);	/* children inherit PASSIVE */
+	__type(key, int);
+	__type(value, struct cgp_sk);
+} cgp_sk SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct cgp_flow_key);
+	__type(value, cgp_flow_val);
+} cgp_flows SEC(".maps");
+
+struct pkt {
+	__u8  proto;		/* enum cgp_proto */
+	__u8  l4proto;		/* IPPROTO_* */
+	__u16 lport;		/* host order; 0 when not TCP/UDP */
+	__u16 rport;
+	__u8  tcp_flags;
+	__u8  raddr[16];
+};
+
+struct ctx {
+	__u32 set;
+	__u16 slot;
+	__u8  dir;		/* direction of this packet */
+	const struct cgp_pol *pol;
+};
+
+static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
+{
+	__u32 off, l4off;
+	__u8 nexthdr;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return -1;
+		__builtin_memset(p->raddr, 0, 10);
+		p->raddr[10] = 0xff;
+		p->raddr[11] = 0xff;
+		__builtin_memcpy(&p->raddr[12], dir == CGP_DIR_IN ? &ip.saddr : &ip.daddr, 4);
+		nexthdr = ip.protocol;
+		l4off = (ip.ihl & 0xf) * 4;
+		/* Non-first fragments carry no L4 header (cgroup_skb normally sees whole datagrams). */
+		if (ip.frag_off & bpf_htons(0x1fff))
+			l4off = 0;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		__builtin_memcpy(p->raddr, dir == CGP_DIR_IN ? &ip6.saddr : &ip6.daddr, 16);
+		nexthdr = ip6.nexthdr;
+		off = sizeof(ip6);
+		l4off = off;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			struct { __u8 nh, len; __u16 frag; } ext;
+
+			if (nexthdr != IPPROTO_HOPOPTS_ && nexthdr != IPPROTO_ROUTING_ &&
+			    nexthdr != IPPROTO_DSTOPTS_ && nexthdr != IPPROTO_FRAGMENT_)
+				break;
+			if (bpf_skb_load_bytes(skb, off, &ext, sizeof(ext)))
+				return -1;
+			if (nexthdr == IPPROTO_FRAGMENT_) {
+				if (ext.frag & bpf_htons(0xfff8)) {	/* offset != 0 */
+					nexthdr = ext.nh;
+					off = 0;
+					break;
+				}
+				off += 8;
+			} else {
+				off += (ext.len + 1) * 8;
+			}
+			nexthdr = ext.nh;
+		}
+		l4off = off;
+	} else {
+		return -1;
+	}
+
+	p->l4proto = nexthdr;
+	p->lport = p->rport = 0;
+	p->tcp_flags = 0;
+	switch (nexthdr) {
+	case IPPROTO_TCP:
+		p->proto = CGP_PROTO_TCP;
+		break;
+	case IPPROTO_UDP:
+		p->proto = CGP_PROTO_UDP;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6_:
+		p->proto = CGP_PROTO_ICMP;
+		return 0;
+	default:
+		p->proto = CGP_PROTO_OTHER;
+		return 0;
+	}
+	if (l4off) {
+		__u16 ports[2];
+
+		if (bpf_skb_load_bytes(skb, l4off, ports, sizeof(ports)))
+			return -1;
+		p->lport = bpf_ntohs(dir == CGP_DIR_IN ? ports[1] : ports[0]);
+		p->rport = bpf_ntohs(dir == CGP_DIR_IN ? ports[0] : ports[1]);
+		if (p->proto == CGP_PROTO_TCP)
+			bpf_skb_load_bytes(skb, l4off + 13, &p->tcp_flags, 1);
+	}
+	return 0;
+}
+
+static __always_inline __u16 port_class(const struct cgp_portmap *pm, __u16 port)
+{
+	__u32 lo = 0, hi = pm->n;
+
+	if (hi > CGP_MAX_PORT_BOUNDS)
+		hi = CGP_MAX_PORT_BOUNDS;
+	for (int i = 0; i < CGP_PORT_BSEARCH_STEPS; i++) {
+		__u32 mid;
+
+		if (lo >= hi)
+			break;
+		mid = (lo + hi) >> 1;
+		if (pm->bound[mid & (CGP_MAX_PORT_BOUNDS - 1)] <= port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo + 1;
+}
+
+/*
+ * Rule lookup, precedence (see cgpolicy.h):
+ *   1. longest remote prefix; 2. at equal prefix a port rule beats a portless
+ *   one; 3. deny beats allow at a full tie (merged at compile time);
+ *   4. no match: the direction's default.
+ * Two trie lookups, whatever the number of rules.
+ */
+static __always_inline __u8 eval(const struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
+{
+	struct cgp_lpm_key k = {};
+	struct cgp_lpm_val *a = NULL, *b;
+	void *rules, *ports;
+	__u32 set = c->set;
+
+	dir &= 1;
+	rules = bpf_map_lookup_elem(&cgp_rules, &set);
+	if (!rules)
+		return c->pol->def[dir];
+	k.prefixlen = CGP_LPM_FIXED_BITS + 128;
+	k.dir = dir;
+	k.proto = p->proto;
+	k.slot = c->slot;
+	__builtin_memcpy(k.addr, p->raddr, 16);
+
+	if (p->proto == CGP_PROTO_TCP || p->proto == CGP_PROTO_UDP) {
+		ports = bpf_map_lookup_elem(&cgp_ports, &set);
+		if (ports) {
+			struct cgp_portmap_key pk = { .slot = c->slot, .dir = dir, .proto = p->proto };
+			struct cgp_portmap *pm = bpf_map_lookup_elem(ports, &pk);
+
+			if (pm) {
+				k.cls = port_class(pm, port);
+				a = bpf_map_lookup_elem(rules, &k);
+				k.cls = 0;
+			}
+		}
+	}
+	b = bpf_map_lookup_elem(rules, &k);
+	if (a && (!b || a->plen >= b->plen))
+		return a->verdict;
+	if (b)
+		return b->verdict;
+	return c->pol->def[dir];
+}
+
+/* Service port: the local port for `in`, the remote port for `out`. */
+static __always_inline __u16 svc_port(__u8 dir, const struct pkt *p)
+{
+	return dir == CGP_DIR_IN ? p->lport : p->rport;
+}
+
+static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, const struct ctx *c, const struct pkt *p)
+{
+	struct cgp_flow_key fk = {};
+	cgp_flow_val *fv, nv;
+	__u8 dir = c->dir, odir = dir ^ 1;
+	__u8 v = eval(c, dir, p, svc_port(dir, p));
+
+	fk.cookie = bpf_get_socket_cookie(skb);
+	if (!fk.cookie)
+		return v;
+	__builtin_memcpy(fk.raddr, p->raddr, 16);
+	fk.rport = p->rport;
+	fk.proto = p->proto;
+	fv = bpf_map_lookup_elem(&cgp_flows, &fk);
+	if (v == CGP_ALLOW) {
+		if (!fv || !(*fv & (1u << dir))) {
+			nv = (fv ? *fv : 0) | (1u << dir);
+			bpf_map_update_elem(&cgp_flows, &fk, &nv, BPF_ANY);
+		}
+		return v;
+	}
+	/* A reply to a flow started the other way, which the policy still allows. */
+	if (fv && (*fv & (1u << odir)))
+		return eval(c, odir, p, svc_port(odir, p));
+	return v;
+}
+
+static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx *c,
+					const struct pkt *p, __u64 gen)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct cgp_sk *st;
+	__u8 v, conn;
+
+	if (!sk)
+		return eval(c, c->dir, p, svc_port(c->dir, p));
+	sk = bpf_sk_fullsock(sk);
+	if (!sk) {
+		/* request or time-wait socket: SYN-ACK, ACK, RST of a handshake or
+		 * connection whose own verdict was taken on its listener or socket. */
+		if (c->dir == CGP_DIR_OUT)
+			return CGP_ALLOW;
+		return eval(c, CGP_DIR_IN, p, p->lport);
+	}
+	if (sk->state == BPF_TCP_LISTEN) {
+		st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (st && st->conn_dir != CGP_CONN_PASSIVE)
+			st->conn_dir = CGP_CONN_PASSIVE;
+		return eval(c, c->dir, p, svc_port(c->dir, p));
+	}
+	st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return eval(c, c->dir, p, svc_port(c->dir, p));
+	if (st->gen == gen)
+		return st->verdict;
+
+	conn = st->conn_dir;
+	if (conn == CGP_CONN_UNKNOWN && sk->state == BPF_TCP_SYN_SENT)
+		conn = CGP_CONN_ACTIVE;
+	if (conn == CGP_CONN_PASSIVE)
+		v = eval(c, CGP_DIR_IN, p, p->lport);
+	else if (conn == CGP_CONN_ACTIVE)
+		v = eval(c, CGP_DIR_OUT, p, p->rport);
+	else	/* predates the policy: who opened it is unknown */
+		v = eval(c, CGP_DIR_IN, p, p->lport) | eval(c, CGP_DIR_OUT, p, p->rport);
+	st->conn_dir = conn;
+	st->verdict = v;
+	st->gen = gen;
+	return v;
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct cgp_cgroup *cg = bpf_get_local_storage(&cgp_cgroup, 0);
+	struct cgp_counters *cnt;
+	struct cgp_state *s;
+	struct ctx c = { .dir = dir };
+	struct pkt p;
+	void *pols;
+	__u32 zero = 0, slot;
+	__u8 v;
+
+	slot = test_slot ? test_slot : cg->slot;
+	if (!slot || slot >= CGP_MAX_SLOTS)
+		return 1;		/* not configured (yet): as before apply */
+	s = bpf_map_lookup_elem(&cgp_state, &zero);
+	if (!s)
+		return 1;
+	c.set = s->gen & 1;
+	c.slot = slot;
+	pols = bpf_map_lookup_elem(&cgp_pols, &c.set);
+	if (!pols)
+		return 1;
+	c.pol = bpf_map_lookup_elem(pols, &slot);
+	if (!c.pol || !c.pol->configured)
+		return 1;
+
+	if (parse(skb, dir, &p))
+		v = c.pol->def[dir & 1];	/* not IP: default of the direction */
+	else if (p.proto == CGP_PROTO_TCP)
+		v = verdict_tcp(skb, &c, &p, s->gen);
+	else
+		v = verdict_dgram(skb, &c, &p);
+
+	v = v == CGP_ALLOW;
+	cnt = bpf_get_local_storage(&cgp_counters, 0);
+	cnt->packets[dir & 1][v]++;
+	cnt->bytes[dir & 1][v] += skb->len;
+	return v;
+}
+
+SEC("cgroup_skb/ingress")
+int cgp_ingress(struct __sk_buff *skb)
+{
+	return handle(skb, CGP_DIR_IN);
+}
+
+SEC("cgroup_skb/egress")
+int cgp_egress(struct __sk_buff *skb)
+{
+	return handle(skb, CGP_DIR_OUT);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
