@@ -24,6 +24,7 @@
 #include "agent/cgroup.h"
 #include "agent/log.h"
 #include "agent/state.h"
+#include "policy/ports.h"
 
 struct target {
 	const struct cgp_policy *pol;
@@ -166,18 +167,25 @@ int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *com
 		    const __u32 *slots, unsigned n, __u32 set)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, np, .map_flags = BPF_F_NO_PREALLOC);
-	size_t nlpm = 0, nport = 0;
+	struct cgp_portlpm_entry *pe = NULL;
+	size_t nlpm = 0, nport = 0, pcap = 0;
 	int fds[3] = { -1, -1, -1 }, err = 0;
 	const char *what = "";
 
 	for (unsigned i = 0; i < n; i++) {
 		nlpm += comps[i]->nlpm;
-		nport += comps[i]->nportmaps;
+		for (size_t j = 0; j < comps[i]->nportmaps; j++) {
+			if (cgp_port_blocks(&comps[i]->portmaps[j], &pe, &nport, &pcap)) {
+				err = -ENOMEM;
+				what = "compute port classes";
+				goto out;
+			}
+		}
 	}
 	fds[0] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_rules_g", sizeof(struct cgp_lpm_key),
 				sizeof(struct cgp_lpm_val), nlpm ? nlpm : 1, &np);
-	fds[1] = bpf_map_create(BPF_MAP_TYPE_HASH, "cgp_ports_g", sizeof(struct cgp_portmap_key),
-				sizeof(struct cgp_portmap), nport ? nport : 1, &np);
+	fds[1] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_ports_g", sizeof(struct cgp_portlpm_key),
+				sizeof(struct cgp_portlpm_val), nport ? nport : 1, &np);
 	fds[2] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgp_pols_g", sizeof(__u32), sizeof(struct cgp_pol),
 				CGP_MAX_SLOTS, NULL);
 	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
@@ -195,16 +203,16 @@ int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *com
 				goto out;
 			}
 		}
-		for (size_t j = 0; j < c->nportmaps; j++) {
-			if (bpf_map_update_elem(fds[1], &c->portmaps[j].key, &c->portmaps[j].map, BPF_NOEXIST)) {
-				err = -errno;
-				what = "write port classes";
-				goto out;
-			}
-		}
 		if (bpf_map_update_elem(fds[2], &slots[i], &c->pol, BPF_ANY)) {
 			err = -errno;
 			what = "write policy defaults";
+			goto out;
+		}
+	}
+	for (size_t j = 0; j < nport; j++) {
+		if (bpf_map_update_elem(fds[1], &pe[j].key, &pe[j].val, BPF_NOEXIST)) {
+			err = -errno;
+			what = "write port classes";
 			goto out;
 		}
 	}
@@ -222,6 +230,7 @@ out:
 	for (int k = 0; k < 3; k++)
 		if (fds[k] >= 0)
 			close(fds[k]);
+	free(pe);
 	return err;
 }
 

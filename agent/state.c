@@ -48,7 +48,7 @@ int cgp_link_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgi
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), "%llu.%s", (unsigned long long)cgid, cgp_prog_names[prog]);
+	snprintf(name, sizeof(name), "%llu_%s", (unsigned long long)cgid, cgp_prog_names[prog]);
 	return cgp_pin_join(buf, len, p, "links", name);
 }
 

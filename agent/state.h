@@ -4,7 +4,7 @@
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info}
  *   PIN/progs/{ingress,egress}
- *   PIN/links/<cgroup id>.{ingress,egress}
+ *   PIN/links/<cgroup id>_{ingress,egress}  (bpffs refuses dots in names)
  *
  * maps/state is pinned last when the state is created: its presence marks a
  * complete layout. All writers hold an exclusive flock on PIN.

@@ -24,7 +24,6 @@
 
 #define CGP_MAX_SLOTS		1024	/* policies (cgroups) per pin path, slot 0 reserved */
 #define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
-#define CGP_PORT_BSEARCH_STEPS	13	/* ceil(log2(CGP_MAX_PORT_BOUNDS + 1)) */
 
 enum cgp_dir {
 	CGP_DIR_IN	= 0,	/* ingress: connections/packets arriving */
@@ -88,6 +87,28 @@ struct cgp_portmap_key {
 struct cgp_portmap {
 	__u32 n;		/* bounds in use, <= CGP_MAX_PORT_BOUNDS */
 	__u16 bound[CGP_MAX_PORT_BOUNDS];
+};
+
+/*
+ * What the kernel holds instead of bound[]: the port -> class function as an
+ * LPM trie (inner map of cgp_ports). Each class interval is split into
+ * aligned power-of-two blocks; the block containing a port is its longest
+ * match, so a port's class costs one lookup and no loop.
+ * prefixlen = CGP_PORTLPM_FIXED_BITS + block prefix (0..16).
+ */
+#define CGP_PORTLPM_FIXED_BITS	32
+
+struct cgp_portlpm_key {
+	__u32 prefixlen;
+	__u16 slot;
+	__u8  dir;
+	__u8  proto;
+	__u8  port[2];		/* big endian: most significant bits first */
+	__u16 pad;
+};
+
+struct cgp_portlpm_val {
+	__u32 cls;
 };
 
 /* Per slot, per generation (inner array of cgp_pols, index = slot). */

@@ -59,11 +59,11 @@ struct {
 } cgp_rules SEC(".maps");
 
 struct cgp_ports_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct cgp_portmap_key));
-	__uint(value_size, sizeof(struct cgp_portmap));
+	__uint(key_size, sizeof(struct cgp_portlpm_key));
+	__uint(value_size, sizeof(struct cgp_portlpm_val));
 };
 
 struct {
@@ -126,7 +126,7 @@ struct ctx {
 	__u32 set;
 	__u16 slot;
 	__u8  dir;		/* direction of this packet */
-	const struct cgp_pol *pol;
+	__u8  def[CGP_DIR_MAX];	/* the policy's default verdicts */
 };
 
 static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
@@ -214,26 +214,6 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	return 0;
 }
 
-static __always_inline __u16 port_class(const struct cgp_portmap *pm, __u16 port)
-{
-	__u32 lo = 0, hi = pm->n;
-
-	if (hi > CGP_MAX_PORT_BOUNDS)
-		hi = CGP_MAX_PORT_BOUNDS;
-	for (int i = 0; i < CGP_PORT_BSEARCH_STEPS; i++) {
-		__u32 mid;
-
-		if (lo >= hi)
-			break;
-		mid = (lo + hi) >> 1;
-		if (pm->bound[mid & (CGP_MAX_PORT_BOUNDS - 1)] <= port)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo + 1;
-}
-
 /*
  * Rule lookup, precedence (see cgpolicy.h):
  *   1. longest remote prefix; 2. at equal prefix a port rule beats a portless
@@ -241,31 +221,40 @@ static __always_inline __u16 port_class(const struct cgp_portmap *pm, __u16 port
  *   4. no match: the direction's default.
  * Two trie lookups, whatever the number of rules.
  */
-static __always_inline __u8 eval(const struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
+/* A global function: verified once, with every argument unknown. */
+__noinline int cgp_eval(const struct ctx *c, __u32 dir, const struct pkt *p, __u32 port)
 {
 	struct cgp_lpm_key k = {};
 	struct cgp_lpm_val *a = NULL, *b;
 	void *rules, *ports;
-	__u32 set = c->set;
+	__u32 set;
 
+	if (!c || !p)
+		return CGP_DENY;
+	set = c->set;
 	dir &= 1;
 	rules = bpf_map_lookup_elem(&cgp_rules, &set);
 	if (!rules)
-		return c->pol->def[dir];
+		return c->def[dir];
 	k.prefixlen = CGP_LPM_FIXED_BITS + 128;
 	k.dir = dir;
 	k.proto = p->proto;
 	k.slot = c->slot;
 	__builtin_memcpy(k.addr, p->raddr, 16);
+	port &= 0xffff;
 
 	if (p->proto == CGP_PROTO_TCP || p->proto == CGP_PROTO_UDP) {
 		ports = bpf_map_lookup_elem(&cgp_ports, &set);
 		if (ports) {
-			struct cgp_portmap_key pk = { .slot = c->slot, .dir = dir, .proto = p->proto };
-			struct cgp_portmap *pm = bpf_map_lookup_elem(ports, &pk);
+			struct cgp_portlpm_key pk = {
+				.prefixlen = CGP_PORTLPM_FIXED_BITS + 16,
+				.slot = c->slot, .dir = dir, .proto = p->proto,
+				.port = { port >> 8, port & 0xff },
+			};
+			struct cgp_portlpm_val *pc = bpf_map_lookup_elem(ports, &pk);
 
-			if (pm) {
-				k.cls = port_class(pm, port);
+			if (pc) {
+				k.cls = pc->cls;
 				a = bpf_map_lookup_elem(rules, &k);
 				k.cls = 0;
 			}
@@ -276,7 +265,12 @@ static __always_inline __u8 eval(const struct ctx *c, __u8 dir, const struct pkt
 		return a->verdict;
 	if (b)
 		return b->verdict;
-	return c->pol->def[dir];
+	return c->def[dir];
+}
+
+static __always_inline __u8 eval(const struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
+{
+	return (__u8)cgp_eval(c, dir, p, port);
 }
 
 /* Service port: the local port for `in`, the remote port for `out`. */
@@ -362,7 +356,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct cgp_counters *cnt;
 	struct cgp_state *s;
 	struct ctx c = { .dir = dir };
-	struct pkt p;
+	struct cgp_pol *pol;
+	struct pkt p = {};
 	void *pols;
 	__u32 zero = 0, slot;
 	__u8 v;
@@ -378,12 +373,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	pols = bpf_map_lookup_elem(&cgp_pols, &c.set);
 	if (!pols)
 		return 1;
-	c.pol = bpf_map_lookup_elem(pols, &slot);
-	if (!c.pol || !c.pol->configured)
+	pol = bpf_map_lookup_elem(pols, &slot);
+	if (!pol || !pol->configured)
 		return 1;
+	c.def[CGP_DIR_IN] = pol->def[CGP_DIR_IN];
+	c.def[CGP_DIR_OUT] = pol->def[CGP_DIR_OUT];
 
 	if (parse(skb, dir, &p))
-		v = c.pol->def[dir & 1];	/* not IP: default of the direction */
+		v = c.def[dir & 1];	/* not IP: default of the direction */
 	else if (p.proto == CGP_PROTO_TCP)
 		v = verdict_tcp(skb, &c, &p, s->gen);
 	else
