@@ -324,10 +324,14 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx 
 		return eval(c, CGP_DIR_IN, p, p->lport);
 	}
 	if (sk->state == BPF_TCP_LISTEN) {
+		/* SYN and handshake ACK in, SYN-ACK out: the kernel runs egress
+		 * for request sockets on their listener. All of it belongs to an
+		 * incoming connection. Mark the listener so its children inherit
+		 * PASSIVE (BPF_F_CLONE). */
 		st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (st && st->conn_dir != CGP_CONN_PASSIVE)
 			st->conn_dir = CGP_CONN_PASSIVE;
-		return eval(c, c->dir, p, svc_port(c->dir, p));
+		return eval(c, CGP_DIR_IN, p, p->lport);
 	}
 	st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)

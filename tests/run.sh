@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tests/run.sh [BUILD] [NAME...] - run every test of cgpolicy and print the summary.
+#
+# Each test program (unit, BPF, end-to-end script) prints "ok N - ..." /
+# "not ok N - ..." lines and closes with "N passed, N failed"; exit code 77
+# means skipped. This runner adds them up and closes with the same line.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+shift || true
+export BUILD CGP="$BUILD/cgpolicy"
+
+tests=()
+for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
+	case "$t" in */lib.sh) continue ;; esac
+	[ -e "$t" ] || continue
+	if [ $# -gt 0 ]; then
+		want=0
+		for n in "$@"; do case "$t" in *"$n"*) want=1 ;; esac; done
+		[ $want = 1 ] || continue
+	fi
+	tests+=("$t")
+done
+
+total_pass=0 total_fail=0 skipped=0 failed_names=()
+for t in "${tests[@]}"; do
+	name=$(basename "$t")
+	echo "=== $name"
+	log=$(mktemp)
+	if [ "${t%.sh}" != "$t" ]; then
+		bash "$t" 2>&1 | tee "$log"
+	else
+		"$t" 2>&1 | tee "$log"
+	fi
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ "$rc" = 77 ]; then
+		echo "[$name] SKIPPED"
+		skipped=$((skipped + 1))
+		continue
+	fi
+	if [ -z "$line" ]; then
+		echo "[$name] FAIL (exit $rc, no summary line)"
+		total_fail=$((total_fail + 1))
+		failed_names+=("$name")
+		continue
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		total_fail=$((total_fail + 1))	# crashed after its summary
+	fi
+	if [ "$rc" = 0 ] && [ "$f" = 0 ]; then
+		echo "[$name] PASS ($p)"
+	else
+		echo "[$name] FAIL ($line, exit $rc)"
+		failed_names+=("$name")
+	fi
+done
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "$total_pass passed, $total_fail failed, $skipped skipped"
+[ "$total_fail" = 0 ]
