@@ -11,7 +11,7 @@ BUILD     ?= build
 CC        ?= cc
 CLANG     ?= clang
 LLVM_STRIP ?= llvm-strip
-BPFTOOL   ?= bpftool
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 VERSION   := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
@@ -45,7 +45,7 @@ AGENT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
 
-.PHONY: all deps test test-unit test-bpf test-e2e bench install clean check-deps
+.PHONY: all deps test bench install clean check-deps example example-remove
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -97,9 +97,27 @@ deps:
 
 # Installs deps only when something is missing, so `make test` works on a fresh machine.
 check-deps:
-	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PKGS) 2>/dev/null | grep -vc 'install ok installed$$'; \
-	  for p in $(DEB_PKGS); do dpkg-query -W $$p >/dev/null 2>&1 || echo x; done | wc -l); \
-	if [ "$$missing" != "0" ] || ! command -v $(BPFTOOL) >/dev/null; then $(MAKE) --no-print-directory deps; fi
+	@for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || { \
+	    echo "missing package $$p: installing dependencies"; $(MAKE) --no-print-directory deps; break; }; \
+	done
+
+# The main job on the shipped example: create its cgroups, apply, show.
+EXAMPLE ?= examples/policy.ini
+example: check-deps
+	$(MAKE) --no-print-directory all
+	@mnt=$$(awk '{for (i = 1; i <= NF; i++) if ($$i == "-") { if ($$(i+1) == "cgroup2") print $$5; break }}' /proc/self/mountinfo | head -n 1); \
+	for cg in $$(sed -n 's/^[[:space:]]*cgroup[[:space:]]*=[[:space:]]*\([^[:space:];]*\).*/\1/p' $(EXAMPLE)); do \
+	  [ -d "$$mnt$$cg" ] || { echo "creating cgroup $$mnt$$cg"; mkdir -p "$$mnt$$cg"; }; done
+	$(BUILD)/cgpolicy apply $(EXAMPLE)
+	$(BUILD)/cgpolicy status
+
+# Undo `make example`: detach, unpin, remove the example cgroups (if empty).
+example-remove: all
+	$(BUILD)/cgpolicy remove
+	@mnt=$$(awk '{for (i = 1; i <= NF; i++) if ($$i == "-") { if ($$(i+1) == "cgroup2") print $$5; break }}' /proc/self/mountinfo | head -n 1); \
+	for cg in $$(sed -n 's/^[[:space:]]*cgroup[[:space:]]*=[[:space:]]*\([^[:space:];]*\).*/\1/p' $(EXAMPLE)); do \
+	  rmdir "$$mnt$$cg" 2>/dev/null; rmdir "$$(dirname "$$mnt$$cg")" 2>/dev/null; done; true
 
 test: check-deps
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
