@@ -141,6 +141,12 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		struct cgp_compiled *out, char *err, size_t errlen);
 void cgp_compiled_free(struct cgp_compiled *c);
 
+/*
+ * The order of cgp_compiled.lpm: (dir, proto, slot, cls, prefixlen, addr).
+ * Keys are unique within one compiled policy; use this to merge/diff sets.
+ */
+int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b);
+
 /* Reference evaluator over compiled entries (what the BPF program does), for tests. */
 int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 		      const uint8_t addr[16], uint16_t port);
