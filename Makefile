@@ -82,7 +82,7 @@ $(BUILD)/cgpolicy: $(AGENT_OBJS) $(POLICY_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 AGENT_LIB_OBJS := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
 

@@ -575,12 +575,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static bool under_valgrind(void)
-{
-	const char *p = getenv("LD_PRELOAD");
-	return (p && strstr(p, "vgpreload")) || getenv("CGP_TEST_NO_TIMING");
-}
-
 static void test_limits(void)
 {
 	struct cgp_config cfg;
@@ -617,8 +611,8 @@ static void test_limits(void)
 		t2 = now_ms();
 		printf("# parse of 100000 rules: %.1f ms, compile: %.1f ms, %zu trie entries\n",
 		       t1 - t0, t2 - t1, r == 0 ? cc.nlpm : 0);
-		report(r == 0 && (under_valgrind() || t2 - t1 < 100.0),
-		       "compile: 100000 rules in well under 100 ms", "r=%d %.1f ms %s", r, t2 - t1, err);
+		/* timing is printed, never asserted (bench/ measures speed) */
+		report(r == 0 && cc.nlpm > 0, "compile: 100000 rules", "r=%d %s", r, err);
 		if (r == 0)
 			cgp_compiled_free(&cc);
 		cgp_config_free(&cfg);

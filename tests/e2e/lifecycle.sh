@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Lifecycle: CLI contract, dry run, live re-evaluation of established
+# connections, concurrent applies, bpffs mounted when missing.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+
+SRV=$(mkcg srv)
+CLI=$(mkcg cli)
+P1=$(rand_port); P2=$((P1 + 1))
+bg_in_cg srv socat "TCP4-LISTEN:$P1,bind=127.0.0.1,reuseaddr,fork" EXEC:cat
+wait_listen tcp "$P1"
+tcp_server srv 127.0.0.1 "$P2"
+
+rc_of() { "$@" >/dev/null 2>&1; echo $?; }
+gen() { cgp status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
+
+# --- CLI contract ---
+expect_eq "--help exits 0" "$(rc_of "$CGP" --help)" 0
+check "--help documents every command" bash -c "'$CGP' --help | grep -q 'apply \[--dry-run\] FILE' && '$CGP' --help | grep -q remove && '$CGP' --help | grep -q -- --pin-path"
+check "--version prints a version" bash -c "'$CGP' --version | grep -Eq '^cgpolicy [0-9]+\.[0-9]+'"
+expect_eq "no command: usage error 1" "$(rc_of "$CGP")" 1
+expect_eq "unknown command: 1" "$(rc_of "$CGP" frobnicate)" 1
+expect_eq "apply without file: 1" "$(rc_of "$CGP" apply)" 1
+expect_eq "relative --pin-path: 1" "$(rc_of "$CGP" --pin-path rel status)" 1
+expect_eq "status of an empty pin path: 0" "$(rc_of cgp status)" 0
+check "status --json of an empty pin path is valid JSON with no policies" \
+	bash -c "'$CGP' --pin-path '$PIN' status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"policies\"] == [] else 1)'"
+check "status does not create the pin path" test ! -e "$PIN"
+
+ALLOW=$(write_policy allow.ini <<EOT
+[cli]
+cgroup = $CLI
+default_egress = deny
+allow = out tcp 127.0.0.1 port $P1-$P2
+EOT
+)
+DENY=$(write_policy deny.ini <<EOT
+[cli]
+cgroup = $CLI
+default_egress = deny
+allow = out tcp 127.0.0.1 port $P2
+EOT
+)
+expect_eq "check of a valid file: 0" "$(rc_of "$CGP" check "$ALLOW")" 0
+out=$("$CGP" --pin-path "$PIN" apply --dry-run "$ALLOW" 2>&1); rc=$?
+expect_eq "dry run: 0" "$rc" 0
+check "dry run: says what it would apply" grep -q "would apply \[cli\]" <<<"$out"
+check "dry run: nothing pinned" test ! -e "$PIN"
+expect_eq "dry run: nothing attached" "$(bpftool cgroup show "$CGROOT/cli" | grep -c cgp_)" 0
+
+# --- live re-evaluation ---
+cgp apply "$ALLOW" >/dev/null
+in_cg cli python3 "$(dirname "$0")/helpers/pinger.py" 127.0.0.1 "$P1" 6 > "$TMPD/ping1" 2>&1 &
+PING=$!
+PIDS+=($PING)
+sleep 1
+cgp apply "$ALLOW" >/dev/null	# same rules, new generation: the connection must live on
+sleep 1
+n_before=$(grep -c '^ok' "$TMPD/ping1")
+check "established connection survives a re-apply ($n_before echoes)" test "$n_before" -gt 5
+check "no stall after a re-apply" bash -c "! grep -q stalled '$TMPD/ping1'"
+cgp apply "$DENY" >/dev/null	# now its port is no longer allowed
+wait "$PING"
+check "policy change cuts the established connection" grep -q '^stalled' "$TMPD/ping1"
+expect_eq "the newly denied port is refused to new connections" "$(tcp_get cli 127.0.0.1 "$P1")" ""
+expect_eq "still allowed port still works" "$(tcp_get cli 127.0.0.1 "$P2")" "hello $P2"
+
+# --- concurrent applies: one whole policy wins ---
+g0=$(gen)
+for i in $(seq 5); do
+	cgp apply "$ALLOW" >/dev/null 2>&1 &
+	cgp apply "$DENY" >/dev/null 2>&1 &
+done
+wait_rc=0
+for j in $(jobs -p); do
+	[ "$j" = "$PING" ] && continue
+	case " ${PIDS[*]} " in *" $j "*) continue ;; esac
+	wait "$j" || wait_rc=1
+done
+expect_eq "10 concurrent applies all succeed" "$wait_rc" 0
+expect_eq "10 concurrent applies: 10 generations" "$(gen)" "$((g0 + 10))"
+expect_eq "after concurrent applies: still exactly 2 programs" \
+	"$(bpftool cgroup show "$CGROOT/cli" | grep -c cgp_)" 2
+a=$(tcp_get cli 127.0.0.1 "$P1" | head -c 0; echo x)	# connectivity probe below
+r1=$(echo hi | in_cg cli timeout 5 socat -T1 - "TCP:127.0.0.1:$P1,connect-timeout=1" 2>/dev/null)
+case "$r1" in
+hi) rules=$(cgp status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["policies"][0]["rules"])'); expect_eq "winner is the allow policy (2 ports)" "$rules" 1 ;;
+*) expect_eq "winner is the deny policy" "$(tcp_get cli 127.0.0.1 "$P2")" "hello $P2" ;;
+esac
+cgp remove >/dev/null
+
+# --- bpffs missing: mounted by apply (in a private mount namespace) ---
+out=$(unshare -m --propagation private bash -c "
+	umount -l /sys/fs/bpf 2>/dev/null
+	mountpoint -q /sys/fs/bpf && { echo still-mounted; exit 1; }
+	'$CGP' --pin-path '$PIN' apply '$ALLOW' >/dev/null || exit 2
+	mountpoint -q /sys/fs/bpf || exit 3
+	stat -f -c %T /sys/fs/bpf
+	'$CGP' --pin-path '$PIN' remove >/dev/null || exit 4
+" 2>&1); rc=$?
+expect_eq "apply mounts bpffs when it is missing" "$rc:$out" "0:bpf_fs"
+
+e2e_done
