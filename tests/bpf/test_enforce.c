@@ -1,0 +1,1213 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_enforce.c - BPF_PROG_TEST_RUN of the real cgp_ingress/cgp_egress
+ * programs on crafted packets.
+ *
+ * Every policy goes the real way: INI text -> cgp_config_parse ->
+ * cgp_compile -> cgp_install_set into the inactive set of the skeleton's
+ * outer maps -> one write of cgp_state.gen switches to it. The programs run
+ * with test_slot = 1 (test_run gives them a fresh, zeroed cgroup storage).
+ *
+ * Packet conventions (see parse()/svc_port() in bpf/enforce.bpf.c):
+ *   ingress: remote = source address, service port = destination port;
+ *   egress:  remote = destination address, service port = destination port.
+ * The local address (LOCAL4/LOCAL6) and the other port (40000 unless a case
+ * says otherwise) never match a rule, so a program that mixed up source and
+ * destination would fail the tables.
+ *
+ * TCP under test_run: the skb carries a dummy full socket in TCP_CLOSE, so
+ * verdict_tcp() treats the connection as predating the policy and allows if
+ * either the `in` (local port) or the `out` (remote port) reading allows.
+ * The rule logic itself is checked with UDP, ICMP and other protocols.
+ *
+ * Three oracles: the hand-written tables; cgp_compiled_eval (the compiler's
+ * reference evaluator); spec_eval() below, which applies DESIGN.md section 3
+ * to the parsed rules with nothing of the compiler's encoding. Random
+ * policies (fixed seed) are probed with all three kinds of packets.
+ *
+ * Output: "ok N - ..." / "not ok N - ...", then "P passed, F failed".
+ * Exit 0, 1 on failures, 77 when it cannot run here (not root, no BPF).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/state.h"
+#include "policy/policy.h"
+#include "enforce.skel.h"
+
+#define SKIP_RC 77
+
+#define LOCAL4 "198.18.0.1"
+#define LOCAL6 "fd00:ffff::1"
+#define OPORT  40000	/* the non-service port of a packet, matches no rule */
+
+enum { P_TCP, P_UDP, P_ICMP, P_GRE, P_SCTP };
+
+/* Packet shape variations. */
+#define X_HBH		(1u << 0)	/* IPv6: hop-by-hop options (8 bytes) */
+#define X_HBH16_DST	(1u << 1)	/* IPv6: hop-by-hop (16 bytes) + destination options (8) */
+#define X_FRAG0		(1u << 2)	/* IPv6: fragment header, offset 0 (first fragment) */
+#define X_V4OPT		(1u << 3)	/* IPv4: 4 bytes of options (ihl 6) */
+#define X_TRUNC		(1u << 4)	/* cut 2 bytes into the L4 header */
+#define X_FRAGN		(1u << 5)	/* non-first fragment (offset 1480): no L4 header */
+
+static int npass, nfail, ntest;
+
+static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void result(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntest++;
+	if (ok)
+		npass++;
+	else
+		nfail++;
+	printf("%s %d - ", ok ? "ok" : "not ok", ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ packets */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static const char *proto_name(int proto)
+{
+	static const char *const n[] = { "tcp", "udp", "icmp", "gre", "sctp" };
+
+	return n[proto];
+}
+
+/* addr as 16 bytes, IPv4 as ::ffff:a.b.c.d; returns 4 or 6, 0 if invalid. */
+static int addr16(const char *s, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return 6;
+	if (inet_pton(AF_INET, s, a + 12) == 1) {
+		a[10] = a[11] = 0xff;
+		return 4;
+	}
+	return 0;
+}
+
+static bool is_v4mapped(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, pfx, 12);
+}
+
+/*
+ * Ethernet + IP (+ extension headers) + L4 header for a packet of direction
+ * `dir` whose remote is `raddr` (16 bytes, v4-mapped for IPv4). Service port
+ * svc is the destination port, oport the source port.
+ */
+static size_t build_pkt(uint8_t *buf, size_t cap, int dir, const uint8_t raddr[16], int proto,
+			uint16_t svc, uint16_t oport, unsigned x)
+{
+	bool v6 = !is_v4mapped(raddr);
+	uint8_t local[16], *ip, *l4, l4proto, tcpflags = 0x02;	/* SYN */
+	const uint8_t *src, *dst;
+	size_t iplen, extlen = 0, l4len, len;
+
+	memset(buf, 0, cap);
+	addr16(v6 ? LOCAL6 : LOCAL4, local);
+	src = dir == CGP_DIR_IN ? raddr : local;
+	dst = dir == CGP_DIR_IN ? local : raddr;
+
+	switch (proto) {
+	case P_TCP:  l4proto = 6;  l4len = 20; break;
+	case P_UDP:  l4proto = 17; l4len = 8 + 16; break;
+	case P_ICMP: l4proto = v6 ? 58 : 1; l4len = 8 + 16; break;
+	case P_GRE:  l4proto = 47; l4len = 4 + 20; break;
+	default:     l4proto = 132; l4len = 12 + 16; break;
+	}
+
+	/* Ethernet */
+	memset(buf, 0x02, 12);
+	put16(buf + 12, v6 ? 0x86DD : 0x0800);
+	ip = buf + 14;
+
+	if (!v6) {
+		iplen = (x & X_V4OPT) ? 24 : 20;
+		ip[0] = (uint8_t)(0x40 | (iplen / 4));
+		ip[8] = 64;
+		ip[9] = l4proto;
+		memcpy(ip + 12, src + 12, 4);
+		memcpy(ip + 16, dst + 12, 4);
+		if (x & X_V4OPT)
+			ip[20] = 1, ip[21] = 1, ip[22] = 1, ip[23] = 0;	/* NOP NOP NOP EOL */
+		if (x & X_FRAGN)
+			put16(ip + 6, 1480 / 8);
+		l4 = ip + iplen;
+	} else {
+		uint8_t *e = ip + 40;
+		uint8_t first = l4proto;
+
+		iplen = 40;
+		ip[0] = 0x60;
+		ip[7] = 64;
+		memcpy(ip + 8, src, 16);
+		memcpy(ip + 24, dst, 16);
+		if (x & X_HBH) {
+			first = 0;
+			e[0] = l4proto;
+			e[1] = 0;
+			e[2] = 1, e[3] = 4;		/* PadN, 4 bytes of padding */
+			memset(e + 4, 0xaa, 4);
+			extlen = 8;
+		} else if (x & X_HBH16_DST) {
+			first = 0;
+			e[0] = 60;			/* next: destination options */
+			e[1] = 1;			/* 16 bytes */
+			e[2] = 1, e[3] = 12;		/* PadN, 12 bytes of 0xaa (not 0: */
+			memset(e + 4, 0xaa, 12);	/* a parser off by 8 must not luck out) */
+			e[16] = l4proto;
+			e[17] = 0;
+			e[18] = 1, e[19] = 4;
+			extlen = 24;
+		} else if (x & (X_FRAG0 | X_FRAGN)) {
+			first = 44;
+			e[0] = l4proto;
+			if (x & X_FRAGN)
+				put16(e + 2, 1480);	/* offset 185 * 8, M=0 */
+			else
+				e[3] = 1;		/* offset 0, M=1 */
+			e[4] = 0x12, e[5] = 0x34, e[6] = 0x56, e[7] = 0x78;
+			extlen = 8;
+		}
+		ip[6] = first;
+		l4 = e + extlen;
+	}
+
+	switch (proto) {
+	case P_TCP:
+		put16(l4, oport);
+		put16(l4 + 2, svc);
+		l4[4] = 0x11;			/* seq */
+		l4[12] = 5 << 4;		/* doff */
+		l4[13] = tcpflags;
+		put16(l4 + 14, 65535);		/* window */
+		break;
+	case P_UDP:
+		put16(l4, oport);
+		put16(l4 + 2, svc);
+		put16(l4 + 4, (uint16_t)l4len);
+		memset(l4 + 8, 'u', l4len - 8);
+		break;
+	case P_ICMP:
+		l4[0] = v6 ? 128 : 8;		/* echo request */
+		put16(l4 + 4, 0x4242);		/* id */
+		put16(l4 + 6, 1);		/* seq */
+		memset(l4 + 8, 'i', l4len - 8);
+		break;
+	case P_GRE:
+		put16(l4 + 2, 0x0800);
+		memset(l4 + 4, 'g', l4len - 4);
+		break;
+	default:	/* SCTP common header: ports like UDP, ignored by the policy */
+		put16(l4, oport);
+		put16(l4 + 2, svc);
+		memset(l4 + 12, 's', l4len - 12);
+		break;
+	}
+	if (x & X_TRUNC)
+		l4len = 2;
+	len = (size_t)(l4 - buf) + l4len;
+	if (!v6) {
+		put16(ip + 2, (uint16_t)(len - 14));
+	} else {
+		put16(ip + 4, (uint16_t)(len - 14 - 40));
+	}
+	return len;
+}
+
+/* ------------------------------------------------------------------ harness */
+
+struct env {
+	struct cgp_enforce *skel;
+	int prog_fd[CGP_DIR_MAX];
+	int outer[3];		/* rules, ports, pols */
+	int state_fd;
+	__u64 gen;
+};
+
+static int env_open(struct env *e, __u32 test_slot, char *why, size_t whylen)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->skel = cgp_enforce__open();
+	if (!e->skel) {
+		snprintf(why, whylen, "cannot open the BPF skeleton: %s", strerror(errno));
+		return -1;
+	}
+	e->skel->rodata->test_slot = test_slot;
+	err = cgp_enforce__load(e->skel);
+	if (err) {
+		snprintf(why, whylen, "cannot load the BPF object: %s", strerror(-err));
+		cgp_enforce__destroy(e->skel);
+		e->skel = NULL;
+		return -1;
+	}
+	e->prog_fd[CGP_DIR_IN] = bpf_program__fd(e->skel->progs.cgp_ingress);
+	e->prog_fd[CGP_DIR_OUT] = bpf_program__fd(e->skel->progs.cgp_egress);
+	e->outer[0] = bpf_map__fd(e->skel->maps.cgp_rules);
+	e->outer[1] = bpf_map__fd(e->skel->maps.cgp_ports);
+	e->outer[2] = bpf_map__fd(e->skel->maps.cgp_pols);
+	e->state_fd = bpf_map__fd(e->skel->maps.cgp_state);
+	return 0;
+}
+
+static void env_close(struct env *e)
+{
+	if (e->skel)
+		cgp_enforce__destroy(e->skel);
+	e->skel = NULL;
+}
+
+static int set_gen(struct env *e, __u64 gen)
+{
+	struct cgp_state st = { .gen = gen, .layout = CGP_LAYOUT_VERSION };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(e->state_fd, &zero, &st, BPF_ANY))
+		return -errno;
+	e->gen = gen;
+	return 0;
+}
+
+/* Program verdict: 1 pass, 0 drop, -errno when the run itself failed. */
+static int run_pkt(const struct env *e, int dir, const uint8_t *pkt, size_t len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len, .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(e->prog_fd[dir], &o);
+	if (err)
+		return err < 0 ? err : -EINVAL;
+	return (int)o.retval;
+}
+
+struct policy {
+	struct cgp_config cfg;
+	struct cgp_compiled comp;
+	bool ok;
+};
+
+/* INI body (without cgroup =) -> compiled for `slot`. */
+static int policy_build(struct policy *p, const char *body, uint16_t slot, char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	len = strlen(body) + 64;
+	text = malloc(len);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(text, len, "[t]\ncgroup = /cgp-test\n%s", body);
+	r = cgp_config_parse("test.ini", text, strlen(text), &p->cfg, err, errlen);
+	free(text);
+	if (r)
+		return -1;
+	if (cgp_compile(p->cfg.file, &p->cfg.policies[0], slot, &p->comp, err, errlen)) {
+		cgp_config_free(&p->cfg);
+		return -1;
+	}
+	p->ok = true;
+	return 0;
+}
+
+static void policy_free(struct policy *p)
+{
+	if (!p->ok)
+		return;
+	cgp_compiled_free(&p->comp);
+	cgp_config_free(&p->cfg);
+	p->ok = false;
+}
+
+/* Install into the inactive set, then switch: gen + 1. */
+static int install_and_switch(struct env *e, const struct cgp_compiled *const *comps,
+			      const __u32 *slots, unsigned n)
+{
+	__u64 gen = e->gen + 1;
+	int err;
+
+	err = cgp_install_set(e->outer, comps, slots, n, (__u32)(gen & 1));
+	if (err)
+		return err;
+	return set_gen(e, gen);
+}
+
+/* ------------------------------------------------------------------ tables */
+
+struct tcase {
+	const char *desc;
+	int dir;
+	int proto;
+	const char *raddr;
+	uint16_t svc;		/* destination port */
+	uint16_t oport;		/* source port; 0 = OPORT */
+	unsigned x;
+	int expect;
+};
+
+struct tpolicy {
+	const char *name;
+	const char *body;
+	const struct tcase *cases;
+};
+
+#define IN  CGP_DIR_IN
+#define OUT CGP_DIR_OUT
+#define END { NULL, 0, 0, NULL, 0, 0, 0, 0 }
+
+static const struct tcase c_def_in_deny[] = {
+	{ "default ingress deny: udp v4 in", IN, P_UDP, "10.1.2.3", 53, 0, 0, 0 },
+	{ "default ingress deny: icmpv6 in", IN, P_ICMP, "2001:db8::1", 0, 0, 0, 0 },
+	{ "default ingress deny: gre v4 in", IN, P_GRE, "10.1.2.3", 0, 0, 0, 0 },
+	{ "default ingress deny: udp v6 in", IN, P_UDP, "2001:db8::1", 53, 0, 0, 0 },
+	{ "default egress allow: udp v4 out", OUT, P_UDP, "10.1.2.3", 53, 0, 0, 1 },
+	{ "default egress allow: sctp v6 out", OUT, P_SCTP, "2001:db8::1", 53, 0, 0, 1 },
+	{ "default egress allow: icmp v4 out", OUT, P_ICMP, "10.1.2.3", 0, 0, 0, 1 },
+	END
+};
+
+static const struct tcase c_def_out_deny[] = {
+	{ "default ingress allow: udp v4 in", IN, P_UDP, "10.1.2.3", 53, 0, 0, 1 },
+	{ "default ingress allow: icmpv6 in", IN, P_ICMP, "2001:db8::1", 0, 0, 0, 1 },
+	{ "default egress deny: udp v4 out", OUT, P_UDP, "10.1.2.3", 53, 0, 0, 0 },
+	{ "default egress deny: udp v6 out", OUT, P_UDP, "2001:db8::1", 53, 0, 0, 0 },
+	{ "default egress deny: gre v6 out", OUT, P_GRE, "2001:db8::1", 0, 0, 0, 0 },
+	{ "default egress deny: icmp v4 out", OUT, P_ICMP, "10.1.2.3", 0, 0, 0, 0 },
+	END
+};
+
+static const struct tcase c_lpm4[] = {
+	{ "lpm v4: /8 deny", IN, P_UDP, "10.9.9.9", 53, 0, 0, 0 },
+	{ "lpm v4: /16 allow inside /8 deny", IN, P_UDP, "10.1.9.9", 53, 0, 0, 1 },
+	{ "lpm v4: /24 deny inside /16 allow", IN, P_UDP, "10.1.2.9", 53, 0, 0, 0 },
+	{ "lpm v4: /32 allow inside /24 deny", IN, P_UDP, "10.1.2.3", 53, 0, 0, 1 },
+	{ "lpm v4: /32 neighbour .2 still /24", IN, P_UDP, "10.1.2.2", 53, 0, 0, 0 },
+	{ "lpm v4: /25 deny upper half of /24", IN, P_UDP, "10.1.3.200", 53, 0, 0, 0 },
+	{ "lpm v4: lower half of /24 allow", IN, P_UDP, "10.1.3.127", 53, 0, 0, 1 },
+	{ "lpm v4: /12 last address", IN, P_UDP, "172.31.255.255", 53, 0, 0, 0 },
+	{ "lpm v4: just past /12", IN, P_UDP, "172.32.0.0", 53, 0, 0, 1 },
+	{ "lpm v4: just before /8", IN, P_UDP, "9.255.255.255", 53, 0, 0, 1 },
+	{ "lpm v4: in /32 allow does not apply out (egress uses the destination)", OUT, P_UDP, "10.1.2.3", 53, 0, 0, 0 },
+	{ "lpm v4: out /16 allow", OUT, P_UDP, "10.9.9.9", 53, 0, 0, 1 },
+	{ "lpm v4: ingress uses the source, not the local address", IN, P_UDP, "11.0.0.1", 53, 0, 0, 1 },
+	END
+};
+
+static const struct tcase c_lpm6[] = {
+	{ "lpm v6: /32 allow", IN, P_UDP, "2001:db8:9::1", 53, 0, 0, 1 },
+	{ "lpm v6: /48 deny inside /32", IN, P_UDP, "2001:db8:1:9::1", 53, 0, 0, 0 },
+	{ "lpm v6: /64 allow inside /48", IN, P_UDP, "2001:db8:1:2::1", 53, 0, 0, 1 },
+	{ "lpm v6: /128 deny inside /64", IN, P_UDP, "2001:db8:1:2::5", 53, 0, 0, 0 },
+	{ "lpm v6: /128 neighbour", IN, P_UDP, "2001:db8:1:2::4", 53, 0, 0, 1 },
+	{ "lpm v6: /65 deny (upper half of /64)", IN, P_UDP, "2001:db8:1:2:8000::1", 53, 0, 0, 0 },
+	{ "lpm v6: below /65 (lower half of /64)", IN, P_UDP, "2001:db8:1:2:7fff:ffff:ffff:ffff", 53, 0, 0, 1 },
+	{ "lpm v6: outside /32: default deny", IN, P_UDP, "2001:db9::1", 53, 0, 0, 0 },
+	{ "lpm v6: just before /32: default deny", IN, P_UDP, "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 53, 0, 0, 0 },
+	{ "lpm v6: out /128 deny", OUT, P_UDP, "2001:db8:1:2::5", 53, 0, 0, 0 },
+	{ "lpm v6: out: the in-only /48 deny does not apply", OUT, P_UDP, "2001:db8:1:2::6", 53, 0, 0, 1 },
+	END
+};
+
+static const struct tcase c_prec[] = {
+	{ "equal prefix: port deny beats portless allow (port 53)", IN, P_UDP, "10.5.5.5", 53, 0, 0, 0 },
+	{ "equal prefix: portless allow for other ports (54)", IN, P_UDP, "10.5.5.5", 54, 0, 0, 1 },
+	{ "equal prefix: port allow beats portless deny (53)", IN, P_UDP, "172.16.1.1", 53, 0, 0, 1 },
+	{ "equal prefix: portless deny for other ports (52)", IN, P_UDP, "172.16.1.1", 52, 0, 0, 0 },
+	{ "longer portless allow beats shorter port deny", IN, P_UDP, "10.2.0.1", 53, 0, 0, 1 },
+	{ "longer port rule beats shorter portless", IN, P_UDP, "10.3.0.1", 8080, 0, 0, 0 },
+	{ "longer port rule: other port falls to shorter portless", IN, P_UDP, "10.3.0.1", 8081, 0, 0, 1 },
+	{ "tie, port rules: deny 150 wins over allow 100-200", IN, P_UDP, "192.168.1.1", 150, 0, 0, 0 },
+	{ "tie, port rules: 149 allowed", IN, P_UDP, "192.168.1.1", 149, 0, 0, 1 },
+	{ "tie, port rules: 151 allowed", IN, P_UDP, "192.168.1.1", 151, 0, 0, 1 },
+	{ "tie, port rules: 300 deny only", IN, P_UDP, "192.168.1.1", 300, 0, 0, 0 },
+	{ "tie, port rules: 100 allowed", IN, P_UDP, "192.168.1.1", 100, 0, 0, 1 },
+	{ "tie, portless: allow then deny -> deny", IN, P_UDP, "192.0.2.77", 9, 0, 0, 0 },
+	{ "tie, portless: deny then allow -> deny", IN, P_UDP, "198.51.100.77", 9, 0, 0, 0 },
+	{ "tie, v6 /128: deny wins", IN, P_ICMP, "2001:db8::77", 0, 0, 0, 0 },
+	{ "no match: default allow", IN, P_UDP, "203.0.113.1", 9, 0, 0, 1 },
+	END
+};
+
+static const struct tcase c_ports[] = {
+	{ "port list: 52 not listed", IN, P_UDP, "10.0.0.1", 52, 0, 0, 0 },
+	{ "port list: 53 single", IN, P_UDP, "10.0.0.1", 53, 0, 0, 1 },
+	{ "port list: 54 not listed", IN, P_UDP, "10.0.0.1", 54, 0, 0, 0 },
+	{ "port range 100-199: lo-1", IN, P_UDP, "10.0.0.1", 99, 0, 0, 0 },
+	{ "port range 100-199: lo", IN, P_UDP, "10.0.0.1", 100, 0, 0, 1 },
+	{ "port range 100-199: middle", IN, P_UDP, "10.0.0.1", 150, 0, 0, 1 },
+	{ "port range 100-199: hi", IN, P_UDP, "10.0.0.1", 199, 0, 0, 1 },
+	{ "port range 100-199: hi+1", IN, P_UDP, "10.0.0.1", 200, 0, 0, 0 },
+	{ "port range 1000-1000: 999", IN, P_UDP, "10.0.0.1", 999, 0, 0, 0 },
+	{ "port range 1000-1000: 1000", IN, P_UDP, "10.0.0.1", 1000, 0, 0, 1 },
+	{ "port range 1000-1000: 1001", IN, P_UDP, "10.0.0.1", 1001, 0, 0, 0 },
+	{ "port 65535: 65534", IN, P_UDP, "10.0.0.1", 65534, 0, 0, 0 },
+	{ "port 65535: 65535", IN, P_UDP, "10.0.0.1", 65535, 0, 0, 1 },
+	{ "port list on any address: v6 53", IN, P_UDP, "2001:db8::1", 53, 0, 0, 1 },
+	{ "in uses the destination port, not the source (sport 53)", IN, P_UDP, "10.0.0.1", 40001, 53, 0, 0 },
+	{ "in: out rule ports do not apply (5)", IN, P_UDP, "10.0.0.1", 5, 0, 0, 0 },
+	{ "out range 1-10: port 1", OUT, P_UDP, "10.0.0.1", 1, 0, 0, 1 },
+	{ "out range 1-10: port 10", OUT, P_UDP, "10.0.0.1", 10, 0, 0, 1 },
+	{ "out range 1-10: port 11", OUT, P_UDP, "10.0.0.1", 11, 0, 0, 0 },
+	{ "out range 500-600: 499", OUT, P_UDP, "10.0.0.1", 499, 0, 0, 0 },
+	{ "out range 500-600: 500", OUT, P_UDP, "10.0.0.1", 500, 0, 0, 1 },
+	{ "out range 500-600: 549", OUT, P_UDP, "10.0.0.1", 549, 0, 0, 1 },
+	{ "out deny 550 inside allow 500-600 (tie)", OUT, P_UDP, "10.0.0.1", 550, 0, 0, 0 },
+	{ "out range 500-600: 551", OUT, P_UDP, "10.0.0.1", 551, 0, 0, 1 },
+	{ "out range 500-600: 600", OUT, P_UDP, "10.0.0.1", 600, 0, 0, 1 },
+	{ "out range 500-600: 601", OUT, P_UDP, "10.0.0.1", 601, 0, 0, 0 },
+	{ "out uses the destination port, not the source (sport 500)", OUT, P_UDP, "10.0.0.1", 40001, 500, 0, 0 },
+	{ "udp port 53 rule does not match tcp 53 (in and out readings deny)", IN, P_TCP, "10.0.0.1", 53, 0, 0, 0 },
+	{ "tcp port rule 8443 in", IN, P_TCP, "10.0.0.1", 8443, 0, 0, 1 },
+	{ "tcp port rule does not match udp 8443", IN, P_UDP, "10.0.0.1", 8443, 0, 0, 0 },
+	END
+};
+
+static const struct tcase c_family[] = {
+	{ "any proto rule: gre from 10/8", IN, P_GRE, "10.1.1.1", 0, 0, 0, 1 },
+	{ "any proto rule: sctp from 10/8", IN, P_SCTP, "10.1.1.1", 80, 0, 0, 1 },
+	{ "any proto rule: udp from 10/8", IN, P_UDP, "10.1.1.1", 9, 0, 0, 1 },
+	{ "any proto rule: icmp from 10/8", IN, P_ICMP, "10.1.1.1", 0, 0, 0, 1 },
+	{ "any proto rule: gre outside 10/8", IN, P_GRE, "11.1.1.1", 0, 0, 0, 0 },
+	{ "0.0.0.0/0 port 53: any IPv4", IN, P_UDP, "11.1.1.1", 53, 0, 0, 1 },
+	{ "0.0.0.0/0 port 53: 255.255.255.255", IN, P_UDP, "255.255.255.255", 53, 0, 0, 1 },
+	{ "0.0.0.0/0 port 53: not IPv6", IN, P_UDP, "2001:db9::1", 53, 0, 0, 0 },
+	{ "0.0.0.0/0 port 53: not IPv6 ::", IN, P_UDP, "::2", 53, 0, 0, 0 },
+	{ "v4 rule 10/8 vs v6 a01:101::1", IN, P_UDP, "a01:101::1", 9, 0, 0, 0 },
+	{ "v4 rule 10/8 vs v6 2001:db9::a01:101", IN, P_UDP, "2001:db9::a01:101", 9, 0, 0, 0 },
+	{ "v6 rule 2001:db8::/32 allows v6", IN, P_UDP, "2001:db8:5::1", 9, 0, 0, 1 },
+	{ "v6 rule 2001:db8::/32 vs v4 32.1.13.184", IN, P_UDP, "32.1.13.184", 9, 0, 0, 0 },
+	{ "icmp any: ICMP v4", IN, P_ICMP, "11.1.1.1", 0, 0, 0, 1 },
+	{ "icmp any: ICMPv6", IN, P_ICMP, "2001:db9::1", 0, 0, 0, 1 },
+	{ "icmp rule does not match gre v6", IN, P_GRE, "2001:db9::1", 0, 0, 0, 0 },
+	{ "icmp rule does not match udp v6", IN, P_UDP, "2001:db9::1", 9, 0, 0, 0 },
+	{ "out any any: gre v6", OUT, P_GRE, "2001:db9::1", 0, 0, 0, 1 },
+	{ "out any any: udp v4", OUT, P_UDP, "11.1.1.1", 9, 0, 0, 1 },
+	{ "out any any: sctp v4", OUT, P_SCTP, "11.1.1.1", 9, 0, 0, 1 },
+	{ "out any any: deny v6 /64 udp", OUT, P_UDP, "2001:db8:bad::1", 9, 0, 0, 0 },
+	{ "out any any: deny v6 /64 icmpv6", OUT, P_ICMP, "2001:db8:bad::1", 0, 0, 0, 0 },
+	{ "out any any: v6 deny does not hit v4", OUT, P_ICMP, "32.1.13.184", 0, 0, 0, 1 },
+	END
+};
+
+static const struct tcase c_other[] = {
+	{ "other proto: gre v4 vs tcp/udp/icmp any", IN, P_GRE, "10.1.1.1", 0, 0, 0, 0 },
+	{ "other proto: sctp v6 vs tcp/udp/icmp any", IN, P_SCTP, "2001:db8::1", 53, 0, 0, 0 },
+	{ "other proto: udp v4 allowed", IN, P_UDP, "10.1.1.1", 53, 0, 0, 1 },
+	{ "other proto: icmp v4 allowed", IN, P_ICMP, "10.1.1.1", 0, 0, 0, 1 },
+	{ "other proto: out any 2001:db8::/32 gre", OUT, P_GRE, "2001:db8::1", 0, 0, 0, 1 },
+	{ "other proto: out any 2001:db8::/32 sctp", OUT, P_SCTP, "2001:db8::1", 0, 0, 0, 1 },
+	{ "other proto: out outside /32 sctp", OUT, P_SCTP, "2001:db9::1", 0, 0, 0, 0 },
+	{ "other proto: out any 2001:db8::/32 udp", OUT, P_UDP, "2001:db8::1", 9, 0, 0, 1 },
+	{ "other proto: out udp port rule does not cover gre", OUT, P_GRE, "10.1.1.1", 0, 0, 0, 0 },
+	END
+};
+
+static const struct tcase c_ext[] = {
+	{ "v6 hop-by-hop + udp 53", IN, P_UDP, "2001:db9::1", 53, 0, X_HBH, 1 },
+	{ "v6 hop-by-hop + udp 54", IN, P_UDP, "2001:db9::1", 54, 0, X_HBH, 0 },
+	{ "v6 hop-by-hop(16) + dstopts + udp 53", IN, P_UDP, "2001:db9::1", 53, 0, X_HBH16_DST, 1 },
+	{ "v6 hop-by-hop(16) + dstopts + udp 54", IN, P_UDP, "2001:db9::1", 54, 0, X_HBH16_DST, 0 },
+	{ "v6 fragment header (first) + udp 53", IN, P_UDP, "2001:db9::1", 53, 0, X_FRAG0, 1 },
+	{ "v6 hop-by-hop + icmpv6 from 2001:db8::/32", IN, P_ICMP, "2001:db8::1", 0, 0, X_HBH, 1 },
+	{ "v6 hop-by-hop + icmpv6 from outside", IN, P_ICMP, "2001:db9::1", 0, 0, X_HBH, 0 },
+	{ "v6 hop-by-hop + udp out 53 (out rule)", OUT, P_UDP, "2001:db9::1", 53, 0, X_HBH, 1 },
+	{ "v6 hop-by-hop + udp out 54", OUT, P_UDP, "2001:db9::1", 54, 0, X_HBH, 0 },
+	{ "v4 options (ihl 6) + udp 53", IN, P_UDP, "10.1.1.1", 53, 0, X_V4OPT, 1 },
+	{ "v4 options (ihl 6) + udp 54", IN, P_UDP, "10.1.1.1", 54, 0, X_V4OPT, 0 },
+	{ "truncated udp header from allowed 10.9/16: default deny", IN, P_UDP, "10.9.0.1", 53, 0, X_TRUNC, 0 },
+	{ "complete udp from allowed 10.9/16", IN, P_UDP, "10.9.0.1", 54, 0, 0, 1 },
+	{ "v4 non-first fragment: no ports, port rule 53 cannot match", IN, P_UDP, "10.1.1.1", 53, 0, X_FRAGN, 0 },
+	{ "v4 non-first fragment: portless rule 10.9/16 matches", IN, P_UDP, "10.9.0.1", 53, 0, X_FRAGN, 1 },
+	{ "v6 non-first fragment: no ports, port rule 53 cannot match", IN, P_UDP, "2001:db9::1", 53, 0, X_FRAGN, 0 },
+	{ "v6 non-first fragment icmpv6 from 2001:db8::/32", IN, P_ICMP, "2001:db8::1", 0, 0, X_FRAGN, 1 },
+	END
+};
+
+static const struct tcase c_tcp[] = {
+	{ "tcp in :80 (in allows)", IN, P_TCP, "1.2.3.4", 80, 40000, 0, 1 },
+	{ "tcp in :81 from 1.2.3.4 (in and out deny)", IN, P_TCP, "1.2.3.4", 81, 40000, 0, 0 },
+	{ "tcp in :5555 sport 443 from 10/8 (in denies, out allows)", IN, P_TCP, "10.1.1.1", 5555, 443, 0, 1 },
+	{ "tcp in :80 from 10.66/16 (in deny /16 port 80, out reading denies)", IN, P_TCP, "10.66.0.1", 80, 40000, 0, 0 },
+	{ "tcp in :80 sport 443 from 10.66/16 (in denies, out allows)", IN, P_TCP, "10.66.0.1", 80, 443, 0, 1 },
+	{ "tcp out :443 to 10/8 (out allows)", OUT, P_TCP, "10.1.1.1", 443, 40000, 0, 1 },
+	{ "tcp out :443 to 1.2.3.4 (out denies, in denies)", OUT, P_TCP, "1.2.3.4", 443, 40000, 0, 0 },
+	{ "tcp out :5555 sport 80 to 1.2.3.4 (out denies, in allows)", OUT, P_TCP, "1.2.3.4", 5555, 80, 0, 1 },
+	{ "tcp v6 in :80 (in allows)", IN, P_TCP, "2001:db8::1", 80, 40000, 0, 1 },
+	{ "tcp v6 in :22 (both deny)", IN, P_TCP, "2001:db8::1", 22, 40000, 0, 0 },
+	{ "tcp v6 out :22 to 2001:db8::/32 (out allows)", OUT, P_TCP, "2001:db8::1", 22, 40000, 0, 1 },
+	{ "tcp v6 in :5555 sport 22 from 2001:db8::/32 (in denies, out allows)", IN, P_TCP, "2001:db8::1", 5555, 22, 0, 1 },
+	{ "tcp v6 hop-by-hop in :80", IN, P_TCP, "2001:db9::1", 80, 40000, X_HBH, 1 },
+	{ "udp is per packet: in :443 sport 443 from 10/8 denied", IN, P_UDP, "10.1.1.1", 5555, 443, 0, 0 },
+	END
+};
+
+static const struct tcase c_both[] = {
+	{ "both icmp 10/8: in", IN, P_ICMP, "10.1.1.1", 0, 0, 0, 1 },
+	{ "both icmp 10/8: out", OUT, P_ICMP, "10.1.1.1", 0, 0, 0, 1 },
+	{ "both icmp 10/8: out 11.1.1.1 denied", OUT, P_ICMP, "11.1.1.1", 0, 0, 0, 0 },
+	{ "both udp v6 7000-7001: in 7001", IN, P_UDP, "2001:db8::1", 7001, 0, 0, 1 },
+	{ "both udp v6 7000-7001: out 7000", OUT, P_UDP, "2001:db8::1", 7000, 0, 0, 1 },
+	{ "both udp v6 7000-7001: out 7002", OUT, P_UDP, "2001:db8::1", 7002, 0, 0, 0 },
+	{ "both udp v6 7000-7001: in 6999", IN, P_UDP, "2001:db8::1", 6999, 0, 0, 0 },
+	END
+};
+
+static const struct tpolicy tables[] = {
+	{ "defaults in deny / out allow",
+	  "default_ingress = deny\n"
+	  "default_egress = allow\n",
+	  c_def_in_deny },
+	{ "defaults in allow / out deny",
+	  "default_ingress = allow\n"
+	  "default_egress = deny\n",
+	  c_def_out_deny },
+	{ "longest prefix v4",
+	  "default_ingress = allow\n"
+	  "default_egress = deny\n"
+	  "deny = in udp 10.0.0.0/8\n"
+	  "allow = in udp 10.1.0.0/16\n"
+	  "deny = in udp 10.1.2.0/24\n"
+	  "allow = in udp 10.1.2.3\n"
+	  "allow = in udp 10.1.3.0/24\n"
+	  "deny = in udp 10.1.3.128/25\n"
+	  "deny = in udp 172.16.0.0/12\n"
+	  "allow = out udp 10.9.0.0/16\n"
+	  "deny = in udp 198.18.0.0/16\n"
+	  "allow = out udp 198.18.0.0/16\n",
+	  c_lpm4 },
+	{ "longest prefix v6",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = both udp 2001:db8::/32\n"
+	  "deny = in udp 2001:db8:1::/48\n"
+	  "allow = in udp 2001:db8:1:2::/64\n"
+	  "deny = both udp 2001:db8:1:2::5/128\n"
+	  "deny = in udp 2001:db8:1:2:8000::/65\n",
+	  c_lpm6 },
+	{ "precedence: prefix, ports, deny ties",
+	  "default_ingress = allow\n"
+	  "allow = in udp 10.0.0.0/8\n"
+	  "deny = in udp 10.0.0.0/8 port 53\n"
+	  "allow = in udp 10.2.0.0/16\n"
+	  "deny = in udp 10.3.0.0/16 port 8080\n"
+	  "deny = in udp 172.16.0.0/12\n"
+	  "allow = in udp 172.16.0.0/12 port 53\n"
+	  "allow = in udp 192.168.0.0/16 port 100-200\n"
+	  "deny = in udp 192.168.0.0/16 port 150,300\n"
+	  "allow = in udp 192.0.2.0/24\n"
+	  "deny = in udp 192.0.2.0/24\n"
+	  "deny = in udp 198.51.100.0/24\n"
+	  "allow = in udp 198.51.100.0/24\n"
+	  "deny = in icmp 2001:db8::77\n"
+	  "allow = in icmp 2001:db8::77/128\n",
+	  c_prec },
+	{ "port ranges and lists",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in udp any port 53,100-199,1000-1000,65535\n"
+	  "allow = in tcp any port 8443\n"
+	  "allow = out udp any port 1-10,500-600\n"
+	  "deny = out udp any port 550\n",
+	  c_ports },
+	{ "any address / any proto / families",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in any 10.0.0.0/8\n"
+	  "allow = in udp 0.0.0.0/0 port 53\n"
+	  "allow = in udp 2001:db8::/32\n"
+	  "allow = in icmp any\n"
+	  "allow = out any any\n"
+	  "deny = out any 2001:db8:bad::/64\n",
+	  c_family },
+	{ "other protocols",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in tcp any\n"
+	  "allow = in udp any\n"
+	  "allow = in icmp any\n"
+	  "allow = out any 2001:db8::/32\n"
+	  "allow = out udp any port 1-65535\n",
+	  c_other },
+	{ "extension headers and options",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in udp any port 53\n"
+	  "allow = out udp any port 53\n"
+	  "allow = in icmp 2001:db8::/32\n"
+	  "allow = in udp 10.9.0.0/16\n",
+	  c_ext },
+	{ "tcp under test_run (connection predates the policy)",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in tcp any port 80\n"
+	  "deny = in tcp 10.66.0.0/16 port 80\n"
+	  "allow = out tcp 10.0.0.0/8 port 443\n"
+	  "allow = out tcp 2001:db8::/32 port 22\n",
+	  c_tcp },
+	{ "both directions",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = both icmp 10.0.0.0/8\n"
+	  "allow = both udp 2001:db8::/32 port 7000-7001\n",
+	  c_both },
+};
+
+static int run_case(const struct env *e, const struct tcase *c, int *got)
+{
+	uint8_t pkt[256], ra[16];
+	size_t len;
+
+	if (!addr16(c->raddr, ra))
+		return -EINVAL;
+	len = build_pkt(pkt, sizeof(pkt), c->dir, ra, c->proto, c->svc, c->oport ? c->oport : OPORT, c->x);
+	*got = run_pkt(e, c->dir, pkt, len);
+	return *got < 0 ? *got : 0;
+}
+
+/*
+ * The rules of DESIGN.md section 3 applied to the parsed rules directly, with
+ * nothing of the compiler's encoding (port classes, trie keys): longest
+ * prefix, then a rule with ports beats one without, then deny; no match: the
+ * direction's default. proto is CGP_PROTO_*; port 0 = no L4 port known.
+ */
+static int spec_eval(const struct cgp_policy *pol, int dir, int proto, const uint8_t a[16], uint16_t port)
+{
+	const struct cgp_rule *best = NULL;
+
+	for (unsigned i = 0; i < pol->nrules; i++) {
+		const struct cgp_rule *r = &pol->rules[i];
+		unsigned full = r->plen / 8, rem = r->plen % 8;
+		bool inports = false;
+
+		if (!(r->dirs & CGP_DIR_BIT(dir)))
+			continue;
+		if (r->proto != CGP_RULE_PROTO_ANY && r->proto != proto)
+			continue;
+		if (memcmp(a, r->addr, full))
+			continue;
+		if (rem && ((a[full] ^ r->addr[full]) & (uint8_t)(0xff00u >> rem)))
+			continue;
+		for (unsigned k = 0; k < r->nports; k++)
+			inports |= port >= r->ports[k].lo && port <= r->ports[k].hi;
+		if (r->nports && !inports)
+			continue;
+		if (!best || r->plen > best->plen ||
+		    (r->plen == best->plen && r->nports && !best->nports) ||
+		    (r->plen == best->plen && !r->nports == !best->nports && r->verdict == CGP_DENY))
+			best = r;
+	}
+	return best ? best->verdict : pol->def[dir];
+}
+
+static uint8_t cgp_proto_of(int proto)
+{
+	switch (proto) {
+	case P_TCP:  return CGP_PROTO_TCP;
+	case P_UDP:  return CGP_PROTO_UDP;
+	case P_ICMP: return CGP_PROTO_ICMP;
+	default:     return CGP_PROTO_OTHER;
+	}
+}
+
+/*
+ * What the program should answer for a packet, by both user-space
+ * evaluators. TCP under test_run: allowed if the `in` reading (local port)
+ * or the `out` reading (remote port) allows.
+ */
+static void probe_refs(const struct policy *p, int dir, int proto, const uint8_t a[16],
+		       uint16_t dport, uint16_t sport, unsigned x, int *ref, int *spec)
+{
+	const struct cgp_policy *pol = &p->cfg.policies[0];
+	uint8_t pr = cgp_proto_of(proto);
+	bool ports = (pr == CGP_PROTO_TCP || pr == CGP_PROTO_UDP) && !(x & X_FRAGN);
+	uint16_t lport = 0, rport = 0;
+
+	if (ports) {
+		lport = dir == CGP_DIR_IN ? dport : sport;
+		rport = dir == CGP_DIR_IN ? sport : dport;
+	}
+	if (pr == CGP_PROTO_TCP) {
+		*ref = cgp_compiled_eval(&p->comp, CGP_DIR_IN, pr, a, lport) |
+		       cgp_compiled_eval(&p->comp, CGP_DIR_OUT, pr, a, rport);
+		*spec = spec_eval(pol, CGP_DIR_IN, pr, a, lport) | spec_eval(pol, CGP_DIR_OUT, pr, a, rport);
+	} else {
+		*ref = cgp_compiled_eval(&p->comp, (uint8_t)dir, pr, a, ports ? dport : 0);
+		*spec = spec_eval(pol, dir, pr, a, ports ? dport : 0);
+	}
+}
+
+static void case_refs(const struct policy *p, const struct tcase *c, int *ref, int *spec)
+{
+	uint8_t ra[16];
+
+	addr16(c->raddr, ra);
+	probe_refs(p, c->dir, c->proto, ra, c->svc, c->oport ? c->oport : OPORT, c->x, ref, spec);
+}
+
+static void check_case(const struct env *e, const char *pname, const struct tcase *c)
+{
+	int got = -1, err = run_case(e, c, &got);
+
+	if (err) {
+		result(false, "[%s] %s: test run failed: %s", pname, c->desc, strerror(-err));
+		return;
+	}
+	if (got == c->expect)
+		result(true, "[%s] %s", pname, c->desc);
+	else
+		result(false, "[%s] %s: got %d expected %d (%s %s %s svc %u)", pname, c->desc, got,
+		       c->expect, c->dir == IN ? "in" : "out", proto_name(c->proto), c->raddr, c->svc);
+}
+
+static void run_tables(struct env *e)
+{
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		const struct tpolicy *t = &tables[i];
+		const struct cgp_compiled *cp;
+		struct policy p;
+		char err[512];
+		__u32 slot = 1;
+		unsigned nrefs = 0, badrefs = 0;
+		char first[256] = "";
+		int r;
+
+		if (policy_build(&p, t->body, 1, err, sizeof(err))) {
+			result(false, "[%s] parse/compile: %s", t->name, err);
+			continue;
+		}
+		cp = &p.comp;
+		r = install_and_switch(e, &cp, &slot, 1);
+		if (r) {
+			result(false, "[%s] install: %s", t->name, strerror(-r));
+			policy_free(&p);
+			continue;
+		}
+		for (const struct tcase *c = t->cases; c->desc; c++) {
+			int ref, spec;
+
+			check_case(e, t->name, c);
+			/* The two user-space evaluators must give the table's answer too. */
+			if (c->x & X_TRUNC)
+				continue;
+			case_refs(&p, c, &ref, &spec);
+			nrefs++;
+			if (ref != c->expect || spec != c->expect) {
+				if (!badrefs++)
+					snprintf(first, sizeof(first), "%s: cgp_compiled_eval %d, spec %d, expected %d",
+						 c->desc, ref, spec, c->expect);
+			}
+		}
+		result(!badrefs, "[%s] cgp_compiled_eval and the spec oracle agree with the table (%u cases%s%s)",
+		       t->name, nrefs, badrefs ? "; first mismatch: " : "", badrefs ? first : "");
+		policy_free(&p);
+	}
+}
+
+/* ------------------------------------------------------------------ generations */
+
+static int quick(const struct env *e, int dir, int proto, const char *raddr, uint16_t svc)
+{
+	struct tcase c = { "", dir, proto, raddr, svc, 0, 0, 0 };
+	int got = -1;
+
+	if (run_case(e, &c, &got))
+		return -1;
+	return got;
+}
+
+static void run_generations(struct env *e)
+{
+	struct policy deny_in, allow_in;
+	const struct cgp_compiled *cp;
+	char err[512];
+	__u32 slot = 1;
+	int r, v;
+
+	/* Nothing installed at gen 0: the program must pass everything. */
+	r = set_gen(e, 0);
+	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 1, "gen 0, no rule set installed: in passes (got %d)", v);
+	v = quick(e, OUT, P_ICMP, "2001:db8::1", 0);
+	result(v == 1, "gen 0, no rule set installed: out passes (got %d)", v);
+
+	if (policy_build(&deny_in, "default_ingress = deny\n", 1, err, sizeof(err))) {
+		result(false, "generations: parse/compile: %s", err);
+		return;
+	}
+	if (policy_build(&allow_in, "default_ingress = deny\nallow = in udp 10.0.0.0/8\n", 1, err, sizeof(err))) {
+		result(false, "generations: parse/compile: %s", err);
+		policy_free(&deny_in);
+		return;
+	}
+
+	cp = &deny_in.comp;
+	r = install_and_switch(e, &cp, &slot, 1);		/* gen 1, set 1 */
+	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 0, "gen %llu (set 1) deny-all in: udp dropped (got %d)", (unsigned long long)e->gen, v);
+
+	/* Build the next set without switching: invisible. */
+	cp = &allow_in.comp;
+	r = cgp_install_set(e->outer, &cp, &slot, 1, (__u32)((e->gen + 1) & 1));
+	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 0, "inactive set written, gen not switched: still dropped (got %d)", v);
+	r = set_gen(e, e->gen + 1);				/* gen 2, set 0 */
+	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 1, "switch to gen %llu (set 0): allowed (got %d)", (unsigned long long)e->gen, v);
+	v = quick(e, IN, P_UDP, "11.1.1.1", 53);
+	result(v == 0, "gen %llu: outside the rule still dropped (got %d)", (unsigned long long)e->gen, v);
+	r = set_gen(e, e->gen + 1);				/* gen 3, set 1: deny-all again */
+	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 0, "gen %llu selects set 1 again: dropped (got %d)", (unsigned long long)e->gen, v);
+
+	policy_free(&deny_in);
+	policy_free(&allow_in);
+}
+
+/* A program serving a slot that the live set does not configure passes everything. */
+static void run_slots(void)
+{
+	struct policy p1, p2;
+	const struct cgp_compiled *cps[2];
+	__u32 slots[2] = { 1, 2 };
+	struct env e2;
+	char err[512];
+	int r, v;
+
+	if (env_open(&e2, 2, err, sizeof(err))) {
+		result(false, "slot 2 skeleton: %s", err);
+		return;
+	}
+	if (policy_build(&p1, "default_ingress = deny\ndefault_egress = deny\n", 1, err, sizeof(err))) {
+		result(false, "slots: parse/compile: %s", err);
+		env_close(&e2);
+		return;
+	}
+	if (policy_build(&p2, "default_ingress = deny\ndefault_egress = deny\n", 2, err, sizeof(err))) {
+		result(false, "slots: parse/compile: %s", err);
+		policy_free(&p1);
+		env_close(&e2);
+		return;
+	}
+	cps[0] = &p1.comp;
+	cps[1] = &p2.comp;
+	r = install_and_switch(&e2, cps, slots, 1);		/* only slot 1 */
+	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 1, "test_slot 2, only slot 1 configured: in passes (got %d)", v);
+	v = quick(&e2, OUT, P_TCP, "2001:db8::1", 443);
+	result(v == 1, "test_slot 2, only slot 1 configured: out passes (got %d)", v);
+	r = install_and_switch(&e2, cps, slots, 2);		/* slots 1 and 2 */
+	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 0, "test_slot 2, slot 2 configured deny-all: in dropped (got %d)", v);
+	v = quick(&e2, OUT, P_ICMP, "2001:db8::1", 0);
+	result(v == 0, "test_slot 2, slot 2 configured deny-all: out dropped (got %d)", v);
+	r = install_and_switch(&e2, cps, slots, 1);		/* slot 2 unconfigured again */
+	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
+	result(!r && v == 1, "test_slot 2, slot 2 dropped from the live set: passes again (got %d)", v);
+
+	policy_free(&p1);
+	policy_free(&p2);
+	env_close(&e2);
+}
+
+/* ------------------------------------------------------------------ random */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+static uint32_t rndn(uint32_t n)
+{
+	return rnd() % n;
+}
+
+static const char *const bases4[] = { "10.20.30.40", "10.20.200.1", "192.168.7.9", "172.16.5.5" };
+static const char *const bases6[] = { "2001:db8:abcd:12::1", "2001:db8:abcd:12:8000::9",
+				      "2001:db8:ab00::7", "fe80::1:2:3:4" };
+static const uint16_t port_pool[] = { 1, 2, 53, 54, 80, 100, 443, 1000, 1024, 1025, 5000,
+				      8080, 8443, 32768, 65534, 65535 };
+#define NPOOL (sizeof(port_pool) / sizeof(port_pool[0]))
+
+static void gen_policy(char *buf, size_t cap, unsigned *nrules_out)
+{
+	unsigned nrules = 3 + rndn(30), off = 0;
+
+	off += (unsigned)snprintf(buf + off, cap - off, "default_ingress = %s\ndefault_egress = %s\n",
+				  rndn(2) ? "allow" : "deny", rndn(2) ? "allow" : "deny");
+	for (unsigned i = 0; i < nrules && off < cap - 200; i++) {
+		static const char *const dirs[] = { "in", "out", "both" };
+		static const char *const protos[] = { "udp", "udp", "udp", "tcp", "icmp", "any" };
+		const char *proto = protos[rndn(6)];
+		char addr[80];
+		unsigned k = rndn(20);
+
+		if (k == 0)
+			snprintf(addr, sizeof(addr), "any");
+		else if (k < 11)
+			snprintf(addr, sizeof(addr), "%s/%u", bases4[rndn(4)],
+				 rndn(4) ? 8 + rndn(25) : rndn(33));
+		else
+			snprintf(addr, sizeof(addr), "%s/%u", bases6[rndn(4)],
+				 rndn(4) ? 16 + rndn(113) : rndn(129));
+		off += (unsigned)snprintf(buf + off, cap - off, "%s = %s %s %s",
+					  rndn(2) ? "allow" : "deny", dirs[rndn(3)], proto, addr);
+		if ((!strcmp(proto, "udp") || !strcmp(proto, "tcp")) && rndn(5) < 3) {
+			unsigned items = 1 + rndn(4);
+
+			off += (unsigned)snprintf(buf + off, cap - off, " port ");
+			for (unsigned j = 0; j < items; j++) {
+				uint16_t a = port_pool[rndn(NPOOL)], b = port_pool[rndn(NPOOL)];
+
+				if (rndn(3) == 0)
+					a = (uint16_t)(1 + rndn(65535));
+				if (rndn(3) == 0)
+					b = (uint16_t)(1 + rndn(65535));
+
+				if (rndn(3) == 0)
+					b = a;
+				if (a > b) {
+					uint16_t t = a;
+					a = b;
+					b = t;
+				}
+				if (a == b)
+					off += (unsigned)snprintf(buf + off, cap - off, "%s%u", j ? "," : "", a);
+				else
+					off += (unsigned)snprintf(buf + off, cap - off, "%s%u-%u", j ? "," : "", a, b);
+			}
+		}
+		off += (unsigned)snprintf(buf + off, cap - off, "\n");
+	}
+	*nrules_out = nrules;
+}
+
+static void rand_addr(uint8_t a[16])
+{
+	bool v4 = rndn(2);
+	unsigned total = v4 ? 32 : 128, keep;
+
+	if (v4)
+		addr16(bases4[rndn(4)], a);
+	else
+		addr16(bases6[rndn(4)], a);
+	if (rndn(10) == 0) {
+		keep = 0;			/* anything of that family */
+	} else {
+		keep = rndn(total + 1);		/* keep a prefix, randomize the rest */
+	}
+	for (unsigned bit = keep; bit < total; bit++) {
+		unsigned b = (v4 ? 96 : 0) + bit;
+
+		if (rndn(2))
+			a[b / 8] ^= (uint8_t)(0x80u >> (b % 8));
+	}
+	if (rndn(4) == 0) {			/* or flip exactly one bit */
+		unsigned b = (v4 ? 96 : 0) + rndn(total);
+
+		if (v4)
+			addr16(bases4[rndn(4)], a);
+		else
+			addr16(bases6[rndn(4)], a);
+		a[b / 8] ^= (uint8_t)(0x80u >> (b % 8));
+	}
+	if (!v4 && is_v4mapped(a))
+		a[0] = 0x20;			/* keep it a real IPv6 address */
+}
+
+/* A probe port: near an edge of the policy's port ranges, near a power of two
+ * (the kernel splits port intervals into aligned blocks), or anything. */
+static uint16_t rand_port(const struct cgp_policy *pol)
+{
+	int p;
+
+	switch (rndn(8)) {
+	case 0:
+	case 1:
+		return (uint16_t)(1 + rndn(65535));
+	case 2:
+		p = (1 << rndn(17)) + (int)rndn(3) - 1;
+		break;
+	case 3:
+		p = port_pool[rndn(NPOOL)] + (int)rndn(3) - 1;
+		break;
+	default: {
+		const struct cgp_rule *r = pol->nrules ? &pol->rules[rndn(pol->nrules)] : NULL;
+
+		if (!r || !r->nports)
+			return (uint16_t)(1 + rndn(65535));
+		const struct cgp_port_range *pr = &r->ports[rndn(r->nports)];
+		p = (rndn(2) ? pr->lo : pr->hi) + (int)rndn(3) - 1;
+		break;
+	}
+	}
+	return (uint16_t)(p < 1 ? 1 : p > 65535 ? 65535 : p);
+}
+
+static void addr_str(const uint8_t a[16], char *s, size_t n)
+{
+	if (is_v4mapped(a))
+		inet_ntop(AF_INET, a + 12, s, (socklen_t)n);
+	else
+		inet_ntop(AF_INET6, a, s, (socklen_t)n);
+}
+
+#define RANDOM_POLICIES	30
+#define RANDOM_PROBES	4000
+
+static void run_random(struct env *e)
+{
+	static char body[16384];
+
+	for (int i = 0; i < RANDOM_POLICIES; i++) {
+		const struct cgp_compiled *cp;
+		struct policy p;
+		unsigned nrules, bad_ref = 0, bad_spec = 0, runerr = 0, nallow = 0;
+		__u32 slot = 1;
+		char err[512];
+		int r;
+
+		gen_policy(body, sizeof(body), &nrules);
+		if (policy_build(&p, body, 1, err, sizeof(err))) {
+			result(false, "random policy %d: parse/compile: %s\n%s", i, err, body);
+			continue;
+		}
+		cp = &p.comp;
+		r = install_and_switch(e, &cp, &slot, 1);
+		if (r) {
+			result(false, "random policy %d: install: %s", i, strerror(-r));
+			policy_free(&p);
+			continue;
+		}
+		for (int k = 0; k < RANDOM_PROBES; k++) {
+			static const unsigned xs6[] = { 0, 0, 0, 0, X_HBH, X_HBH16_DST, X_FRAG0, X_FRAGN };
+			static const unsigned xs4[] = { 0, 0, 0, 0, 0, 0, X_V4OPT, X_FRAGN };
+			uint8_t a[16], pkt[256];
+			int dir = (int)rndn(2), proto, got, ref, spec;
+			uint16_t dport = rand_port(&p.cfg.policies[0]), sport = OPORT;
+			unsigned x;
+			size_t len;
+
+			rand_addr(a);
+			switch (rndn(20)) {
+			case 0: case 1: proto = P_ICMP; break;
+			case 2: proto = P_GRE; break;
+			case 3: proto = P_SCTP; break;
+			case 4: case 5: case 6: proto = P_TCP; sport = rand_port(&p.cfg.policies[0]); break;
+			default: proto = P_UDP; break;
+			}
+			x = is_v4mapped(a) ? xs4[rndn(8)] : xs6[rndn(8)];
+			len = build_pkt(pkt, sizeof(pkt), dir, a, proto, dport, sport, x);
+			got = run_pkt(e, dir, pkt, len);
+			if (got < 0) {
+				runerr++;
+				continue;
+			}
+			probe_refs(&p, dir, proto, a, dport, sport, x, &ref, &spec);
+			nallow += got == 1;
+			if (got != ref || got != spec) {
+				char s[INET6_ADDRSTRLEN];
+
+				bad_ref += got != ref;
+				bad_spec += got != spec;
+				if (bad_ref + bad_spec <= 5) {
+					addr_str(a, s, sizeof(s));
+					fprintf(stderr, "# random policy %d: %s %s %s dport %u sport %u x %#x: "
+						"program %d, cgp_compiled_eval %d, spec %d\n",
+						i, dir == IN ? "in" : "out", proto_name(proto), s, dport, sport,
+						x, got, ref, spec);
+				}
+			}
+		}
+		if (bad_ref || bad_spec || runerr)
+			fprintf(stderr, "# random policy %d was:\n%s", i, body);
+		result(!bad_ref && !bad_spec && !runerr,
+		       "random policy %d (%u rules, %zu entries): %d probes (%u passed), program = "
+		       "cgp_compiled_eval = spec (%u/%u disagree, %u run errors)", i, nrules, p.comp.nlpm,
+		       RANDOM_PROBES, nallow, bad_ref, bad_spec, runerr);
+		policy_free(&p);
+	}
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !getenv("CGP_TEST_VERBOSE"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int main(void)
+{
+	struct env e;
+	char why[512];
+	int v;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		printf("SKIP: test_enforce needs root (BPF_PROG_TEST_RUN of cgroup_skb programs)\n");
+		return SKIP_RC;
+	}
+	libbpf_set_print(quiet_libbpf);
+	if (env_open(&e, 1, why, sizeof(why))) {
+		printf("SKIP: %s\n", why);
+		return SKIP_RC;
+	}
+	/* Can test_run run here at all? */
+	{
+		uint8_t pkt[256], a[16];
+		size_t len;
+
+		addr16("10.1.1.1", a);
+		len = build_pkt(pkt, sizeof(pkt), IN, a, P_UDP, 53, OPORT, 0);
+		v = run_pkt(&e, IN, pkt, len);
+		if (v < 0) {
+			printf("SKIP: BPF_PROG_TEST_RUN of cgroup_skb fails here: %s\n", strerror(-v));
+			env_close(&e);
+			return SKIP_RC;
+		}
+	}
+
+	run_generations(&e);
+	run_tables(&e);
+	run_random(&e);
+	env_close(&e);
+	run_slots();
+
+	printf("%d passed, %d failed\n", npass, nfail);
+	return nfail ? 1 : 0;
+}
