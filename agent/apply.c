@@ -32,8 +32,7 @@ struct target {
 	int cg_fd;
 	__u64 cgid;
 	__u32 slot;
-	bool attached;			/* links already pinned */
-	int new_link[CGP_PROG_N];	/* created by this run */
+	int new_link[CGP_PROG_CGROUP_N];	/* created by this run */
 	struct cgp_compiled comp;
 };
 
@@ -42,7 +41,7 @@ static void targets_free(struct target *t, unsigned n)
 	for (unsigned i = 0; t && i < n; i++) {
 		if (t[i].cg_fd >= 0)
 			close(t[i].cg_fd);
-		for (int j = 0; j < CGP_PROG_N; j++)
+		for (int j = 0; j < CGP_PROG_CGROUP_N; j++)
 			if (t[i].new_link[j] >= 0)
 				close(t[i].new_link[j]);
 		cgp_compiled_free(&t[i].comp);
@@ -67,7 +66,7 @@ static int resolve(const struct cgp_config *cfg, struct target **out)
 		return CGP_EXIT_SYSTEM;
 	for (unsigned i = 0; i < cfg->npolicies; i++) {
 		t[i].cg_fd = -1;
-		for (int j = 0; j < CGP_PROG_N; j++)
+		for (int j = 0; j < CGP_PROG_CGROUP_N; j++)
 			t[i].new_link[j] = -1;
 	}
 	for (unsigned i = 0; i < cfg->npolicies; i++) {
@@ -261,37 +260,38 @@ static bool link_alive(int fd)
 	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id != 0;
 }
 
+/* Which programs a policy cgroup gets: enforcement always, sockops for stats. */
+static bool wants(const struct target *t, int prog)
+{
+	return prog != CGP_PROG_SOCKOPS || t->pol->stats;
+}
+
 /* Step 4: attach where needed. */
 static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 {
-	static const enum bpf_attach_type at[CGP_PROG_N] = {
-		BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS,
+	static const enum bpf_attach_type at[CGP_PROG_CGROUP_N] = {
+		BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS, BPF_CGROUP_SOCK_OPS,
 	};
 	char path[PATH_MAX];
 
 	for (unsigned i = 0; i < nt; i++) {
-		int alive = 0;
+		bool created = false;
 
-		for (int j = 0; j < CGP_PROG_N; j++) {
+		for (int j = 0; j < CGP_PROG_CGROUP_N; j++) {
 			int fd;
 
+			if (!wants(&t[i], j))
+				continue;
 			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
 			fd = bpf_obj_get(path);
 			if (fd >= 0) {
-				if (link_alive(fd))
-					alive++;
-				else
-					unlink(path);	/* its cgroup was removed and re-created */
+				bool alive = link_alive(fd);
+
 				close(fd);
+				if (alive)
+					continue;
+				unlink(path);	/* its cgroup was removed and re-created */
 			}
-		}
-		if (alive == CGP_PROG_N) {
-			t[i].attached = true;
-			continue;
-		}
-		for (int j = 0; j < CGP_PROG_N; j++) {
-			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
-			unlink(path);
 			t[i].new_link[j] = bpf_link_create(p->prog_fd[j], t[i].cg_fd, at[j], NULL);
 			if (t[i].new_link[j] < 0) {
 				int err = -errno;
@@ -306,8 +306,9 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 				pr_err("failed to pin %s: %s\n", path, strerror(-err));
 				return err;
 			}
+			created = true;
 		}
-		{
+		if (created) {
 			struct cgp_cgroup cg = { .slot = t[i].slot };
 
 			if (bpf_map_update_elem(p->map_fd[CGP_MAP_CGROUP], &t[i].cgid, &cg, BPF_ANY)) {
@@ -321,12 +322,28 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 	return 0;
 }
 
+/* After the switch: links a policy no longer wants (e.g. stats turned off). */
+static void detach_unwanted(const struct cgp_pins *p, const struct target *t, unsigned nt)
+{
+	char path[PATH_MAX];
+
+	for (unsigned i = 0; i < nt; i++) {
+		for (int j = 0; j < CGP_PROG_CGROUP_N; j++) {
+			if (wants(&t[i], j))
+				continue;
+			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
+			if (unlink(path) && errno != ENOENT)
+				pr_warn("cannot unpin %s: %s\n", path, strerror(errno));
+		}
+	}
+}
+
 static void undo_attach(const struct cgp_pins *p, struct target *t, unsigned nt)
 {
 	char path[PATH_MAX];
 
 	for (unsigned i = 0; i < nt; i++) {
-		for (int j = 0; j < CGP_PROG_N; j++) {
+		for (int j = 0; j < CGP_PROG_CGROUP_N; j++) {
 			if (t[i].new_link[j] < 0)
 				continue;
 			cgp_link_pin_path(path, sizeof(path), p, t[i].cgid, j);
@@ -432,7 +449,8 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 		}
 	}
 
-	/* Step 6: detach dropped cgroups, refresh info. */
+	/* Step 6: detach dropped cgroups and unwanted programs, refresh info. */
+	detach_unwanted(&p, t, nt);
 	for (unsigned j = 0; j < ninf; j++) {
 		bool keep = false;
 
@@ -440,7 +458,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 			keep = t[i].cgid == inf[j].cgroup_id;
 		if (keep)
 			continue;
-		for (int k = 0; k < CGP_PROG_N; k++) {
+		for (int k = 0; k < CGP_PROG_CGROUP_N; k++) {
 			cgp_link_pin_path(path, sizeof(path), &p, inf[j].cgroup_id, k);
 			if (unlink(path) && errno != ENOENT)
 				pr_warn("cannot unpin %s: %s\n", path, strerror(errno));

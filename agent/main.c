@@ -9,6 +9,7 @@
 
 #include "agent/log.h"
 #include "agent/state.h"
+#include "agent/stats.h"
 #include "policy/policy.h"
 
 static const char usage_text[] =
@@ -24,6 +25,16 @@ static const char usage_text[] =
 "                           then prints what would be applied; changes nothing.\n"
 "  check FILE               validate FILE only (syntax and values; no system access)\n"
 "  status [--json]          policies in force, with per-cgroup packet/byte counters\n"
+"  stats [--json] [--policy NAME] [--watch SECONDS]\n"
+"                           per-socket TCP stats (rtt, cwnd, retransmits, bytes) of\n"
+"                           the sockets of policies with `stats = yes`, read from\n"
+"                           the kernel's own tcp_sock (the numbers `ss -tin` shows).\n"
+"                           A table, or one JSON object per line with --json;\n"
+"                           --watch repeats every SECONDS until interrupted\n"
+"  agent FILE               apply FILE, then stay: dump TCP stats every\n"
+"                           [agent] stats_interval seconds to stats_output, reload\n"
+"                           FILE on SIGHUP; SIGINT/SIGTERM exit and leave the\n"
+"                           policy enforced\n"
 "  remove                   detach every program and unpin everything under the pin\n"
 "                           path; traffic flows as if cgpolicy never ran\n"
 "\n"
@@ -77,17 +88,21 @@ int main(int argc, char **argv)
 		{ "pin-path", required_argument, NULL, 'p' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "watch", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *pin_path = NULL, *cmd, *file = NULL;
+	const char *pin_path = NULL, *cmd, *file = NULL, *policy = NULL;
 	bool dry_run = false, json = false;
+	long watch = 0;
+	char *end;
 	struct cgp_config cfg = {};
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "p:vhVnj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:vhVnjP:w:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pin_path = optarg;
@@ -97,6 +112,15 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'P':
+			policy = optarg;
+			break;
+		case 'w':
+			errno = 0;
+			watch = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || watch < 1 || watch > 86400)
+				return usage_error("--watch needs a number of seconds (1-86400), not '%s'", optarg);
 			break;
 		case 'v':
 			cgp_verbosity++;
@@ -121,7 +145,7 @@ int main(int argc, char **argv)
 	if (pin_path && pin_path[0] != '/')
 		return usage_error("--pin-path must be an absolute path, not '%s'", pin_path);
 
-	if (!strcmp(cmd, "apply") || !strcmp(cmd, "check")) {
+	if (!strcmp(cmd, "apply") || !strcmp(cmd, "check") || !strcmp(cmd, "agent")) {
 		if (optind >= argc)
 			return usage_error("%s needs a policy FILE", cmd);
 		file = argv[optind++];
@@ -130,8 +154,10 @@ int main(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (dry_run && strcmp(cmd, "apply"))
 		return usage_error("--dry-run is an option of apply, not of %s", cmd);
-	if (json && strcmp(cmd, "status"))
-		return usage_error("--json is an option of status, not of %s", cmd);
+	if (json && strcmp(cmd, "status") && strcmp(cmd, "stats"))
+		return usage_error("--json is an option of status and stats, not of %s", cmd);
+	if ((policy || watch) && strcmp(cmd, "stats"))
+		return usage_error("--policy and --watch are options of stats, not of %s", cmd);
 
 	if (!strcmp(cmd, "check")) {
 		rc = load(file, &cfg);
@@ -146,6 +172,10 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "status")) {
 		rc = cgp_cmd_status(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH, json);
+	} else if (!strcmp(cmd, "stats")) {
+		rc = cgp_cmd_stats(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH, json, policy, (unsigned)watch);
+	} else if (!strcmp(cmd, "agent")) {
+		rc = cgp_cmd_agent(file, pin_path);
 	} else if (!strcmp(cmd, "remove")) {
 		rc = cgp_cmd_remove(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH);
 	} else {

@@ -17,11 +17,12 @@
 #include "agent/log.h"
 #include "agent/state.h"
 #include "enforce.skel.h"
+#include "sockstat.skel.h"
 
 const char *const cgp_map_names[CGP_MAP_N] = {
-	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info",
+	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
 };
-const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress" };
+const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump" };
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 
@@ -282,6 +283,7 @@ static int create_info_map(void)
 int cgp_pins_create(struct cgp_pins *p)
 {
 	struct cgp_enforce *skel = NULL;
+	struct cgp_sockstat *ss = NULL;
 	struct bpf_map *maps[CGP_MAP_N];
 	struct bpf_program *progs[CGP_PROG_N];
 	struct cgp_state st = { .gen = 0, .layout = CGP_LAYOUT_VERSION };
@@ -304,6 +306,21 @@ int cgp_pins_create(struct cgp_pins *p)
 		       "(run with -v for the verifier log)\n", strerror(-err));
 		goto out;
 	}
+	/* sockstat shares the cgroup storage (the slot of each policy cgroup). */
+	ss = cgp_sockstat__open();
+	if (!ss) {
+		err = -errno;
+		pr_err("failed to open the stats BPF object: %s\n", strerror(-err));
+		goto out;
+	}
+	err = bpf_map__reuse_fd(ss->maps.cgp_cgroup, bpf_map__fd(skel->maps.cgp_cgroup));
+	if (!err)
+		err = cgp_sockstat__load(ss);
+	if (err) {
+		pr_err("failed to load the stats BPF programs into the kernel: %s "
+		       "(run with -v for the verifier log)\n", strerror(-err));
+		goto out;
+	}
 	maps[CGP_MAP_STATE] = skel->maps.cgp_state;
 	maps[CGP_MAP_RULES] = skel->maps.cgp_rules;
 	maps[CGP_MAP_PORTS] = skel->maps.cgp_ports;
@@ -313,8 +330,11 @@ int cgp_pins_create(struct cgp_pins *p)
 	maps[CGP_MAP_SK] = skel->maps.cgp_sk;
 	maps[CGP_MAP_FLOWS] = skel->maps.cgp_flows;
 	maps[CGP_MAP_INFO] = NULL;
+	maps[CGP_MAP_SOCKSTAT] = ss->maps.cgp_sockstat;
 	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
 	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
+	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;
+	progs[CGP_PROG_DUMP] = ss->progs.cgp_dump;
 
 	if (bpf_map_update_elem(bpf_map__fd(maps[CGP_MAP_STATE]), &zero, &st, BPF_ANY)) {
 		err = -errno;
@@ -362,6 +382,7 @@ pin_fail:
 out:
 	if (info_fd >= 0)
 		close(info_fd);
+	cgp_sockstat__destroy(ss);
 	cgp_enforce__destroy(skel);
 	return err;
 }

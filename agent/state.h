@@ -2,9 +2,9 @@
 /*
  * state.h - the pinned state under a pin path:
  *
- *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info}
- *   PIN/progs/{ingress,egress}
- *   PIN/links/<cgroup id>_{ingress,egress}  (bpffs refuses dots in names)
+ *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat}
+ *   PIN/progs/{ingress,egress,sockops,dump}
+ *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *
  * maps/state is pinned last when the state is created: its presence marks a
  * complete layout. All writers hold an exclusive flock on PIN.
@@ -22,10 +22,14 @@
 
 enum cgp_map {
 	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
-	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_N,
+	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_N,
 };
 
-enum cgp_prog { CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_N };
+/* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */
+enum cgp_prog {
+	CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_SOCKOPS, CGP_PROG_CGROUP_N,
+	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_N,
+};
 
 extern const char *const cgp_map_names[CGP_MAP_N];
 extern const char *const cgp_prog_names[CGP_PROG_N];

@@ -171,4 +171,46 @@ struct cgp_flow_key {
 /* value: bit (1 << dir) set when a packet of that direction was allowed first */
 typedef __u8 cgp_flow_val;
 
+/* ---- per-socket TCP stats (sockstat.bpf.c) ---- */
+
+/* SK_STORAGE of a socket of a stats (or accelerate) policy cgroup. */
+struct cgp_skstat {
+	__u64 cookie;		/* socket cookie */
+	__u64 since_ns;		/* bpf_ktime_get_ns() when listening/established */
+	__u32 slot;		/* policy slot of the deepest policy cgroup */
+	__u8  flags;		/* CGP_SS_F_* */
+	__u8  pad[3];
+};
+
+#define CGP_SS_F_ACCELERATED	(1u << 0)
+
+/*
+ * One record per socket, streamed by the iterator in a single read(). The
+ * numbers are the tcp_sock's own, converted as tcp_get_info() does (the
+ * values `ss -tin` prints).
+ */
+struct cgp_sockrec {
+	__u64 cookie;
+	__u64 since_ns;
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 slot;
+	__u16 family;		/* AF_INET | AF_INET6 */
+	__u8  state;		/* TCP_ESTABLISHED ... (include/net/tcp_states.h) */
+	__u8  flags;		/* CGP_SS_F_* */
+	__u8  saddr[16];	/* IPv4 as ::ffff:a.b.c.d */
+	__u8  daddr[16];
+	__u16 sport;		/* host order */
+	__u16 dport;
+	__u32 srtt_us;		/* srtt_us >> 3 */
+	__u32 rttvar_us;	/* mdev_us >> 2 */
+	__u32 snd_cwnd;
+	__u32 snd_ssthresh;
+	__u32 total_retrans;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 delivered;
+	__u32 pad;
+};
+
 #endif /* CGPOLICY_H */
