@@ -464,6 +464,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 				pr_warn("cannot unpin %s: %s\n", path, strerror(errno));
 		}
 		bpf_map_delete_elem(p.map_fd[CGP_MAP_INFO], &inf[j].slot);
+		bpf_map_delete_elem(p.map_fd[CGP_MAP_CGSLOTS], &inf[j].cgroup_id);
 		pr_info("detached [%s] from %s\n", inf[j].name, inf[j].cgroup);
 	}
 	for (unsigned i = 0; i < nt; i++) {
@@ -476,6 +477,12 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 			.flags = t[i].comp.pol.flags,
 		};
 
+		struct cgp_cgslot cs = { .slot = t[i].slot };
+
+		if (t[i].pol->stats)
+			bpf_map_update_elem(p.map_fd[CGP_MAP_CGSLOTS], &t[i].cgid, &cs, BPF_ANY);
+		else
+			bpf_map_delete_elem(p.map_fd[CGP_MAP_CGSLOTS], &t[i].cgid);
 		snprintf(in.name, sizeof(in.name), "%s", t[i].pol->name);
 		snprintf(in.cgroup, sizeof(in.cgroup), "%s", t[i].path);
 		if (bpf_map_update_elem(p.map_fd[CGP_MAP_INFO], &t[i].slot, &in, BPF_ANY))

@@ -21,6 +21,7 @@
 
 const char *const cgp_map_names[CGP_MAP_N] = {
 	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
+	"cgslots",
 };
 const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump" };
 
@@ -331,6 +332,7 @@ int cgp_pins_create(struct cgp_pins *p)
 	maps[CGP_MAP_FLOWS] = skel->maps.cgp_flows;
 	maps[CGP_MAP_INFO] = NULL;
 	maps[CGP_MAP_SOCKSTAT] = ss->maps.cgp_sockstat;
+	maps[CGP_MAP_CGSLOTS] = ss->maps.cgp_cgslots;
 	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
 	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
 	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;

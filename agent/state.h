@@ -2,7 +2,7 @@
 /*
  * state.h - the pinned state under a pin path:
  *
- *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat}
+ *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots}
  *   PIN/progs/{ingress,egress,sockops,dump}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *
@@ -22,7 +22,7 @@
 
 enum cgp_map {
 	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
-	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_N,
+	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS, CGP_MAP_N,
 };
 
 /* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */

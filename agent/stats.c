@@ -289,14 +289,16 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 				"\"state\": \"%s\", \"srtt_us\": %u, \"rttvar_us\": %u, \"snd_cwnd\": %u, "
 				"\"snd_ssthresh\": %u, \"total_retrans\": %u, \"bytes_acked\": %llu, "
 				"\"bytes_received\": %llu, \"segs_in\": %u, \"segs_out\": %u, \"delivered\": %u, "
-				"\"accelerated\": %s, \"age_ms\": %llu}\n",
+				"\"accelerated\": %s, \"adopted\": %s, \"age_ms\": %lld}\n",
 				s->ts_ns, name, (unsigned long long)(r->slot < CGP_MAX_SLOTS ? s->info[r->slot].cgroup_id : 0),
 				(unsigned long long)r->cookie, r->family == AF_INET ? "inet" : "inet6", sa, r->sport, da,
 				r->dport, state_name(r->state), r->srtt_us, r->rttvar_us, r->snd_cwnd, r->snd_ssthresh,
 				r->total_retrans, (unsigned long long)r->bytes_acked,
 				(unsigned long long)r->bytes_received, r->segs_in, r->segs_out, r->delivered,
 				r->flags & CGP_SS_F_ACCELERATED ? "true" : "false",
-				s->mono_ns > r->since_ns ? (s->mono_ns - r->since_ns) / 1000000ull : 0);
+				r->flags & CGP_SS_F_ADOPTED ? "true" : "false",
+				/* -1: adopted, the start is unknown */
+				r->since_ns && s->mono_ns > r->since_ns ? (long long)((s->mono_ns - r->since_ns) / 1000000ull) : -1ll);
 		} else {
 			char l[64], pe[64], ss[16];
 

@@ -183,6 +183,14 @@ struct cgp_skstat {
 };
 
 #define CGP_SS_F_ACCELERATED	(1u << 0)
+#define CGP_SS_F_ADOPTED	(1u << 1)	/* predates the policy: found by the dump */
+
+/* cgslots (hash, cgroup id -> slot) of every policy cgroup with `stats = yes`,
+ * for the dump to adopt sockets that existed before the policy. */
+struct cgp_cgslot {
+	__u32 slot;
+	__u32 pad;
+};
 
 /*
  * One record per socket, streamed by the iterator in a single read(). The

@@ -35,6 +35,13 @@ struct {
 	__type(value, struct cgp_skstat);
 } cgp_sockstat SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGP_MAX_SLOTS);
+	__type(key, __u64);
+	__type(value, struct cgp_cgslot);
+} cgp_cgslots SEC(".maps");
+
 SEC("sockops")
 int cgp_sockops(struct bpf_sock_ops *skops)
 {
@@ -72,6 +79,36 @@ int cgp_sockops(struct bpf_sock_ops *skops)
 }
 
 /*
+ * A socket created before its cgroup got the policy (a server's listener, its
+ * connections) never passed the sockops callbacks: find its policy by walking
+ * up from its cgroup, deepest first, and give it a record now.
+ */
+static __always_inline struct cgp_skstat *adopt(struct sock *sk)
+{
+	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	struct cgp_cgslot *cs = NULL;
+	struct cgp_skstat *st;
+
+	for (int i = 0; i < 32 && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+
+		cs = bpf_map_lookup_elem(&cgp_cgslots, &id);
+		if (cs)
+			break;
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);	/* self is first */
+	}
+	if (!cs)
+		return NULL;
+	st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st && !st->slot) {
+		st->slot = cs->slot;
+		st->cookie = bpf_get_socket_cookie(sk);
+		st->flags |= CGP_SS_F_ADOPTED;
+	}
+	return st;
+}
+
+/*
  * iter/tcp rather than iter/bpf_sk_storage_map: map iterators are refused
  * (EPERM) by the kernels this runs on, while the TCP iterator is allowed.
  * It walks the TCP sockets of the reader's network namespace; the sockets
@@ -93,8 +130,11 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
 		return 0;
 	sk = (struct sock *)tp;
 	st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
-	if (!st)
-		return 0;
+	if (!st) {
+		st = adopt(sk);
+		if (!st)
+			return 0;
+	}
 	r.state = sk->__sk_common.skc_state;
 	if (r.state == BPF_TCP_CLOSE)
 		return 0;

@@ -79,8 +79,8 @@ for j in $(jobs -p); do
 done
 expect_eq "10 concurrent applies all succeed" "$wait_rc" 0
 expect_eq "10 concurrent applies: 10 generations" "$(gen)" "$((g0 + 10))"
-expect_eq "after concurrent applies: still exactly 2 programs" \
-	"$(bpftool cgroup show "$CGROOT/cli" | grep -c cgp_)" 2
+expect_eq "after concurrent applies: still exactly 3 programs (ingress, egress, sockops)" \
+	"$(bpftool cgroup show "$CGROOT/cli" | grep -c cgp_)" 3
 a=$(tcp_get cli 127.0.0.1 "$P1" | head -c 0; echo x)	# connectivity probe below
 r1=$(echo hi | in_cg cli timeout 5 socat -T1 - "TCP:127.0.0.1:$P1,connect-timeout=1" 2>/dev/null)
 case "$r1" in
