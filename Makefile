@@ -24,6 +24,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP 
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
              bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux
+# `make bench` only (installed by it when missing): the firewalls it compares with, timing
+BENCH_PKGS := nftables iptables hyperfine linux-perf
 
 ifeq ($(V),1)
 Q =
@@ -123,8 +125,21 @@ test: check-deps
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
 	tests/run.sh $(BUILD)
 
-bench: all
+# Benchmarks (not run by CI): a full run takes ~15 minutes, BENCH_QUICK=1 ~2 minutes.
+bench: all $(BUILD)/tools/cgp-rr
+	@for p in $(BENCH_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || { \
+	    echo "missing package $$p: installing benchmark dependencies"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BENCH_PKGS); break; }; \
+	done
 	bench/run.sh $(BUILD)
+
+$(BUILD)/tools:
+	$(Q)mkdir -p $@
+
+$(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
 
 install: all
 	install -D -m 0755 $(BUILD)/cgpolicy $(DESTDIR)$(PREFIX)/sbin/cgpolicy
