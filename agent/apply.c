@@ -23,6 +23,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/log.h"
+#include "agent/reuseport.h"
 #include "agent/state.h"
 #include "policy/ports.h"
 
@@ -370,6 +371,8 @@ static void print_plan(const struct cgp_config *cfg, const struct target *t, uns
 int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run)
 {
 	struct cgp_info *inf = NULL;
+	struct cgp_rp_cgroup *rpc = NULL;
+	struct cgp_rp_plan *rp = NULL;
 	struct target *t = NULL;
 	struct cgp_pins p;
 	struct cgp_state st;
@@ -377,21 +380,26 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	char path[PATH_MAX];
 	int rc, err;
 
-	if (cfg->nreuseports) {
-		fprintf(stderr, "%s:%d: [reuseport %s]: listener steering is not supported by this version\n",
-			cfg->file, cfg->reuseports[0].line, cfg->reuseports[0].name);
-		return CGP_EXIT_POLICY;
-	}
 	rc = resolve(cfg, &t);
 	if (rc)
 		return rc;
 	cgp_pins_init(&p, pin_path);
+	rpc = calloc(nt ? nt : 1, sizeof(*rpc));
+	if (!rpc) {
+		rc = CGP_EXIT_SYSTEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < nt; i++)
+		rpc[i] = (struct cgp_rp_cgroup){ .policy = t[i].pol->name, .path = t[i].path,
+						 .cgid = t[i].cgid, .cg_fd = t[i].cg_fd };
 
 	if (dry_run) {
 		/* Slots as a fresh apply would give them; nothing is opened for writing. */
 		for (unsigned i = 0; i < nt; i++)
 			t[i].slot = i + 1;
 		rc = compile_all(cfg, t, nt);
+		if (!rc && cgp_reuseport_prepare(&p, cfg, rpc, nt, true, &rp))
+			rc = CGP_EXIT_POLICY;
 		if (!rc)
 			print_plan(cfg, t, nt, true);
 		goto out;
@@ -436,6 +444,13 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 		pr_err("nothing was changed: the policy in force is the previous one\n");
 		goto out;
 	}
+	err = cgp_reuseport_prepare(&p, cfg, rpc, nt, false, &rp);
+	if (err) {
+		undo_attach(&p, t, nt);
+		rc = err == -EINVAL || err == -EOPNOTSUPP ? CGP_EXIT_POLICY : CGP_EXIT_SYSTEM;
+		pr_err("nothing was changed: the policy in force is the previous one\n");
+		goto out;
+	}
 
 	/* Step 5: the switch. */
 	st.gen++;
@@ -445,9 +460,13 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 		if (bpf_map_update_elem(p.map_fd[CGP_MAP_STATE], &zero, &st, BPF_ANY)) {
 			pr_err("failed to switch to the new policy: %s\n", strerror(errno));
 			undo_attach(&p, t, nt);
+			cgp_reuseport_abort(rp);
+			rp = NULL;
 			goto out;
 		}
 	}
+	cgp_reuseport_commit(rp);
+	rp = NULL;
 
 	/* Step 6: detach dropped cgroups and unwanted programs, refresh info. */
 	detach_unwanted(&p, t, nt);
@@ -492,6 +511,9 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	printf("generation %llu in force at %s\n", (unsigned long long)st.gen, pin_path);
 	rc = CGP_EXIT_OK;
 out:
+	if (rp)
+		cgp_reuseport_abort(rp);
+	free(rpc);
 	free(inf);
 	targets_free(t, nt);
 	cgp_pins_close(&p);
@@ -513,7 +535,9 @@ int cgp_cmd_remove(const char *pin_path)
 		pr_err("cannot lock pin path %s: %s\n", pin_path, strerror(-err));
 		return CGP_EXIT_SYSTEM;
 	}
-	err = cgp_pins_remove(&p);
+	err = cgp_reuseport_remove(&p);
+	if (!err)
+		err = cgp_pins_remove(&p);
 	if (!err && rmdir(pin_path) && errno != ENOENT)
 		err = -errno;
 	cgp_pins_close(&p);

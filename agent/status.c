@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/log.h"
+#include "agent/reuseport.h"
 #include "agent/state.h"
 
 struct row {
@@ -125,7 +126,12 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
 			printf("}}");
 		}
-		printf("]}\n");
+		printf("], \"reuseport\": ");
+		if (!err)
+			cgp_reuseport_status(&p, stdout, true);
+		else
+			printf("[]");
+		printf("}\n");
 	} else if (!n) {
 		printf("no policy applied at %s\n", pin_path);
 	} else {
@@ -147,6 +153,7 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)");
 		}
 		printf("\ncounters are packets; `status --json` adds bytes\n");
+		cgp_reuseport_status(&p, stdout, false);
 	}
 	free(rows);
 	cgp_pins_close(&p);
