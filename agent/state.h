@@ -3,7 +3,7 @@
  * state.h - the pinned state under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots}
- *   PIN/progs/{ingress,egress,sockops,dump}
+ *   PIN/progs/{ingress,egress,sockops,dump,dump_link}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *
  * maps/state is pinned last when the state is created: its presence marks a

@@ -148,19 +148,30 @@ static void scan_cgroup(struct nsset *ns, const char *dir, int depth)
 static int load_info(const struct cgp_pins *p, struct cgp_snapshot *s)
 {
 	__u32 key, next, *prev = NULL;
+	size_t cap = 0;
 
-	s->info = calloc(CGP_MAX_SLOTS, sizeof(*s->info));
-	if (!s->info)
-		return -ENOMEM;
 	while (!bpf_map_get_next_key(p->map_fd[CGP_MAP_INFO], prev, &next)) {
-		struct cgp_info in;
+		if (s->ninfo == cap) {
+			void *n = realloc(s->info, (cap = cap ? cap * 2 : 16) * sizeof(*s->info));
 
-		if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_INFO], &next, &in) && in.slot < CGP_MAX_SLOTS)
-			s->info[in.slot] = in;
+			if (!n)
+				return -ENOMEM;
+			s->info = n;
+		}
+		if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_INFO], &next, &s->info[s->ninfo]) &&
+		    s->info[s->ninfo].slot < CGP_MAX_SLOTS) {
+			s->idx[s->info[s->ninfo].slot] = (unsigned short)(s->ninfo + 1);
+			s->ninfo++;
+		}
 		key = next;
 		prev = &key;
 	}
 	return 0;
+}
+
+const struct cgp_info *cgp_snapshot_policy(const struct cgp_snapshot *s, __u32 slot)
+{
+	return slot < CGP_MAX_SLOTS && s->idx[slot] ? &s->info[s->idx[slot] - 1] : NULL;
 }
 
 int cgp_stats_snapshot(const struct cgp_pins *p, struct cgp_snapshot *s)
@@ -173,7 +184,12 @@ int cgp_stats_snapshot(const struct cgp_pins *p, struct cgp_snapshot *s)
 	err = load_info(p, s);
 	if (err)
 		return err;
-	link_fd = bpf_link_create(p->prog_fd[CGP_PROG_DUMP], 0, BPF_TRACE_ITER, NULL);
+	{
+		char path[PATH_MAX];
+
+		cgp_pin_join(path, sizeof(path), p, "progs", "dump_link");
+		link_fd = bpf_obj_get(path);
+	}
 	if (link_fd < 0) {
 		err = -errno;
 		pr_err("cannot create the socket iterator: %s\n", strerror(-err));
@@ -193,8 +209,8 @@ int cgp_stats_snapshot(const struct cgp_pins *p, struct cgp_snapshot *s)
 	if (!ns || self_fd < 0 || fstat(self_fd, &self))
 		goto out;
 	ns->ino[ns->n++] = self.st_ino;	/* done already */
-	for (unsigned i = 1; i < CGP_MAX_SLOTS; i++)
-		if (s->info[i].slot && (s->info[i].flags & CGP_POL_F_STATS))
+	for (unsigned i = 0; i < s->ninfo; i++)
+		if (s->info[i].flags & CGP_POL_F_STATS)
 			scan_cgroup(ns, s->info[i].cgroup, 0);
 	for (unsigned i = 1; i < ns->n; i++) {
 		char path[64];
@@ -264,7 +280,9 @@ static int cmp_rec(const void *a, const void *b)
 
 static const char *policy_name(const struct cgp_snapshot *s, __u32 slot)
 {
-	return slot < CGP_MAX_SLOTS && s->info[slot].slot ? s->info[slot].name : "";
+	const struct cgp_info *in = cgp_snapshot_policy(s, slot);
+
+	return in ? in->name : "";
 }
 
 int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char *policy)
@@ -290,7 +308,7 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 				"\"snd_ssthresh\": %u, \"total_retrans\": %u, \"bytes_acked\": %llu, "
 				"\"bytes_received\": %llu, \"segs_in\": %u, \"segs_out\": %u, \"delivered\": %u, "
 				"\"accelerated\": %s, \"adopted\": %s, \"age_ms\": %lld}\n",
-				s->ts_ns, name, (unsigned long long)(r->slot < CGP_MAX_SLOTS ? s->info[r->slot].cgroup_id : 0),
+				s->ts_ns, name, (unsigned long long)(cgp_snapshot_policy(s, r->slot) ? cgp_snapshot_policy(s, r->slot)->cgroup_id : 0),
 				(unsigned long long)r->cookie, r->family == AF_INET ? "inet" : "inet6", sa, r->sport, da,
 				r->dport, state_name(r->state), r->srtt_us, r->rttvar_us, r->snd_cwnd, r->snd_ssthresh,
 				r->total_retrans, (unsigned long long)r->bytes_acked,
@@ -355,8 +373,8 @@ int cgp_cmd_stats(const char *pin_path, bool json, const char *policy, unsigned 
 		if (policy) {
 			bool found = false;
 
-			for (unsigned i = 1; i < CGP_MAX_SLOTS && !found; i++)
-				found = s.info[i].slot && !strcmp(s.info[i].name, policy);
+			for (unsigned i = 0; i < s.ninfo && !found; i++)
+				found = !strcmp(s.info[i].name, policy);
 			if (!found) {
 				pr_err("no policy named '%s' is applied at %s\n", policy, pin_path);
 				cgp_snapshot_free(&s);
