@@ -261,10 +261,11 @@ static bool link_alive(int fd)
 	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id != 0;
 }
 
-/* Which programs a policy cgroup gets: enforcement always, sockops for stats. */
+/* Which programs a policy cgroup gets: enforcement always, sockops for stats
+ * or acceleration. */
 static bool wants(const struct target *t, int prog)
 {
-	return prog != CGP_PROG_SOCKOPS || t->pol->stats;
+	return prog != CGP_PROG_SOCKOPS || t->pol->stats || t->pol->accelerate;
 }
 
 /* Step 4: attach where needed. */
@@ -276,8 +277,6 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 	char path[PATH_MAX];
 
 	for (unsigned i = 0; i < nt; i++) {
-		bool created = false;
-
 		for (int j = 0; j < CGP_PROG_CGROUP_N; j++) {
 			int fd;
 
@@ -307,10 +306,10 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 				pr_err("failed to pin %s: %s\n", path, strerror(-err));
 				return err;
 			}
-			created = true;
 		}
-		if (created) {
-			struct cgp_cgroup cg = { .slot = t[i].slot };
+		/* Every time: the flags (accelerate, stats) may have changed. */
+		{
+			struct cgp_cgroup cg = { .slot = t[i].slot, .flags = t[i].comp.pol.flags };
 
 			if (bpf_map_update_elem(p->map_fd[CGP_MAP_CGROUP], &t[i].cgid, &cg, BPF_ANY)) {
 				int err = -errno;

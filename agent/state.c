@@ -21,9 +21,9 @@
 
 const char *const cgp_map_names[CGP_MAP_N] = {
 	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
-	"cgslots",
+	"cgslots", "socks", "redir",
 };
-const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump" };
+const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump", "redir" };
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 
@@ -333,10 +333,21 @@ int cgp_pins_create(struct cgp_pins *p)
 	maps[CGP_MAP_INFO] = NULL;
 	maps[CGP_MAP_SOCKSTAT] = ss->maps.cgp_sockstat;
 	maps[CGP_MAP_CGSLOTS] = ss->maps.cgp_cgslots;
+	maps[CGP_MAP_SOCKS] = ss->maps.cgp_socks;
+	maps[CGP_MAP_REDIR] = ss->maps.cgp_redir;
 	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
 	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
 	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;
 	progs[CGP_PROG_DUMP] = ss->progs.cgp_dump;
+	progs[CGP_PROG_REDIR] = ss->progs.cgp_redir_msg;
+
+	/* The sk_msg program belongs to the sockhash (no bpf_link for that here). */
+	if (bpf_prog_attach(bpf_program__fd(progs[CGP_PROG_REDIR]), bpf_map__fd(maps[CGP_MAP_SOCKS]),
+			    BPF_SK_MSG_VERDICT, 0)) {
+		err = -errno;
+		pr_err("failed to attach the redirect program to its sockhash: %s\n", strerror(-err));
+		goto out;
+	}
 
 	if (bpf_map_update_elem(bpf_map__fd(maps[CGP_MAP_STATE]), &zero, &st, BPF_ANY)) {
 		err = -errno;

@@ -2,8 +2,9 @@
 /*
  * state.h - the pinned state under a pin path:
  *
- *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots}
- *   PIN/progs/{ingress,egress,sockops,dump,dump_link}
+ *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
+ *             socks,redir}
+ *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *
  * maps/state is pinned last when the state is created: its presence marks a
@@ -22,13 +23,14 @@
 
 enum cgp_map {
 	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
-	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS, CGP_MAP_N,
+	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS,
+	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_N,
 };
 
 /* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */
 enum cgp_prog {
 	CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_SOCKOPS, CGP_PROG_CGROUP_N,
-	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_N,
+	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_REDIR, CGP_PROG_N,
 };
 
 extern const char *const cgp_map_names[CGP_MAP_N];

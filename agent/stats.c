@@ -313,7 +313,7 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 				r->dport, state_name(r->state), r->srtt_us, r->rttvar_us, r->snd_cwnd, r->snd_ssthresh,
 				r->total_retrans, (unsigned long long)r->bytes_acked,
 				(unsigned long long)r->bytes_received, r->segs_in, r->segs_out, r->delivered,
-				r->flags & CGP_SS_F_ACCELERATED ? "true" : "false",
+				(r->flags & CGP_SS_F_ACCELERATED) && !(r->flags & CGP_SS_F_PASSING) ? "true" : "false",
 				r->flags & CGP_SS_F_ADOPTED ? "true" : "false",
 				/* -1: adopted, the start is unknown */
 				r->since_ns && s->mono_ns > r->since_ns ? (long long)((s->mono_ns - r->since_ns) / 1000000ull) : -1ll);

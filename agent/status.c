@@ -14,6 +14,7 @@
 struct row {
 	struct cgp_info info;
 	struct cgp_counters sum;
+	struct cgp_redir_cnt redir;	/* sends redirected to local peers */
 	bool have_counters;	/* false when the cgroup is gone (link defunct) */
 };
 
@@ -61,6 +62,17 @@ static void read_counters(const struct cgp_pins *p, struct row *r)
 				}
 	}
 	free(pc);
+	{
+		struct cgp_redir_cnt *rc = calloc(ncpu, sizeof(*rc));
+		__u32 slot = r->info.slot;
+
+		if (rc && !bpf_map_lookup_elem(p->map_fd[CGP_MAP_REDIR], &slot, rc))
+			for (int c = 0; c < ncpu; c++) {
+				r->redir.msgs += rc[c].msgs;
+				r->redir.bytes += rc[c].bytes;
+			}
+		free(rc);
+	}
 }
 
 static void print_json_dir(const struct cgp_counters *c, int d)
@@ -124,7 +136,8 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			print_json_dir(&rows[i].sum, CGP_DIR_IN);
 			printf(", \"egress\": ");
 			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
-			printf("}}");
+			printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu}}",
+			       (unsigned long long)rows[i].redir.msgs, (unsigned long long)rows[i].redir.bytes);
 		}
 		printf("], \"reuseport\": ");
 		if (!err)
@@ -137,22 +150,24 @@ int cgp_cmd_status(const char *pin_path, bool json)
 	} else {
 		printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st.gen, n,
 		       n == 1 ? "policy" : "policies");
-		printf("%-16s %-6s %-6s %-6s %-5s %12s %12s %12s %12s  %s\n", "POLICY", "RULES", "IN", "OUT",
-		       "ACCEL", "IN-ALLOW", "IN-DENY", "OUT-ALLOW", "OUT-DENY", "CGROUP");
+		printf("%-16s %-6s %-6s %-6s %-5s %12s %12s %12s %12s %12s  %s\n", "POLICY", "RULES", "IN", "OUT",
+		       "ACCEL", "IN-ALLOW", "IN-DENY", "OUT-ALLOW", "OUT-DENY", "REDIRECTED", "CGROUP");
 		for (unsigned i = 0; i < n; i++) {
 			const struct cgp_info *in = &rows[i].info;
 			const struct cgp_counters *c = &rows[i].sum;
 
-			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu  %s%s\n", in->name, in->nrules,
+			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu %12llu  %s%s\n", in->name, in->nrules,
 			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
 			       in->flags & CGP_POL_F_ACCELERATE ? "yes" : "no",
 			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_ALLOW],
 			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_DENY],
 			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_ALLOW],
-			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY], in->cgroup,
+			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY],
+			       (unsigned long long)rows[i].redir.msgs, in->cgroup,
 			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)");
 		}
-		printf("\ncounters are packets; `status --json` adds bytes\n");
+		printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
+		       "`status --json` adds bytes\n");
 		cgp_reuseport_status(&p, stdout, false);
 	}
 	free(rows);

@@ -136,7 +136,7 @@ struct cgp_state {
 /* CGROUP_STORAGE (shared by all attach types, keyed by cgroup id). */
 struct cgp_cgroup {
 	__u32 slot;
-	__u32 pad;
+	__u32 flags;		/* CGP_POL_F_* of the policy (read by sockops) */
 };
 
 /* PERCPU_CGROUP_STORAGE: counters of the cgroup the program is attached to. */
@@ -145,12 +145,24 @@ struct cgp_counters {
 	__u64 bytes[CGP_DIR_MAX][2];
 };
 
-/* SK_STORAGE: verdict cache of a TCP socket. */
-struct cgp_sk {
+/*
+ * SK_STORAGE: verdict cache of a TCP socket, one entry per policy on its
+ * cgroup's path (nested policies each judge the connection themselves). More
+ * than CGP_SK_SLOTS nested policies still work, their entries take turns.
+ */
+#define CGP_SK_SLOTS	4
+
+struct cgp_sk_verdict {
 	__u64 gen;		/* generation the verdict was taken in; 0 = none */
+	__u16 slot;		/* policy that took it; 0 = free entry */
 	__u8  verdict;
+	__u8  pad[5];
+};
+
+struct cgp_sk {
 	__u8  conn_dir;		/* CGP_CONN_* */
-	__u8  pad[6];
+	__u8  pad[7];
+	struct cgp_sk_verdict e[CGP_SK_SLOTS];
 };
 
 enum cgp_conn {
@@ -182,8 +194,31 @@ struct cgp_skstat {
 	__u8  pad[3];
 };
 
-#define CGP_SS_F_ACCELERATED	(1u << 0)
+/* PERCPU_ARRAY cgp_redir, index slot: sends redirected to a local peer. */
+struct cgp_redir_cnt {
+	__u64 msgs;
+	__u64 bytes;
+};
+
+/*
+ * Key of cgp_socks (SOCKHASH of accelerated sockets): the connection as seen
+ * from the socket, addresses as IPv6 (IPv4 as ::ffff:a.b.c.d, so an IPv4
+ * client and the v4-mapped socket of a dual-stack server find each other).
+ * A sender looks up its peer with local and remote swapped.
+ */
+struct cgp_sockkey {
+	__u8  laddr[16];
+	__u8  raddr[16];
+	__u16 lport;		/* host order */
+	__u16 rport;
+	__u32 pad;
+};
+
+#define CGP_SS_F_ACCELERATED	(1u << 0)	/* in cgp_socks: sends may be redirected */
 #define CGP_SS_F_ADOPTED	(1u << 1)	/* predates the policy: found by the dump */
+#define CGP_SS_F_STATS		(1u << 2)	/* its policy has stats = yes */
+#define CGP_SS_F_REDIRECTING	(1u << 3)	/* its first send found the peer: all sends redirect */
+#define CGP_SS_F_PASSING	(1u << 4)	/* its first send did not: no send ever redirects */
 
 /* cgslots (hash, cgroup id -> slot) of every policy cgroup with `stats = yes`,
  * for the dump to adopt sockets that existed before the policy. */
@@ -218,6 +253,74 @@ struct cgp_sockrec {
 	__u32 segs_in;
 	__u32 segs_out;
 	__u32 delivered;
+	__u32 pad;
+};
+
+/* ---- listener steering, [reuseport NAME] (reuseport.bpf.c, agent/reuseport.c) ---- */
+
+#define CGP_RP_MAX_SVCS		64	/* reuseport services per pin path */
+#define CGP_RP_MAX_BACKENDS	16	/* = CGP_MAX_BACKENDS of policy.h */
+#define CGP_RP_SLOTS		64	/* listeners per backend (bits of cgp_rp_occ) */
+#define CGP_RP_NAME_MAX		64
+
+/* Index of backend b of service id in cgp_rp_cgroups, cgp_rp_occ, cgp_rp_steered. */
+#define CGP_RP_BIDX(id, b)	((id) * CGP_RP_MAX_BACKENDS + (b))
+/* Slot k of backend b of service id in the sockmap cgp_rp_socks. */
+#define CGP_RP_SLOT(id, b, k)	(CGP_RP_BIDX(id, b) * CGP_RP_SLOTS + (k))
+/* cgp_rp_steered: per service, the backends, then one counter of connections
+ * left to the kernel's own choice (no listener in any weighted backend). */
+#define CGP_RP_CNT_PER_SVC	(CGP_RP_MAX_BACKENDS + 1)
+
+/*
+ * Key of a service (hash cgp_rp_svcs): the address a listener is bound to
+ * (IPv4 as ::ffff:a.b.c.d) and its port. A service without `address =` has
+ * has_addr 0 and a zero address: it covers every listener on the port. The
+ * programs look up the exact key first, then the port-only one.
+ */
+struct cgp_rp_key {
+	__u8  addr[16];
+	__u16 port;		/* host order */
+	__u8  proto;		/* CGP_PROTO_TCP */
+	__u8  has_addr;
+};
+
+/*
+ * A service. Replaced as a whole (hash update), so the programs never see
+ * half-written weights. Backend index b is stable for a backend cgroup across
+ * applies (its listener slots keep their meaning).
+ */
+struct cgp_rp_svc {
+	__u32 id;				/* 0..CGP_RP_MAX_SVCS-1 */
+	__u32 present;				/* bit b: backend b is configured */
+	__u8  weight[CGP_RP_MAX_BACKENDS];	/* 0..100, 0 = drain */
+	__u8  level[CGP_RP_MAX_BACKENDS];	/* cgroup depth: the deepest match wins */
+	__u64 cgid[CGP_RP_MAX_BACKENDS];	/* backend cgroup ids (user space) */
+};
+
+/* SK_STORAGE of a listener the sockops program has registered. */
+struct cgp_rp_sk {
+	__u32 slot;		/* CGP_RP_SLOT() + 1; 0 = not registered */
+	__u32 pad;
+};
+
+/* User-space records (maps cgp_rp_info, keyed by service id). */
+struct cgp_rp_info {
+	char  name[CGP_RP_NAME_MAX];
+	char  backend[CGP_RP_MAX_BACKENDS][CGP_RP_NAME_MAX];	/* policy names */
+	struct cgp_rp_key key;
+};
+
+/* A reuseport group our program was attached to (hash cgp_rp_groups). */
+struct cgp_rp_group {
+	__u8  addr[16];		/* bound address, IPv4 as ::ffff:a.b.c.d */
+	__u16 port;
+	__u16 family;		/* AF_INET | AF_INET6 */
+	__u32 ifindex;		/* SO_BINDTODEVICE, 0 = none */
+};
+
+struct cgp_rp_groupval {
+	__u64 cookie;		/* the listener the program was attached through */
+	__u32 svc;
 	__u32 pad;
 };
 

@@ -311,6 +311,7 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx 
 {
 	struct bpf_sock *sk = skb->sk;
 	struct cgp_sk *st;
+	int i, k = -1;
 	__u8 v, conn;
 
 	if (!sk)
@@ -336,8 +337,25 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx 
 	st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return eval(c, c->dir, p, svc_port(c->dir, p));
-	if (st->gen == gen)
-		return st->verdict;
+	/* this policy's entry: an established flow costs this loop of <= 4 */
+	for (i = 0; i < CGP_SK_SLOTS; i++) {
+		if (st->e[i].slot == c->slot) {
+			if (st->e[i].gen == gen)
+				return st->e[i].verdict;
+			k = i;
+			break;
+		}
+	}
+	if (k < 0) {
+		for (i = 0; i < CGP_SK_SLOTS; i++) {
+			if (!st->e[i].slot) {
+				k = i;
+				break;
+			}
+		}
+	}
+	if (k < 0)
+		k = c->slot & (CGP_SK_SLOTS - 1);	/* > 4 nested policies: take turns */
 
 	conn = st->conn_dir;
 	if (conn == CGP_CONN_UNKNOWN && sk->state == BPF_TCP_SYN_SENT)
@@ -349,8 +367,10 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx 
 	else	/* predates the policy: who opened it is unknown */
 		v = eval(c, CGP_DIR_IN, p, p->lport) | eval(c, CGP_DIR_OUT, p, p->rport);
 	st->conn_dir = conn;
-	st->verdict = v;
-	st->gen = gen;
+	k &= CGP_SK_SLOTS - 1;
+	st->e[k].slot = c->slot;
+	st->e[k].verdict = v;
+	st->e[k].gen = gen;
 	return v;
 }
 

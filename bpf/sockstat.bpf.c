@@ -42,6 +42,63 @@ struct {
 	__type(value, struct cgp_cgslot);
 } cgp_cgslots SEC(".maps");
 
+/* Accelerated sockets of local connections, keyed by their own 4-tuple. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536);
+	__type(key, struct cgp_sockkey);
+	__type(value, __u64);
+} cgp_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CGP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cgp_redir_cnt);
+} cgp_redir SEC(".maps");
+
+static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
+{
+	__builtin_memset(a, 0, 10);
+	a[10] = a[11] = 0xff;
+	__builtin_memcpy(&a[12], &ip4, 4);
+}
+
+/*
+ * An established socket of an `accelerate = yes` cgroup joins cgp_socks.
+ * This runs at connection set-up, after the SYN and SYN-ACK passed the
+ * cgroup_skb policy: only allowed connections are ever accelerated. Whether
+ * the peer is local is decided at the first send (the peer is in the map or
+ * not), so nothing is looked up here.
+ */
+static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_skstat *st)
+{
+	struct cgp_sockkey k = {};
+
+	if (skops->family == AF_INET) {
+		v4mapped(k.laddr, skops->local_ip4);
+		v4mapped(k.raddr, skops->remote_ip4);
+	} else if (skops->family == AF_INET6) {
+		/* ctx fields one by one: the verifier refuses a copy through a ctx pointer */
+		__u32 *l = (__u32 *)k.laddr, *r = (__u32 *)k.raddr;
+
+		l[0] = skops->local_ip6[0];
+		l[1] = skops->local_ip6[1];
+		l[2] = skops->local_ip6[2];
+		l[3] = skops->local_ip6[3];
+		r[0] = skops->remote_ip6[0];
+		r[1] = skops->remote_ip6[1];
+		r[2] = skops->remote_ip6[2];
+		r[3] = skops->remote_ip6[3];
+	} else {
+		return;
+	}
+	k.lport = (__u16)skops->local_port;
+	k.rport = (__u16)bpf_ntohl(skops->remote_port);
+	if (!bpf_sock_hash_update(skops, &cgp_socks, &k, BPF_NOEXIST))
+		st->flags |= CGP_SS_F_ACCELERATED;
+}
+
 SEC("sockops")
 int cgp_sockops(struct bpf_sock_ops *skops)
 {
@@ -59,13 +116,18 @@ int cgp_sockops(struct bpf_sock_ops *skops)
 		st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st)
 			return 1;
+		cg = bpf_get_local_storage(&cgp_cgroup, 0);
 		/* Nested policies: the child's program runs first and owns it. */
 		if (!st->slot) {
-			cg = bpf_get_local_storage(&cgp_cgroup, 0);
 			st->slot = cg->slot;
 			st->cookie = bpf_get_socket_cookie(skops);
 			st->since_ns = bpf_ktime_get_ns();
+			if (cg->flags & CGP_POL_F_STATS)
+				st->flags |= CGP_SS_F_STATS;
 		}
+		if ((cg->flags & CGP_POL_F_ACCELERATE) && skops->op != BPF_SOCK_OPS_TCP_LISTEN_CB &&
+		    !(st->flags & CGP_SS_F_ACCELERATED))
+			accelerate(skops, st);
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
@@ -103,7 +165,7 @@ static __always_inline struct cgp_skstat *adopt(struct sock *sk)
 	if (st && !st->slot) {
 		st->slot = cs->slot;
 		st->cookie = bpf_get_socket_cookie(sk);
-		st->flags |= CGP_SS_F_ADOPTED;
+		st->flags |= CGP_SS_F_ADOPTED | CGP_SS_F_STATS;
 	}
 	return st;
 }
@@ -135,6 +197,8 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
 		if (!st)
 			return 0;
 	}
+	if (!(st->flags & CGP_SS_F_STATS))
+		return 0;	/* an accelerate-only policy */
 	r.state = sk->__sk_common.skc_state;
 	if (r.state == BPF_TCP_CLOSE)
 		return 0;
@@ -167,6 +231,59 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
 	r.delivered = tp->delivered;
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
+}
+
+/*
+ * Every send of an accelerated socket. The first send decides, once: if the
+ * peer socket is in cgp_socks (a local, accelerated peer), this and every
+ * later send go straight to the peer's receive queue; if not, none ever does
+ * (the peer gets all data one way, in order). A failed redirect (the peer is
+ * gone) passes: the data takes the normal TCP path, never an error. No map is
+ * written per message.
+ */
+SEC("sk_msg")
+int cgp_redir_msg(struct sk_msg_md *msg)
+{
+	struct cgp_sockkey peer = {};
+	struct cgp_redir_cnt *cnt;
+	struct cgp_skstat *st;
+	struct bpf_sock *sk = msg->sk;
+
+	if (!sk)
+		return SK_PASS;
+	st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
+	if (!st || (st->flags & CGP_SS_F_PASSING))
+		return SK_PASS;
+	if (msg->family == AF_INET) {
+		v4mapped(peer.laddr, msg->remote_ip4);
+		v4mapped(peer.raddr, msg->local_ip4);
+	} else {
+		__u32 *l = (__u32 *)peer.laddr, *r = (__u32 *)peer.raddr;
+
+		l[0] = msg->remote_ip6[0];
+		l[1] = msg->remote_ip6[1];
+		l[2] = msg->remote_ip6[2];
+		l[3] = msg->remote_ip6[3];
+		r[0] = msg->local_ip6[0];
+		r[1] = msg->local_ip6[1];
+		r[2] = msg->local_ip6[2];
+		r[3] = msg->local_ip6[3];
+	}
+	peer.lport = (__u16)bpf_ntohl(msg->remote_port);
+	peer.rport = (__u16)msg->local_port;
+	if (bpf_msg_redirect_hash(msg, &cgp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
+		if (!(st->flags & CGP_SS_F_REDIRECTING))
+			st->flags |= CGP_SS_F_PASSING;
+		return SK_PASS;
+	}
+	if (!(st->flags & CGP_SS_F_REDIRECTING))
+		st->flags |= CGP_SS_F_REDIRECTING;
+	cnt = bpf_map_lookup_elem(&cgp_redir, &st->slot);
+	if (cnt) {
+		cnt->msgs++;
+		cnt->bytes += msg->size;
+	}
+	return SK_PASS;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

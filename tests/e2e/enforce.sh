@@ -9,6 +9,10 @@ NEST=$(mkcg cli/inner)
 P1=$(rand_port); P2=$((P1 + 1)); P3=$((P1 + 2)); U1=$((P1 + 3))
 
 tcp_server srv 127.0.0.1 "$P1"
+FREE=$(mkcg free)	# servers under no policy: only the client's policies decide
+P4=$((P1 + 4)); P5=$((P1 + 5))
+tcp_server free 127.0.0.1 "$P4"
+tcp_server free 127.0.0.1 "$P5"
 tcp_server srv 127.0.0.1 "$P2"
 tcp_server srv ::1 "$P3"
 udp_server srv 127.0.0.1 "$U1"
@@ -92,11 +96,13 @@ allow = out tcp 127.0.0.0/8 port $P1-$P2
 deny  = out tcp 127.0.0.1 port $P2
 allow = out tcp ::1 port $P3
 allow = out udp any port $U1
+allow = out tcp 127.0.0.1 port $P5
 
 [inner]
 cgroup = $NEST
 allow = out tcp any
 deny = out tcp ::1 port $P3
+deny = out tcp 127.0.0.1 port $P5
 EOT
 )
 out=$(cgp apply "$NPOL" 2>&1); rc=$?
@@ -106,6 +112,10 @@ expect_eq "nested: allowed by both" "$(tcp_get cli/inner 127.0.0.1 "$P1")" "hell
 expect_eq "nested: parent denies, child allows -> denied" "$(tcp_get cli/inner 127.0.0.1 "$P2")" ""
 expect_eq "nested: child denies, parent allows -> denied" "$(tcp_get cli/inner ::1 "$P3")" ""
 expect_eq "nested: parent alone still allows v6" "$(tcp_get cli ::1 "$P3")" "hello $P3"
+# against a server no policy restricts, so each verdict is the client side's own
+expect_eq "nested, free server: parent denies (default), child allows -> denied" "$(tcp_get cli/inner 127.0.0.1 "$P4")" ""
+expect_eq "nested, free server: child denies, parent allows -> denied" "$(tcp_get cli/inner 127.0.0.1 "$P5")" ""
+expect_eq "nested, free server: parent alone allows" "$(tcp_get cli 127.0.0.1 "$P5")" "hello $P5"
 
 # Counters count.
 allowed=$(status_field cli counters egress allowed_packets)

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgp-xfer - TCP probe for socket-acceleration tests and benchmarks.
+ *
+ *   cgp-xfer echo ADDR PORT                 epoll echo server, non-blocking sockets
+ *   cgp-xfer sink ADDR PORT                 epoll server that reads and discards;
+ *                                           on EOF answers the byte count (8 bytes)
+ *   cgp-xfer pingpong ADDR PORT SIZE SECS   SIZE-byte request, SIZE-byte echo, in
+ *                                           lock step: "p50_us p99_us count"
+ *   cgp-xfer bulk ADDR PORT SIZE SECS       SIZE-byte writes to a sink; throughput
+ *                                           up to the sink's count: "gbit_s bytes"
+ *   cgp-xfer verify ADDR PORT BYTES [CHUNK] pseudo-random payload through an echo
+ *                                           server, writer and reader interleaved,
+ *                                           every byte compared: "ok BYTES"
+ *   cgp-xfer halfclose ADDR PORT BYTES      send BYTES then shutdown(SHUT_WR); the
+ *                                           echo must return all of them, then EOF
+ *
+ * ADDR may be IPv4 or IPv6; a server on "::" is dual-stack. Exit 1 on any
+ * error, with the reason on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXSZ (1 << 20)
+
+static void die(const char *what)
+{
+	fprintf(stderr, "cgp-xfer: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int resolve(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE }, *ai;
+
+	if (getaddrinfo(addr, port, &hints, &ai))
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int dial_opt(const char *addr, const char *port, int nodelay)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (resolve(addr, port, &ss, &len))
+		die("bad address");
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
+		die("connect");
+	if (nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+/* Request/response clients disable Nagle, like latency-sensitive apps do. */
+static int dial(const char *addr, const char *port)
+{
+	return dial_opt(addr, port, 1);
+}
+
+static int full_io(int fd, char *buf, size_t n, int wr)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = wr ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* ---- servers: one epoll loop, non-blocking sockets ---- */
+
+struct conn {
+	int fd;
+	int sink;
+	uint64_t count;
+	char *pend;	/* echo: bytes read but not yet written */
+	size_t plen, poff;
+	int rd_closed;
+};
+
+static void serve(const char *addr, const char *port, int sink)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev, evs[64];
+	socklen_t len;
+	int lfd, ep, one = 1, zero = 0;
+	char *buf = malloc(MAXSZ);
+
+	if (!buf || resolve(addr, port, &ss, &len))
+		die("bad address");
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 4096))
+		die("listen");
+	ep = epoll_create1(0);
+	ev.events = EPOLLIN;
+	ev.data.ptr = NULL;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				int fd;
+
+				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+					c = calloc(1, sizeof(*c));
+					c->fd = fd;
+					c->sink = sink;
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					ev.events = EPOLLIN | EPOLLRDHUP;
+					ev.data.ptr = c;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			/* flush what an earlier short write left */
+			while (c->plen > c->poff) {
+				ssize_t w = write(c->fd, c->pend + c->poff, c->plen - c->poff);
+
+				if (w < 0)
+					break;
+				c->poff += (size_t)w;
+			}
+			if (c->plen > c->poff) {
+				if (errno != EAGAIN)
+					goto drop;
+				continue;	/* still EPOLLOUT-armed */
+			}
+			if (c->pend) {
+				free(c->pend);
+				c->pend = NULL;
+				c->plen = c->poff = 0;
+				ev.events = EPOLLIN | EPOLLRDHUP;
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+			}
+			for (;;) {
+				ssize_t r = read(c->fd, buf, MAXSZ);
+
+				if (r < 0) {
+					if (errno == EAGAIN)
+						break;
+					goto drop;
+				}
+				if (r == 0) {
+					if (c->sink) {
+						uint64_t v = c->count;
+
+						(void)!write(c->fd, &v, sizeof(v));
+					}
+					shutdown(c->fd, SHUT_WR);
+					goto drop;
+				}
+				c->count += (uint64_t)r;
+				if (c->sink)
+					continue;
+				{
+					ssize_t w = write(c->fd, buf, (size_t)r), off = w < 0 ? 0 : w;
+
+					if (w < 0 && errno != EAGAIN)
+						goto drop;
+					if (off < r) {	/* keep the rest, wait for EPOLLOUT */
+						c->pend = malloc((size_t)(r - off));
+						memcpy(c->pend, buf + off, (size_t)(r - off));
+						c->plen = (size_t)(r - off);
+						c->poff = 0;
+						ev.events = EPOLLOUT;
+						ev.data.ptr = c;
+						epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+						break;
+					}
+				}
+			}
+			continue;
+drop:
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			close(c->fd);
+			free(c->pend);
+			free(c);
+		}
+	}
+}
+
+/* ---- clients ---- */
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void pingpong(const char *addr, const char *port, size_t size, double secs)
+{
+	int fd = dial(addr, port);
+	size_t cap = 1 << 20, n = 0;
+	double *lat = malloc(cap * sizeof(*lat)), end;
+	char *buf = calloc(1, size);
+
+	/* warm up */
+	for (int i = 0; i < 100; i++)
+		if (full_io(fd, buf, size, 1) || full_io(fd, buf, size, 0))
+			die("pingpong");
+	end = now() + secs;
+	for (double t = now(); t < end; ) {
+		double t1;
+
+		if (full_io(fd, buf, size, 1) || full_io(fd, buf, size, 0))
+			die("pingpong");
+		t1 = now();
+		if (n == cap)
+			lat = realloc(lat, (cap *= 2) * sizeof(*lat));
+		lat[n++] = (t1 - t) * 1e6;
+		t = t1;
+	}
+	qsort(lat, n, sizeof(*lat), cmp_d);
+	printf("%.2f %.2f %zu\n", lat[n / 2], lat[(size_t)(n * 0.99)], n);
+	close(fd);
+}
+
+/* Bulk keeps Nagle on, as iperf3 and most streaming apps do. */
+static void bulk(const char *addr, const char *port, size_t size, double secs)
+{
+	int fd = dial_opt(addr, port, 0);
+	char *buf = calloc(1, size);
+	uint64_t sent = 0, got = 0;
+	double t0 = now(), end = t0 + secs, t1;
+
+	while (now() < end) {
+		if (full_io(fd, buf, size, 1))
+			die("bulk write");
+		sent += size;
+	}
+	shutdown(fd, SHUT_WR);
+	if (full_io(fd, (char *)&got, sizeof(got), 0))
+		die("bulk: no count from the sink");
+	t1 = now();
+	if (got != sent) {
+		fprintf(stderr, "cgp-xfer: bulk: sent %llu bytes, sink counted %llu\n",
+			(unsigned long long)sent, (unsigned long long)got);
+		exit(1);
+	}
+	printf("%.3f %llu\n", sent * 8 / (t1 - t0) / 1e9, (unsigned long long)sent);
+	close(fd);
+}
+
+/* xorshift64*: the same stream on both sides */
+static uint8_t next_byte(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (uint8_t)((*s * 2685821657736338717ull) >> 56);
+}
+
+struct writer {
+	int fd;
+	uint64_t bytes;
+	size_t chunk;
+	int err;
+};
+
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t s = 0x9e3779b97f4a7c15ull, left = w->bytes;
+	char *buf = malloc(w->chunk);
+
+	while (left) {
+		size_t n = left < w->chunk ? left : w->chunk;
+
+		/* vary the write sizes: exercise partial and odd lengths */
+		n = 1 + (n * 7919 + left) % n;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (char)next_byte(&s);
+		if (full_io(w->fd, buf, n, 1)) {
+			w->err = errno ? errno : EPIPE;
+			break;
+		}
+		left -= n;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void verify(const char *addr, const char *port, uint64_t bytes, size_t chunk, int halfclose)
+{
+	struct writer w = { .fd = dial(addr, port), .bytes = bytes, .chunk = chunk };
+	uint64_t s = 0x9e3779b97f4a7c15ull, got = 0;
+	char *buf = malloc(65536);
+	pthread_t th;
+
+	pthread_create(&th, NULL, write_all, &w);
+	if (halfclose) {
+		pthread_join(th, NULL);
+		if (w.err) {
+			errno = w.err;
+			die("write");
+		}
+		shutdown(w.fd, SHUT_WR);
+	}
+	while (got < bytes) {
+		ssize_t r = read(w.fd, buf, 65536);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "cgp-xfer: verify: stream ended after %llu of %llu bytes (%s)\n",
+				(unsigned long long)got, (unsigned long long)bytes, r < 0 ? strerror(errno) : "EOF");
+			exit(1);
+		}
+		for (ssize_t i = 0; i < r; i++) {
+			if ((uint8_t)buf[i] != next_byte(&s)) {
+				fprintf(stderr, "cgp-xfer: verify: byte %llu differs\n",
+					(unsigned long long)(got + i));
+				exit(1);
+			}
+		}
+		got += (uint64_t)r;
+	}
+	if (!halfclose) {
+		pthread_join(th, NULL);
+		shutdown(w.fd, SHUT_WR);
+	}
+	/* the echo server closes after our FIN: EOF, nothing more */
+	if (read(w.fd, buf, 1) != 0) {
+		fprintf(stderr, "cgp-xfer: verify: expected EOF after the payload\n");
+		exit(1);
+	}
+	printf("ok %llu\n", (unsigned long long)got);
+	close(w.fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "echo"))
+		serve(argv[2], argv[3], 0);
+	else if (argc >= 4 && !strcmp(argv[1], "sink"))
+		serve(argv[2], argv[3], 1);
+	else if (argc >= 6 && !strcmp(argv[1], "pingpong"))
+		pingpong(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
+	else if (argc >= 6 && !strcmp(argv[1], "bulk"))
+		bulk(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
+	else if (argc >= 5 && !strcmp(argv[1], "verify"))
+		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), argc > 5 ? strtoul(argv[5], NULL, 0) : 65536, 0);
+	else if (argc >= 5 && !strcmp(argv[1], "halfclose"))
+		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), 65536, 1);
+	else {
+		fprintf(stderr, "usage: see the comment at the top of tools/cgp-xfer.c\n");
+		return 2;
+	}
+	return 0;
+}
