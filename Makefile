@@ -35,7 +35,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_PROGS   := enforce sockstat
+BPF_PROGS   := enforce sockstat reuseport
 BPF_OBJS    := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS       := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
