@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Listener steering ([reuseport NAME]): two SO_REUSEPORT listeners in two
+# cgroups on one port, each answering its own name. Weights 100/0, 0/100,
+# 50/50; a listener started after apply (also in a child cgroup) is steered;
+# a listener that exits is dropped without a refused connection; weights
+# change without reattaching; dropping the section and `remove` give the
+# kernel's plain reuseport spreading back.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+
+BLUE=$(mkcg blue)
+GREEN=$(mkcg green)
+mkcg blue/sub >/dev/null
+P=$(rand_port)
+N=400
+
+cat > "$TMPD/listener.py" <<'PY'
+import socket, sys
+name, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind((addr, port))
+s.listen(4096)
+msg = (name + "\n").encode()
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall(msg)
+    except OSError:
+        pass
+    c.close()
+PY
+
+# N connections, one new flow each; prints {"name": count, ..., "fail": count}
+cat > "$TMPD/client.py" <<'PY'
+import collections, json, socket, sys
+addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+cnt = collections.Counter()
+for _ in range(n):
+    try:
+        s = socket.create_connection((addr, port), timeout=3)
+        s.settimeout(3)
+        d = b""
+        while not d.endswith(b"\n"):
+            r = s.recv(64)
+            if not r:
+                break
+            d += r
+        s.close()
+        cnt[d.decode().strip() or "fail"] += 1
+    except OSError:
+        cnt["fail"] += 1
+print(json.dumps(dict(cnt), sort_keys=True))
+PY
+
+declare -A LPID
+nlisten() { ss -Htln "sport = :$P" | wc -l; }
+listener() {	# NAME CGROUP : start, wait until the number of listeners grows
+	local before i
+	before=$(nlisten)
+	bg_in_cg "$2" python3 "$TMPD/listener.py" "$1" 127.0.0.1 "$P"
+	for i in $(seq 50); do
+		if [ "$(nlisten)" -gt "$before" ]; then
+			# bg_in_cg's subshell -> bash -c that exec'd python3
+			LPID[$1]=$(cat "/proc/${PIDS[-1]}/task/${PIDS[-1]}/children" 2>/dev/null | awk '{print $1}')
+			[ -n "${LPID[$1]}" ] && PIDS+=("${LPID[$1]}") && return 0
+		fi
+		sleep 0.1
+	done
+	echo "# listener $1 did not start" >&2
+	return 1
+}
+stop_listener() {
+	local i
+	kill "${LPID[$1]}" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "${LPID[$1]}" 2>/dev/null || return 0
+		sleep 0.05
+	done
+}
+connect() { python3 "$TMPD/client.py" 127.0.0.1 "$P" "${1:-$N}"; }
+# get JSON KEY: a count from a client result (0 when absent)
+get() { python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], 0))' "$1" "$2"; }
+policy() {	# BLUE_WEIGHT GREEN_WEIGHT [extra lines]
+	write_policy rp.ini <<EOT
+[blue]
+cgroup = $BLUE
+
+[green]
+cgroup = $GREEN
+
+[reuseport api]
+port = $P
+backend = blue $1
+backend = green $2
+EOT
+}
+prog_id() { bpftool prog show pinned "$PIN/reuseport/progs/select" 2>/dev/null | awk -F: 'NR == 1 {print $1}'; }
+status_json() { cgp status --json; }
+# backend FIELD of service api: status_field BACKEND FIELD
+status_field() {
+	status_json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["reuseport"]
+b = [b for r in s if r["name"] == "api" for b in r["backends"] if b["policy"] == sys.argv[1]]
+print(b[0][sys.argv[2]] if b else "none")' "$1" "$2"
+}
+
+listener blue1 blue || not_ok "start blue1"
+listener green1 green || not_ok "start green1"
+
+r=$(connect)
+check "without a policy the kernel spreads connections over both listeners ($r)" \
+	test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0
+
+# --- 100/0 with listeners that predate the policy
+out=$(cgp apply "$(policy 100 0)" 2>&1)
+check "apply 100/0 with two listeners already running" \
+	grep -q "steering \[reuseport api\] tcp any port $P: blue 100 (1 listener), green 0 (1 listener)" <<<"$out"
+[ $? = 0 ] || echo "$out" | sed 's/^/# /'
+ID1=$(prog_id)
+r=$(connect)
+expect_eq "100/0: every connection goes to blue ($r)" "$(get "$r" blue1)" "$N"
+expect_eq "status: blue has 1 listener" "$(status_field blue listeners)" 1
+expect_eq "status: green has 1 listener" "$(status_field green listeners)" 1
+expect_eq "status: $N connections steered to blue" "$(status_field blue steered)" "$N"
+check "status text shows the service and its backends" \
+	bash -c "'$CGP' --pin-path '$PIN' status | grep -E '^api +tcp +any +$P +blue +100 +1 +$N\$' >/dev/null"
+
+# --- 0/100: a map write, no reattach
+cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100"
+r=$(connect)
+expect_eq "0/100: every connection goes to green ($r)" "$(get "$r" green1)" "$N"
+expect_eq "weights changed without a new program (prog id)" "$(prog_id)" "$ID1"
+check "the program is the pinned one, loaded once" test -n "$ID1"
+
+# --- 50/50
+cgp apply "$(policy 50 50)" >/dev/null || not_ok "apply 50/50"
+r=$(connect)
+b=$(get "$r" blue1); g=$(get "$r" green1)
+check "50/50 splits $N connections within 35%-65% (blue $b, green $g)" \
+	test "$b" -ge $((N * 35 / 100)) -a "$g" -ge $((N * 35 / 100)) -a $((b + g)) = "$N"
+
+# --- 90/10: weights are relative
+cgp apply "$(policy 90 10)" >/dev/null || not_ok "apply 90/10"
+r=$(connect)
+b=$(get "$r" blue1); g=$(get "$r" green1)
+check "90/10 gives green 3%-20% of $N (blue $b, green $g)" \
+	test "$g" -ge $((N * 3 / 100)) -a "$g" -le $((N * 20 / 100)) -a $((b + g)) = "$N"
+
+# --- listeners started after apply; a child cgroup belongs to its backend
+cgp apply "$(policy 100 0)" >/dev/null || not_ok "apply 100/0 again"
+listener blue2 blue/sub || not_ok "start blue2"
+r=$(connect)
+check "100/0: a listener started after apply in a child cgroup of blue is steered ($r)" \
+	test "$(get "$r" blue2)" -gt 0 -a $(($(get "$r" blue1) + $(get "$r" blue2))) = "$N"
+expect_eq "status: blue has 2 listeners" "$(status_field blue listeners)" 2
+
+cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100 again"
+listener green2 green || not_ok "start green2"
+r=$(connect)
+check "0/100: a green listener started after apply shares green's connections ($r)" \
+	test "$(get "$r" green2)" -gt 0 -a "$(get "$r" green1)" -gt 0 -a \
+	$(($(get "$r" green1) + $(get "$r" green2))) = "$N"
+
+# --- listeners that exit
+stop_listener green1
+r=$(connect)
+expect_eq "green1 exited: no refused connection, all go to green2 ($r)" "$(get "$r" green2)" "$N"
+expect_eq "status: green has 1 listener left" "$(status_field green listeners)" 1
+stop_listener green2
+r=$(connect)
+expect_eq "no green listener left: no refused connection ($r)" "$(get "$r" fail)" 0
+check "... the kernel's choice applies (blue listeners answer) ($r)" \
+	test $(($(get "$r" blue1) + $(get "$r" blue2))) = "$N"
+check "status counts connections left to the kernel" \
+	bash -c "'$CGP' --pin-path '$PIN' status --json | grep -q '\"unsteered\": [1-9]'"
+
+# --- dropping the section gives plain reuseport back, and unpins the sub-state
+stop_listener blue2
+listener green1 green || not_ok "restart green1"
+cgp apply "$(policy 100 0)" >/dev/null || not_ok "apply 100/0 before drop"
+r=$(connect)
+expect_eq "100/0 with a restarted green listener: all to blue ($r)" "$(get "$r" blue1)" "$N"
+write_policy nors.ini >/dev/null <<EOT
+[blue]
+cgroup = $BLUE
+
+[green]
+cgroup = $GREEN
+EOT
+cgp apply "$TMPD/nors.ini" >/dev/null || not_ok "apply without [reuseport]"
+check "a file without [reuseport] unpins the steering sub-state" test ! -e "$PIN/reuseport"
+r=$(connect)
+check "... and the kernel spreads connections again ($r)" \
+	test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0
+
+# --- remove restores plain reuseport
+cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100 before remove"
+r=$(connect)
+expect_eq "0/100 re-applied: all to green ($r)" "$(get "$r" green1)" "$N"
+check "sockops program attached to the backend cgroups" \
+	bash -c "bpftool cgroup show '$CGMNT$GREEN' | grep -q cgp_rp_listen"
+cgp remove >/dev/null || not_ok "remove"
+r=$(connect)
+check "after remove the kernel spreads connections again ($r)" \
+	test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0 -a "$(get "$r" fail)" = 0
+check "after remove no steering program is left on the cgroups" \
+	bash -c "! bpftool cgroup show '$CGMNT$GREEN' | grep -q cgp_rp_listen && ! bpftool cgroup show '$CGMNT$BLUE' | grep -q cgp_rp_listen"
+check "after remove nothing is pinned" test ! -e "$PIN"
+
+# --- address: a service bound to 127.0.0.1 leaves other addresses alone
+cat > "$TMPD/addr.ini" <<EOT
+[blue]
+cgroup = $BLUE
+
+[green]
+cgroup = $GREEN
+
+[reuseport api]
+port = $P
+address = 127.0.0.2
+backend = blue 100
+backend = green 0
+EOT
+cgp apply "$TMPD/addr.ini" >/dev/null || not_ok "apply with address"
+r=$(connect)
+check "a service for 127.0.0.2 does not steer listeners on 127.0.0.1 ($r)" \
+	test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0
+cgp remove >/dev/null
+
+# --- refused configurations change nothing
+cat > "$TMPD/udp.ini" <<EOT
+[blue]
+cgroup = $BLUE
+
+[reuseport dns]
+port = $P
+proto = udp
+backend = blue 1
+EOT
+out=$(cgp apply "$TMPD/udp.ini" 2>&1); rc=$?
+expect_eq "proto = udp is refused with exit 1" "$rc" 1
+check "... with FILE:LINE" grep -q "udp.ini:4: \[reuseport dns\]" <<<"$out"
+check "dry run shows the steering plan" \
+	bash -c "'$CGP' --pin-path '$PIN' apply --dry-run '$TMPD/rp.ini' | grep -q 'would steer \[reuseport api\] tcp any port $P: blue 0, green 100'"
+
+e2e_done
