@@ -85,12 +85,16 @@ for topo, tname in (("lo", "loopback"), ("veth", "netns + veth")):
 bs = {}
 for r in rows:
     if r["section"] == "bpfstats":
-        bs[(int(r["rules"]), r["topo"], r["metric"])] = num(r["value"])
+        n = -1 if r["impl"] == "noop" else int(r["rules"])
+        bs[(n, r["topo"], r["metric"])] = num(r["value"])
 if bs:
     p("## cgpolicy programs: ns per run (kernel.bpf_stats_enabled=1, one pass)")
     p("")
     p("Each packet of the policed client runs one program (egress when sent, ingress when"
       " received); on loopback both ends' packets are counted only for the client's socket.")
+    p("")
+    p("The `noop` rows are a program that only returns 1 (bench/noop.bpf.c): the floor of"
+      " this measure on this machine (clock reads of bpf_stats and the cgroup_skb dispatch).")
     p("")
     p("| rules | topology | workload | ingress ns/pkt | egress ns/pkt | program runs |")
     p("|---:|---|---|---:|---:|---:|")
@@ -99,8 +103,8 @@ if bs:
             for m in metrics:
                 if (n, topo, m + "_runs") not in bs:
                     continue
-                p("| {:,} | {} | {} | {} | {} | {} |".format(
-                    n, topo, mname[m], fmt(bs.get((n, topo, m + "_ingress_ns")), 1),
+                p("| {} | {} | {} | {} | {} | {} |".format(
+                    "noop" if n < 0 else "{:,}".format(n), topo, mname[m], fmt(bs.get((n, topo, m + "_ingress_ns")), 1),
                     fmt(bs.get((n, topo, m + "_egress_ns")), 1),
                     fmt(bs.get((n, topo, m + "_runs")), 0)))
     p("")
