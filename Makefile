@@ -23,7 +23,8 @@ LDLIBS    += -lbpf -lelf -lz -linih -lcap
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
-             bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux
+             bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux \
+             libclang-rt-dev valgrind
 # `make bench` only (installed by it when missing): the firewalls it compares with, timing
 BENCH_PKGS := nftables iptables hyperfine linux-perf
 
@@ -47,7 +48,7 @@ AGENT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
 BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.c))
 
-.PHONY: all deps test bench install clean check-deps example example-remove
+.PHONY: all deps test bench install clean check-deps example example-remove fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -122,8 +123,33 @@ example-remove: all
 	  rmdir "$$mnt$$cg" 2>/dev/null; rmdir "$$(dirname "$$mnt$$cg")" 2>/dev/null; done; true
 
 test: check-deps
-	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS)
+	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS) $(SAN_TARGETS)
 	tests/run.sh $(BUILD)
+
+# ---- hostile input (issue 7): unit tests under ASan+UBSan, libFuzzer harness ----
+# `make test` builds both and tests/run.sh runs them (with a short fuzz run);
+# `make fuzz` fuzzes for FUZZ_SECONDS. docs/SECURITY.md.
+SAN_CC       ?= clang
+SAN_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I.
+FUZZ_SECONDS ?= 300
+SAN_DEPS     := $(POLICY_SRCS) $(wildcard policy/*.h) bpf/cgpolicy.h
+ASAN_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/asan/%_asan,$(wildcard tests/unit/*.c))
+SAN_TARGETS  := $(ASAN_TESTS) $(BUILD)/fuzz/fuzz_policy
+
+$(BUILD)/asan $(BUILD)/fuzz:
+	$(Q)mkdir -p $@
+
+$(BUILD)/asan/%_asan: tests/unit/%.c $(SAN_DEPS) | $(BUILD)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $< $(POLICY_SRCS) -o $@ -linih
+
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(SAN_DEPS) | $(BUILD)/fuzz
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -fsanitize=fuzzer $< $(POLICY_SRCS) -o $@ -linih
+
+fuzz: $(BUILD)/fuzz/fuzz_policy
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.sh $(BUILD)
 
 # Benchmarks (not run by CI): a full run takes ~15 minutes, BENCH_QUICK=1 ~2 minutes.
 bench: all $(BUILD)/tools/cgp-rr

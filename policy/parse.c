@@ -57,6 +57,7 @@ struct pctx {
 
 	struct sec_seen *secs;
 	unsigned nsecs, capsecs;
+	unsigned cap_policies, cap_reuseports;	/* allocated in cfg (grown x2) */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -543,12 +544,17 @@ static int section_start(struct pctx *c, char *hdr, int line)
 			perr(c, line, "too many policy sections (max %d)", CGP_MAX_POLICIES);
 			return -1;
 		}
-		p = realloc(cfg->policies, (cfg->npolicies + 1) * sizeof(*p));
-		if (!p) {
-			perr(c, line, "out of memory");
-			return -1;
+		if (cfg->npolicies == c->cap_policies) {
+			/* doubling: growing by one is quadratic over 1023 x 4 KiB policies */
+			unsigned cap = c->cap_policies ? c->cap_policies * 2 : 4;
+			p = realloc(cfg->policies, cap * sizeof(*p));
+			if (!p) {
+				perr(c, line, "out of memory");
+				return -1;
+			}
+			cfg->policies = p;
+			c->cap_policies = cap;
 		}
-		cfg->policies = p;
 		p = &cfg->policies[cfg->npolicies];
 		memset(p, 0, sizeof(*p));
 		snprintf(p->name, sizeof(p->name), "%s", name);
@@ -564,12 +570,16 @@ static int section_start(struct pctx *c, char *hdr, int line)
 			perr(c, line, "too many reuseport sections (max %d)", CGP_MAX_POLICIES);
 			return -1;
 		}
-		rp = realloc(cfg->reuseports, (cfg->nreuseports + 1) * sizeof(*rp));
-		if (!rp) {
-			perr(c, line, "out of memory");
-			return -1;
+		if (cfg->nreuseports == c->cap_reuseports) {
+			unsigned cap = c->cap_reuseports ? c->cap_reuseports * 2 : 4;
+			rp = realloc(cfg->reuseports, cap * sizeof(*rp));
+			if (!rp) {
+				perr(c, line, "out of memory");
+				return -1;
+			}
+			cfg->reuseports = rp;
+			c->cap_reuseports = cap;
 		}
-		cfg->reuseports = rp;
 		rp = &cfg->reuseports[cfg->nreuseports];
 		memset(rp, 0, sizeof(*rp));
 		snprintf(rp->name, sizeof(rp->name), "%s", name);
@@ -1091,10 +1101,20 @@ int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t 
 	int fd, ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * O_NONBLOCK: opening a FIFO nobody writes to would block forever; this
+	 * way it reads as empty. Cleared right after, so a pipe that has a writer
+	 * (cgpolicy check <(generate)) is read to its end.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
+	}
+	{
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	if (fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));

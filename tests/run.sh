@@ -11,7 +11,7 @@ shift || true
 export BUILD CGP="$BUILD/cgpolicy"
 
 tests=()
-for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
+for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_hostile "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
 	case "$t" in */lib.sh) continue ;; esac
 	[ -e "$t" ] || continue
 	if [ $# -gt 0 ]; then
