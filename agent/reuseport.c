@@ -83,6 +83,7 @@ struct lst {
 	__u16 port;
 	__u8  addr[16];		/* IPv4 as ::ffff:a.b.c.d */
 	int fd;			/* our copy (pidfd_getfd), -1 until needed */
+	bool held;		/* some process holds it (seen in /proc/PID/fd) */
 };
 
 struct rp_svcplan {
@@ -463,6 +464,7 @@ static int grab_fds(struct lst *l, unsigned n, const bool *want)
 			for (unsigned i = 0; i < n; i++) {
 				if (!want[i] || l[i].fd >= 0 || l[i].ino != ino)
 					continue;
+				l[i].held = true;
 				if (pidfd < 0)
 					pidfd = syscall(SYS_pidfd_open, pid, 0);
 				if (pidfd >= 0)
@@ -995,6 +997,10 @@ static int adopt_listeners(struct cgp_rp_plan *pl, struct rp_svcplan *sp,
 		if (!want[i])
 			continue;
 		fmt_addr(l[i].addr, a, sizeof(a));
+		if (l[i].fd < 0 && !l[i].held) {
+			pr_debug("reuseport: listener %s port %u closed meanwhile\n", a, rp->port);
+			continue;
+		}
 		if (l[i].fd < 0) {
 			pr_err("reuseport: [reuseport %s]: cannot get the listener %s port %u (socket inode %u) "
 			       "from its process (pidfd_getfd): %s\n", rp->name, a, rp->port, l[i].ino,

@@ -210,7 +210,12 @@ check "after remove no steering program is left on the cgroups" \
 	bash -c "! bpftool cgroup show '$CGMNT$GREEN' | grep -q cgp_rp_listen && ! bpftool cgroup show '$CGMNT$BLUE' | grep -q cgp_rp_listen"
 check "after remove nothing is pinned" test ! -e "$PIN"
 
-# --- address: a service bound to 127.0.0.1 leaves other addresses alone
+# --- address: only listeners bound to it
+sed 's/^port = .*/&\naddress = 127.0.0.1/' "$TMPD/rp.ini" > "$TMPD/addr1.ini"
+cgp apply "$TMPD/addr1.ini" >/dev/null || not_ok "apply with address = 127.0.0.1"
+r=$(connect)
+expect_eq "address = 127.0.0.1, 0/100: all to green ($r)" "$(get "$r" green1)" "$N"
+cgp remove >/dev/null
 cat > "$TMPD/addr.ini" <<EOT
 [blue]
 cgroup = $BLUE
