@@ -165,7 +165,7 @@ $(BUILD)/tools:
 
 $(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
 
 install: all
 	install -D -m 0755 $(BUILD)/cgpolicy $(DESTDIR)$(PREFIX)/sbin/cgpolicy

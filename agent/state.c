@@ -307,7 +307,8 @@ int cgp_pins_create(struct cgp_pins *p)
 		       "(run with -v for the verifier log)\n", strerror(-err));
 		goto out;
 	}
-	/* sockstat shares the cgroup storage (the slot of each policy cgroup). */
+	/* sockstat shares the cgroup storage (the slot of each policy cgroup) and
+	 * the state (the generation). */
 	ss = cgp_sockstat__open();
 	if (!ss) {
 		err = -errno;
@@ -315,6 +316,8 @@ int cgp_pins_create(struct cgp_pins *p)
 		goto out;
 	}
 	err = bpf_map__reuse_fd(ss->maps.cgp_cgroup, bpf_map__fd(skel->maps.cgp_cgroup));
+	if (!err)
+		err = bpf_map__reuse_fd(ss->maps.cgp_state, bpf_map__fd(skel->maps.cgp_state));
 	if (!err)
 		err = cgp_sockstat__load(ss);
 	if (err) {

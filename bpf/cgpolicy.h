@@ -192,6 +192,7 @@ struct cgp_skstat {
 	__u32 slot;		/* policy slot of the deepest policy cgroup */
 	__u8  flags;		/* CGP_SS_F_* */
 	__u8  pad[3];
+	__u64 gen;		/* policy generation it was accelerated under */
 };
 
 /* PERCPU_ARRAY cgp_redir, index slot: sends redirected to a local peer. */
@@ -217,8 +218,8 @@ struct cgp_sockkey {
 #define CGP_SS_F_ACCELERATED	(1u << 0)	/* in cgp_socks: sends may be redirected */
 #define CGP_SS_F_ADOPTED	(1u << 1)	/* predates the policy: found by the dump */
 #define CGP_SS_F_STATS		(1u << 2)	/* its policy has stats = yes */
-#define CGP_SS_F_REDIRECTING	(1u << 3)	/* its first send found the peer: all sends redirect */
-#define CGP_SS_F_PASSING	(1u << 4)	/* its first send did not: no send ever redirects */
+#define CGP_SS_F_REDIRECTING	(1u << 3)	/* sends go straight to the peer socket */
+#define CGP_SS_F_PASSING	(1u << 4)	/* sends take the normal TCP path */
 
 /* cgslots (hash, cgroup id -> slot) of every policy cgroup with `stats = yes`,
  * for the dump to adopt sockets that existed before the policy. */

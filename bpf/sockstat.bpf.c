@@ -42,6 +42,14 @@ struct {
 	__type(value, struct cgp_cgslot);
 } cgp_cgslots SEC(".maps");
 
+/* Shared with enforce.bpf.c: the policy generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgp_state);
+} cgp_state SEC(".maps");
+
 /* Accelerated sockets of local connections, keyed by their own 4-tuple. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -57,6 +65,25 @@ struct {
 	__type(value, struct cgp_redir_cnt);
 } cgp_redir SEC(".maps");
 
+/* Which keys are in cgp_socks: a presence test that takes no socket reference. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct cgp_sockkey);
+	__type(value, __u8);
+} cgp_members SEC(".maps");
+
+/* Per connection (pair_key), the decision of the first send: CGP_PAIR_*. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct cgp_sockkey);
+	__type(value, __u8);
+} cgp_pairs SEC(".maps");
+
+#define CGP_PAIR_REDIRECT	1
+#define CGP_PAIR_PASS		2
+
 static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
 {
 	__builtin_memset(a, 0, 10);
@@ -71,16 +98,15 @@ static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
  * the peer is local is decided at the first send (the peer is in the map or
  * not), so nothing is looked up here.
  */
-static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_skstat *st)
+/* The socket's own key; false for a family we do not accelerate. */
+static __always_inline bool sockops_key(struct bpf_sock_ops *skops, struct cgp_sockkey *k)
 {
-	struct cgp_sockkey k = {};
-
 	if (skops->family == AF_INET) {
-		v4mapped(k.laddr, skops->local_ip4);
-		v4mapped(k.raddr, skops->remote_ip4);
+		v4mapped(k->laddr, skops->local_ip4);
+		v4mapped(k->raddr, skops->remote_ip4);
 	} else if (skops->family == AF_INET6) {
 		/* ctx fields one by one: the verifier refuses a copy through a ctx pointer */
-		__u32 *l = (__u32 *)k.laddr, *r = (__u32 *)k.raddr;
+		__u32 *l = (__u32 *)k->laddr, *r = (__u32 *)k->raddr;
 
 		l[0] = skops->local_ip6[0];
 		l[1] = skops->local_ip6[1];
@@ -91,12 +117,72 @@ static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_sk
 		r[2] = skops->remote_ip6[2];
 		r[3] = skops->remote_ip6[3];
 	} else {
+		return false;
+	}
+	k->lport = (__u16)skops->local_port;
+	k->rport = (__u16)bpf_ntohl(skops->remote_port);
+	return true;
+}
+
+/* The key of the connection, the same from both ends: the smaller of the two views. */
+static __always_inline void pair_key(const struct cgp_sockkey *own, struct cgp_sockkey *pk)
+{
+	const __u64 *l = (const __u64 *)own->laddr, *r = (const __u64 *)own->raddr;
+	bool swap;
+
+	if (own->lport != own->rport)
+		swap = own->lport > own->rport;
+	else if (l[0] != r[0])
+		swap = l[0] > r[0];
+	else
+		swap = l[1] > r[1];
+	if (!swap) {
+		*pk = *own;
 		return;
 	}
-	k.lport = (__u16)skops->local_port;
-	k.rport = (__u16)bpf_ntohl(skops->remote_port);
-	if (!bpf_sock_hash_update(skops, &cgp_socks, &k, BPF_NOEXIST))
-		st->flags |= CGP_SS_F_ACCELERATED;
+	__builtin_memcpy(pk->laddr, own->raddr, 16);
+	__builtin_memcpy(pk->raddr, own->laddr, 16);
+	pk->lport = own->rport;
+	pk->rport = own->lport;
+	pk->pad = 0;
+}
+
+/*
+ * An established socket of an `accelerate = yes` cgroup joins cgp_socks.
+ * This runs at connection set-up, after the SYN and SYN-ACK passed the
+ * cgroup_skb policy: only allowed connections are ever accelerated. Whether
+ * the pair redirects is decided at the first send of either end (cgp_pairs).
+ * RTT callbacks run until then, so a pair that will not redirect can leave
+ * the sockhash (and its socket hooks) at its first acknowledged send.
+ */
+static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_skstat *st)
+{
+	struct cgp_sockkey k = {};
+	struct cgp_state *gs;
+	__u32 zero = 0;
+	__u8 one = 1;
+
+	if (!sockops_key(skops, &k))
+		return;
+	gs = bpf_map_lookup_elem(&cgp_state, &zero);
+	if (!gs)
+		return;
+	st->gen = gs->gen;
+	if (bpf_sock_hash_update(skops, &cgp_socks, &k, BPF_NOEXIST))
+		return;
+	st->flags |= CGP_SS_F_ACCELERATED;
+	bpf_map_update_elem(&cgp_members, &k, &one, BPF_ANY);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG);
+}
+
+/* Leave acceleration: the pair decided on the normal path. */
+static __always_inline void unaccelerate(struct bpf_sock_ops *skops, struct cgp_skstat *st,
+					 const struct cgp_sockkey *k)
+{
+	bpf_map_delete_elem(&cgp_socks, k);
+	bpf_map_delete_elem(&cgp_members, k);
+	if (st)
+		st->flags &= ~CGP_SS_F_ACCELERATED;
 }
 
 SEC("sockops")
@@ -130,11 +216,36 @@ int cgp_sockops(struct bpf_sock_ops *skops)
 			accelerate(skops, st);
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
+	case BPF_SOCK_OPS_RTT_CB: {
+		/* accelerated, pair undecided at the last look: is it decided now? */
+		struct cgp_sockkey k = {}, pk;
+		__u8 *d;
+
+		sk = skops->sk;
+		if (!sk || !sockops_key(skops, &k))
+			break;
+		pair_key(&k, &pk);
+		d = bpf_map_lookup_elem(&cgp_pairs, &pk);
+		if (!d)
+			break;
+		if (*d == CGP_PAIR_PASS)
+			unaccelerate(skops, bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0), &k);
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
+		break;
+	}
 	case BPF_SOCK_OPS_STATE_CB:
 		/* args[1] is the new state: a closed socket leaves the dump at once */
 		sk = skops->sk;
-		if (skops->args[1] == BPF_TCP_CLOSE && sk)
+		if (skops->args[1] == BPF_TCP_CLOSE && sk) {
+			struct cgp_sockkey k = {}, pk;
+
 			bpf_sk_storage_delete(&cgp_sockstat, sk);
+			if (sockops_key(skops, &k)) {
+				pair_key(&k, &pk);
+				bpf_map_delete_elem(&cgp_pairs, &pk);
+				bpf_map_delete_elem(&cgp_members, &k);
+			}
+		}
 		break;
 	}
 	return 1;
@@ -234,26 +345,46 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
 }
 
 /*
- * Every send of an accelerated socket. The first send decides, once: if the
- * peer socket is in cgp_socks (a local, accelerated peer), this and every
- * later send go straight to the peer's receive queue; if not, none ever does
- * (the peer gets all data one way, in order). A failed redirect (the peer is
- * gone) passes: the data takes the normal TCP path, never an error. No map is
- * written per message.
+ * Every send of an accelerated socket.
+ *
+ * The first send of either end decides for the connection, once (cgp_pairs,
+ * first writer wins): if the peer socket is in cgp_socks (a local, accelerated
+ * peer), both ends send straight to each other's receive queue (REDIRECTING);
+ * if not, both take the normal TCP path for good (PASSING) and leave the
+ * sockhash at their next RTT callback, so they behave exactly like plain
+ * sockets. One decision for both ends: a socket never receives redirected
+ * data unless it redirects itself, and never goes from the normal path to
+ * redirecting (the peer reads its redirected queue before its TCP queue, so
+ * older bytes would wait behind newer ones).
+ *
+ * Redirected data skips cgroup_skb, so a policy change (a new generation)
+ * sends a redirecting socket back to the normal path for good, where
+ * cgroup_skb judges it again and drops it if the new policy denies it. That
+ * direction keeps byte order. A failed redirect (the peer is gone) passes:
+ * the data takes the normal path, never an error. Per message, nothing is
+ * written but the per-CPU counters.
  */
 SEC("sk_msg")
 int cgp_redir_msg(struct sk_msg_md *msg)
 {
-	struct cgp_sockkey peer = {};
+	struct cgp_sockkey peer = {}, own = {}, pk;
 	struct cgp_redir_cnt *cnt;
+	struct cgp_state *gs;
 	struct cgp_skstat *st;
 	struct bpf_sock *sk = msg->sk;
+	__u32 zero = 0;
+	__u8 *d, dec;
 
 	if (!sk)
 		return SK_PASS;
 	st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
 	if (!st || (st->flags & CGP_SS_F_PASSING))
 		return SK_PASS;
+	gs = bpf_map_lookup_elem(&cgp_state, &zero);
+	if (!gs || gs->gen != st->gen) {
+		st->flags = (st->flags & ~CGP_SS_F_REDIRECTING) | CGP_SS_F_PASSING;
+		return SK_PASS;
+	}
 	if (msg->family == AF_INET) {
 		v4mapped(peer.laddr, msg->remote_ip4);
 		v4mapped(peer.raddr, msg->local_ip4);
@@ -271,10 +402,29 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 	}
 	peer.lport = (__u16)bpf_ntohl(msg->remote_port);
 	peer.rport = (__u16)msg->local_port;
+
+	if (!(st->flags & CGP_SS_F_REDIRECTING)) {
+		/* first send of this end: follow the connection's decision, or make it */
+		__builtin_memcpy(own.laddr, peer.raddr, 16);
+		__builtin_memcpy(own.raddr, peer.laddr, 16);
+		own.lport = peer.rport;
+		own.rport = peer.lport;
+		pair_key(&own, &pk);
+		d = bpf_map_lookup_elem(&cgp_pairs, &pk);
+		if (!d) {
+			dec = bpf_map_lookup_elem(&cgp_members, &peer) ? CGP_PAIR_REDIRECT : CGP_PAIR_PASS;
+			bpf_map_update_elem(&cgp_pairs, &pk, &dec, BPF_NOEXIST);
+			d = bpf_map_lookup_elem(&cgp_pairs, &pk);	/* the winner's */
+		}
+		if (!d || *d != CGP_PAIR_REDIRECT) {
+			st->flags |= CGP_SS_F_PASSING;
+			return SK_PASS;
+		}
+	}
 	if (bpf_msg_redirect_hash(msg, &cgp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
 		if (!(st->flags & CGP_SS_F_REDIRECTING))
 			st->flags |= CGP_SS_F_PASSING;
-		return SK_PASS;
+		return SK_PASS;	/* the peer is gone: the normal path, never an error */
 	}
 	if (!(st->flags & CGP_SS_F_REDIRECTING))
 		st->flags |= CGP_SS_F_REDIRECTING;

@@ -14,6 +14,8 @@
  *                                           every byte compared: "ok BYTES"
  *   cgp-xfer halfclose ADDR PORT BYTES      send BYTES then shutdown(SHUT_WR); the
  *                                           echo must return all of them, then EOF
+ *   cgp-xfer verify-nb ADDR PORT BYTES      like verify, on one non-blocking socket
+ *                                           driven by poll() (an event-loop client)
  *
  * ADDR may be IPv4 or IPv6; a server on "::" is dual-stack. Exit 1 on any
  * error, with the reason on stderr.
@@ -24,6 +26,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -365,12 +368,89 @@ static void verify(const char *addr, const char *port, uint64_t bytes, size_t ch
 		shutdown(w.fd, SHUT_WR);
 	}
 	/* the echo server closes after our FIN: EOF, nothing more */
-	if (read(w.fd, buf, 1) != 0) {
-		fprintf(stderr, "cgp-xfer: verify: expected EOF after the payload\n");
-		exit(1);
+	{
+		ssize_t r = read(w.fd, buf, 1);
+
+		if (r != 0) {
+			fprintf(stderr, "cgp-xfer: verify: expected EOF after the payload, got %s\n",
+				r > 0 ? "more data" : strerror(errno));
+			exit(1);
+		}
 	}
 	printf("ok %llu\n", (unsigned long long)got);
 	close(w.fd);
+}
+
+/* Full duplex on one non-blocking socket: write when writable, read when readable. */
+static void verify_nb(const char *addr, const char *port, uint64_t bytes)
+{
+	int fd = dial(addr, port);
+	uint64_t ws = 0x9e3779b97f4a7c15ull, rs = ws, sent = 0, got = 0;
+	char out[16384], in[65536];
+	size_t olen = 0, ooff = 0;
+	int shut = 0;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < bytes || ooff < olen ? POLLOUT : 0) };
+
+		if (poll(&p, 1, 10000) <= 0) {
+			fprintf(stderr, "cgp-xfer: verify-nb: stalled at %llu/%llu bytes\n",
+				(unsigned long long)got, (unsigned long long)bytes);
+			exit(1);
+		}
+		if (p.revents & POLLOUT) {
+			if (ooff == olen && sent < bytes) {
+				olen = sizeof(out) < bytes - sent ? sizeof(out) : (size_t)(bytes - sent);
+				olen = 1 + (olen * 7919 + sent) % olen;
+				for (size_t i = 0; i < olen; i++)
+					out[i] = (char)next_byte(&ws);
+				ooff = 0;
+				sent += olen;
+			}
+			while (ooff < olen) {
+				ssize_t w = write(fd, out + ooff, olen - ooff);
+
+				if (w < 0) {
+					if (errno == EAGAIN)
+						break;
+					die("verify-nb: write");
+				}
+				ooff += (size_t)w;
+			}
+			if (sent == bytes && ooff == olen && !shut) {
+				shutdown(fd, SHUT_WR);
+				shut = 1;
+			}
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = read(fd, in, sizeof(in));
+
+			if (r < 0) {
+				if (errno == EAGAIN)
+					continue;
+				die("verify-nb: read");
+			}
+			if (r == 0) {
+				if (got != bytes) {
+					fprintf(stderr, "cgp-xfer: verify-nb: EOF after %llu of %llu bytes\n",
+						(unsigned long long)got, (unsigned long long)bytes);
+					exit(1);
+				}
+				break;
+			}
+			for (ssize_t i = 0; i < r; i++) {
+				if ((uint8_t)in[i] != next_byte(&rs)) {
+					fprintf(stderr, "cgp-xfer: verify-nb: byte %llu differs\n",
+						(unsigned long long)(got + i));
+					exit(1);
+				}
+			}
+			got += (uint64_t)r;
+		}
+	}
+	printf("ok %llu\n", (unsigned long long)got);
+	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -385,6 +465,8 @@ int main(int argc, char **argv)
 		bulk(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 5 && !strcmp(argv[1], "verify"))
 		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), argc > 5 ? strtoul(argv[5], NULL, 0) : 65536, 0);
+	else if (argc >= 5 && !strcmp(argv[1], "verify-nb"))
+		verify_nb(argv[2], argv[3], strtoull(argv[4], NULL, 0));
 	else if (argc >= 5 && !strcmp(argv[1], "halfclose"))
 		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), 65536, 1);
 	else {
