@@ -20,6 +20,9 @@
 
 #define AF_INET		2
 #define AF_INET6	10
+#define SOL_SOCKET_	1
+#define SO_SNDBUF_	7
+#define CGP_ACCEL_SNDBUF	(4 << 20)	/* the default tcp_wmem maximum */
 
 /* Shared with enforce.bpf.c (user space reuses the pinned map). */
 struct {
@@ -172,6 +175,18 @@ static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_sk
 		return;
 	st->flags |= CGP_SS_F_ACCELERATED;
 	bpf_map_update_elem(&cgp_members, &k, &one, BPF_ANY);
+	/*
+	 * Redirected sends charge the send buffer only while they are handed
+	 * over, and no ACK ever grows it: start at the size autotuning would
+	 * reach, so a writer rarely waits for send space. (A wait sets
+	 * SOCK_NOSPACE, and the write-space wake-up it brings later can make
+	 * the kernel's tcp_bpf_recvmsg() return EAGAIN to a blocked reader.)
+	 */
+	{
+		int sndbuf = CGP_ACCEL_SNDBUF;
+
+		bpf_setsockopt(skops, SOL_SOCKET_, SO_SNDBUF_, &sndbuf, sizeof(sndbuf));
+	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG);
 }
 

@@ -1,0 +1,100 @@
+#!/bin/bash
+# bench/accel.sh BUILD - socket redirection acceleration against plain loopback
+# TCP, in the same run: request/response latency (p50/p99, one connection,
+# TCP_NODELAY, lock step) and bulk throughput (Nagle on, as iperf3), at
+# 64 B, 1 KiB, 16 KiB and 64 KiB. Rounds alternate accelerated and plain, the
+# median of the rounds is reported and the ratio accelerated / plain.
+#
+# Writes $BENCH_OUT/accel.md and accel.csv. Creates its own cgroups
+# (cgp-bench-accel-ID), pin path and servers; removes them on exit.
+set -u
+export LC_ALL=C
+BUILD=${1:-build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CGP=$(realpath "$BUILD/cgpolicy")
+X=$(realpath "$BUILD/tools/cgp-xfer")
+OUT=${BENCH_OUT:-$HERE/results}
+QUICK=${BENCH_QUICK:-0}
+ROUNDS=${BENCH_REPS:-5}
+SECS=2
+SIZES="64 1024 16384 65536"
+[ "$QUICK" = 1 ] && { ROUNDS=1; SECS=1; }
+ID=$$
+PIN=/sys/fs/bpf/cgpolicy-bench-accel-$ID
+CGMNT=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+CG=$CGMNT/cgp-bench-accel-$ID
+TMP=$(mktemp -d /tmp/cgp-bench-accel.XXXXXX)
+PE=15401; PS=15402	# echo and sink servers
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	"$CGP" remove --pin-path "$PIN" >/dev/null 2>&1
+	for d in "$CG"/acc-srv "$CG"/acc-cli "$CG"/plain "$CG"; do
+		[ -d "$d" ] && { echo 1 > "$d/cgroup.kill" 2>/dev/null; }
+	done
+	sleep 0.3
+	rmdir "$CG"/* "$CG" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ -x "$X" ] || { echo "build $X first (make $BUILD/tools/cgp-xfer)" >&2; exit 2; }
+mkdir -p "$CG/acc-srv" "$CG/acc-cli" "$CG/plain" "$OUT"
+in_cg() { local cg=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG/$cg" "$@"; }
+
+cat > "$TMP/p.ini" <<EOT
+[acc-srv]
+cgroup = /cgp-bench-accel-$ID/acc-srv
+accelerate = yes
+stats = no
+[acc-cli]
+cgroup = /cgp-bench-accel-$ID/acc-cli
+accelerate = yes
+stats = no
+[plain]
+cgroup = /cgp-bench-accel-$ID/plain
+stats = no
+EOT
+"$CGP" --pin-path "$PIN" apply "$TMP/p.ini" >/dev/null || exit 2
+# One server pair per mode: accelerated servers for accelerated clients, plain for plain.
+in_cg acc-srv "$X" echo 127.0.0.1 $PE & PIDS+=($!)
+in_cg acc-srv "$X" sink 127.0.0.1 $PS & PIDS+=($!)
+in_cg plain "$X" echo 127.0.0.1 $((PE + 10)) & PIDS+=($!)
+in_cg plain "$X" sink 127.0.0.1 $((PS + 10)) & PIDS+=($!)
+sleep 0.5
+
+echo "round,mode,size,p50_us,p99_us,gbit_s" > "$OUT/accel.csv"
+for r in $(seq "$ROUNDS"); do
+	for s in $SIZES; do
+		for mode in acc plain; do
+			if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
+			lat=$(in_cg $cg "$X" pingpong 127.0.0.1 $((PE + off)) "$s" "$SECS")
+			bw=$(in_cg $cg "$X" bulk 127.0.0.1 $((PS + off)) "$s" "$SECS")
+			echo "$r,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),$(echo "$bw" | awk '{print $1}')" >> "$OUT/accel.csv"
+		done
+	done
+done
+redir=$("$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(p["redirected"]["messages"] for p in d["policies"]))')
+
+python3 - "$OUT/accel.csv" "$ROUNDS" "$redir" > "$OUT/accel.md" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+med = lambda xs: statistics.median(xs)
+print("## Socket redirection acceleration vs plain loopback TCP\n")
+print("Median of %s rounds, each round runs both modes back to back (`bench/accel.sh`). "
+      "Latency: one connection, TCP_NODELAY, SIZE-byte request and echo in lock step. "
+      "Bulk: SIZE-byte writes, Nagle on, to a sink that reads 1 MiB at a time. "
+      "%s messages were redirected in all.\n" % (sys.argv[2], sys.argv[3]))
+print("| size | p50 plain | p50 accel | p50 ratio | p99 plain | p99 accel | bulk plain | bulk accel | bulk ratio |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for s in sorted({int(r["size"]) for r in rows}):
+    def m(mode, k):
+        return med([float(r[k]) for r in rows if r["mode"] == mode and int(r["size"]) == s])
+    p50p, p50a = m("plain", "p50_us"), m("acc", "p50_us")
+    p99p, p99a = m("plain", "p99_us"), m("acc", "p99_us")
+    bp, ba = m("plain", "gbit_s"), m("acc", "gbit_s")
+    print("| %d B | %.1f us | %.1f us | %.2f | %.1f us | %.1f us | %.2f Gbit/s | %.2f Gbit/s | %.2f |"
+          % (s, p50p, p50a, p50a / p50p, p99p, p99a, bp, ba, ba / bp))
+PY
+cat "$OUT/accel.md"
