@@ -152,7 +152,7 @@ fuzz: $(BUILD)/fuzz/fuzz_policy
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.sh $(BUILD)
 
 # Benchmarks (not run by CI): a full run takes ~15 minutes, BENCH_QUICK=1 ~2 minutes.
-bench: all $(BUILD)/tools/cgp-rr
+bench: all $(BUILD)/tools/cgp-rr $(BUILD)/tools/cgp-xfer
 	@for p in $(BENCH_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || { \
 	    echo "missing package $$p: installing benchmark dependencies"; \

@@ -385,3 +385,11 @@ $C remove >/dev/null
 python3 "$HERE/report.py" "$OUT/latest.csv" > "$OUT/latest.md" || die "report"
 log "results: $OUT/latest.md, $OUT/latest.csv"
 cat "$OUT/latest.md"
+
+# ------------------------------------------- the other features' benchmarks
+# Each writes its own table next to latest.md (they create and clean up their
+# own cgroups, pins and servers).
+for b in stats accel reuseport; do
+	log "bench/$b.sh"
+	BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD" || log "bench/$b.sh failed"
+done
