@@ -34,6 +34,8 @@ struct target {
 	__u64 cgid;
 	__u32 slot;
 	int new_link[CGP_PROG_CGROUP_N];	/* created by this run */
+	bool glob;		/* matched by a glob: may vanish at any time */
+	bool skip;		/* a glob match that could not be attached (gone) */
 	struct cgp_compiled comp;
 };
 
@@ -50,48 +52,131 @@ static void targets_free(struct target *t, unsigned n)
 	free(t);
 }
 
-/* Step 1: resolve cgroups. Errors are the user's: FILE:LINE. */
-static int resolve(const struct cgp_config *cfg, struct target **out)
+struct resolve_ctx {
+	const struct cgp_config *cfg;
+	const struct cgp_policy *pol;
+	const char *mnt;
+	struct target *t;
+	unsigned n, cap, matched;
+};
+
+static struct target *new_target(struct resolve_ctx *r)
+{
+	struct target *t;
+
+	if (r->n == r->cap) {
+		unsigned cap = r->cap ? r->cap * 2 : 16;
+
+		t = realloc(r->t, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		r->t = t;
+		r->cap = cap;
+	}
+	t = &r->t[r->n];
+	memset(t, 0, sizeof(*t));
+	t->cg_fd = -1;
+	for (int j = 0; j < CGP_PROG_CGROUP_N; j++)
+		t->new_link[j] = -1;
+	t->pol = r->pol;
+	return t;
+}
+
+/* A cgroup matching a glob: taken unless another policy has it already. */
+static int add_glob_match(const char *path, void *ctx)
+{
+	struct resolve_ctx *r = ctx;
+	char err[CGP_PATH_MAX + 256];
+	struct target *t = new_target(r);
+
+	if (!t)
+		return -ENOMEM;
+	if (cgp_cgroup_resolve(r->mnt, path, t->path, sizeof(t->path), &t->cg_fd, &t->cgid, err,
+			       sizeof(err)))
+		return 0;	/* gone meanwhile, or not cgroup2: not an error for a glob */
+	t->glob = true;
+	for (unsigned j = 0; j < r->n; j++) {
+		if (r->t[j].cgid == t->cgid) {
+			if (r->t[j].pol != r->pol)
+				pr_warn("%s:%d: [%s]: %s already has the policy of [%s]; skipped\n",
+					r->cfg->file, r->pol->cgroup_line, r->pol->name, t->path,
+					r->t[j].pol->name);
+			close(t->cg_fd);
+			return 0;
+		}
+	}
+	r->n++;
+	r->matched++;
+	return 0;
+}
+
+/*
+ * Step 1: resolve cgroups. Errors are the user's: FILE:LINE. A policy with a
+ * glob gets one target per cgroup that matches now (none: a warning).
+ */
+static int resolve(const struct cgp_config *cfg, struct target **out, unsigned *nout)
 {
 	char mnt[CGP_PATH_MAX], err[CGP_PATH_MAX + 256];
-	struct target *t;
-	int r;
+	struct resolve_ctx r = { .cfg = cfg, .mnt = mnt };
+	int e;
 
-	r = cgp_cgroup2_mount(mnt, sizeof(mnt));
-	if (r) {
-		pr_err("no cgroup2 filesystem is mounted (see /proc/self/mountinfo): %s\n", strerror(-r));
+	e = cgp_cgroup2_mount(mnt, sizeof(mnt));
+	if (e) {
+		pr_err("no cgroup2 filesystem is mounted (see /proc/self/mountinfo): %s\n", strerror(-e));
 		return CGP_EXIT_SYSTEM;
 	}
-	t = calloc(cfg->npolicies ? cfg->npolicies : 1, sizeof(*t));
-	if (!t)
-		return CGP_EXIT_SYSTEM;
-	for (unsigned i = 0; i < cfg->npolicies; i++) {
-		t[i].cg_fd = -1;
-		for (int j = 0; j < CGP_PROG_CGROUP_N; j++)
-			t[i].new_link[j] = -1;
-	}
-	for (unsigned i = 0; i < cfg->npolicies; i++) {
-		const struct cgp_policy *p = &cfg->policies[i];
+	/* Exact paths first: they win over globs that match the same cgroup. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < cfg->npolicies; i++) {
+			const struct cgp_policy *p = &cfg->policies[i];
+			bool glob = cgp_cgroup_is_glob(p->cgroup);
+			struct target *t;
 
-		t[i].pol = p;
-		r = cgp_cgroup_resolve(mnt, p->cgroup, t[i].path, sizeof(t[i].path), &t[i].cg_fd,
-				       &t[i].cgid, err, sizeof(err));
-		if (r) {
-			fprintf(stderr, "%s:%d: [%s]: %s\n", cfg->file, p->cgroup_line, p->name, err);
-			targets_free(t, cfg->npolicies);
-			return CGP_EXIT_POLICY;
-		}
-		for (unsigned j = 0; j < i; j++) {
-			if (t[j].cgid == t[i].cgid) {
-				fprintf(stderr, "%s:%d: [%s]: cgroup %s is already used by [%s] (line %d)\n",
-					cfg->file, p->cgroup_line, p->name, t[i].path, t[j].pol->name,
-					t[j].pol->cgroup_line);
-				targets_free(t, cfg->npolicies);
+			if (glob != (pass == 1))
+				continue;
+			r.pol = p;
+			if (glob) {
+				r.matched = 0;
+				e = cgp_cgroup_glob(mnt, p->cgroup, add_glob_match, NULL, &r);
+				if (e) {
+					pr_err("%s:%d: [%s]: cannot match cgroup glob %s: %s\n", cfg->file,
+					       p->cgroup_line, p->name, p->cgroup, strerror(-e));
+					targets_free(r.t, r.n);
+					return CGP_EXIT_SYSTEM;
+				}
+				if (!r.matched)
+					pr_warn("%s:%d: [%s]: cgroup glob %s matches no cgroup (yet)\n",
+						cfg->file, p->cgroup_line, p->name, p->cgroup);
+				continue;
+			}
+			t = new_target(&r);
+			if (!t) {
+				targets_free(r.t, r.n);
+				return CGP_EXIT_SYSTEM;
+			}
+			e = cgp_cgroup_resolve(mnt, p->cgroup, t->path, sizeof(t->path), &t->cg_fd,
+					       &t->cgid, err, sizeof(err));
+			if (e) {
+				fprintf(stderr, "%s:%d: [%s]: %s\n", cfg->file, p->cgroup_line, p->name, err);
+				targets_free(r.t, r.n);
 				return CGP_EXIT_POLICY;
+			}
+			r.n++;
+			for (unsigned j = 0; j + 1 < r.n; j++) {
+				if (r.t[j].cgid == t->cgid) {
+					fprintf(stderr, "%s:%d: [%s]: cgroup %s is already used by [%s] (line %d)\n",
+						cfg->file, p->cgroup_line, p->name, t->path, r.t[j].pol->name,
+						r.t[j].pol->cgroup_line);
+					targets_free(r.t, r.n);
+					return CGP_EXIT_POLICY;
+				}
 			}
 		}
 	}
-	*out = t;
+	if (!r.t && !(r.t = calloc(1, sizeof(*r.t))))
+		return CGP_EXIT_SYSTEM;
+	*out = r.t;
+	*nout = r.n;
 	return 0;
 }
 
@@ -293,6 +378,11 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 				unlink(path);	/* its cgroup was removed and re-created */
 			}
 			t[i].new_link[j] = bpf_link_create(p->prog_fd[j], t[i].cg_fd, at[j], NULL);
+			if (t[i].new_link[j] < 0 && t[i].glob) {
+				pr_info("cgroup %s went away before it could be attached: skipped\n", t[i].path);
+				t[i].skip = true;
+				break;
+			}
 			if (t[i].new_link[j] < 0) {
 				int err = -errno;
 
@@ -308,7 +398,7 @@ static int attach_new(const struct cgp_pins *p, struct target *t, unsigned nt)
 			}
 		}
 		/* Every time: the flags (accelerate, stats) may have changed. */
-		{
+		if (!t[i].skip) {
 			struct cgp_cgroup cg = { .slot = t[i].slot, .flags = t[i].comp.pol.flags };
 
 			if (bpf_map_update_elem(p->map_fd[CGP_MAP_CGROUP], &t[i].cgid, &cg, BPF_ANY)) {
@@ -367,6 +457,44 @@ static void print_plan(const struct cgp_config *cfg, const struct target *t, uns
 	(void)cfg;
 }
 
+/* One line per generation: what changed against the previous one. */
+static void print_diff(__u64 gen, const struct target *t, unsigned nt, const struct cgp_info *inf,
+		       unsigned ninf)
+{
+	unsigned added = 0, removed = 0, changed = 0, same = 0;
+	long long r_old = 0, r_new = 0;
+
+	for (unsigned j = 0; j < ninf; j++) {
+		bool found = false;
+
+		r_old += inf[j].nrules;
+		for (unsigned i = 0; i < nt && !found; i++)
+			found = !t[i].skip && t[i].cgid == inf[j].cgroup_id;
+		removed += !found;
+	}
+	for (unsigned i = 0; i < nt; i++) {
+		const struct cgp_info *o = NULL;
+
+		if (t[i].skip)
+			continue;
+		r_new += t[i].pol->nrules;
+		for (unsigned j = 0; j < ninf && !o; j++)
+			if (inf[j].cgroup_id == t[i].cgid)
+				o = &inf[j];
+		if (!o)
+			added++;
+		else if (strcmp(o->name, t[i].pol->name) || o->nrules != t[i].pol->nrules ||
+			 o->def[0] != t[i].pol->def[0] || o->def[1] != t[i].pol->def[1] ||
+			 o->flags != t[i].comp.pol.flags || o->gen == 0)
+			changed++;
+		else
+			same++;
+	}
+	printf("generation %llu: %u added, %u removed, %u changed, %u unchanged (policy, cgroup) pairs; "
+	       "rules %lld -> %lld (%+lld)\n", (unsigned long long)gen, added, removed, changed, same,
+	       r_old, r_new, r_new - r_old);
+}
+
 int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run)
 {
 	struct cgp_info *inf = NULL;
@@ -375,11 +503,11 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	struct target *t = NULL;
 	struct cgp_pins p;
 	struct cgp_state st;
-	unsigned ninf = 0, nt = cfg->npolicies;
+	unsigned ninf = 0, nt = 0;
 	char path[PATH_MAX];
 	int rc, err;
 
-	rc = resolve(cfg, &t);
+	rc = resolve(cfg, &t, &nt);
 	if (rc)
 		return rc;
 	cgp_pins_init(&p, pin_path);
@@ -473,7 +601,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 		bool keep = false;
 
 		for (unsigned i = 0; i < nt && !keep; i++)
-			keep = t[i].cgid == inf[j].cgroup_id;
+			keep = !t[i].skip && t[i].cgid == inf[j].cgroup_id;
 		if (keep)
 			continue;
 		for (int k = 0; k < CGP_PROG_CGROUP_N; k++) {
@@ -497,6 +625,8 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 
 		struct cgp_cgslot cs = { .slot = t[i].slot };
 
+		if (t[i].skip)
+			continue;
 		if (t[i].pol->stats)
 			bpf_map_update_elem(p.map_fd[CGP_MAP_CGSLOTS], &t[i].cgid, &cs, BPF_ANY);
 		else
@@ -508,6 +638,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	}
 	print_plan(cfg, t, nt, false);
 	printf("generation %llu in force at %s\n", (unsigned long long)st.gen, pin_path);
+	print_diff(st.gen, t, nt, inf, ninf);
 	rc = CGP_EXIT_OK;
 out:
 	if (rp)

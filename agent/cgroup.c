@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -104,4 +106,103 @@ int cgp_cgroup_resolve(const char *mnt, const char *spec, char *path, size_t pat
 	*fd = f;
 	*id = st.st_ino;	/* the cgroup id on cgroup2 (kernfs node id) */
 	return 0;
+}
+
+bool cgp_cgroup_is_glob(const char *spec)
+{
+	return strpbrk(spec, "*?[") != NULL;
+}
+
+/* The pattern relative to the mount ("" for the root), like resolve() does. */
+static const char *rel_pattern(const char *mnt, const char *spec)
+{
+	size_t ml = strlen(mnt);
+
+	if (!strncmp(spec, mnt, ml) && (spec[ml] == '/' || spec[ml] == 0))
+		spec += ml;
+	return spec;
+}
+
+/* dir: an existing directory matching the first components; pat: the rest (no leading '/'). */
+static int glob_walk(char *dir, size_t dlen, const char *pat, cgp_glob_cb on_match,
+		     cgp_glob_cb on_dir, void *ctx)
+{
+	const char *slash = strchr(pat, '/');
+	size_t clen = slash ? (size_t)(slash - pat) : strlen(pat);
+	char comp[NAME_MAX + 1];
+	size_t base = strlen(dir);
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (clen > NAME_MAX)
+		return 0;
+	memcpy(comp, pat, clen);
+	comp[clen] = 0;
+	if (on_dir && (err = on_dir(dir, ctx)))
+		return err;
+	d = opendir(dir);
+	if (!d)
+		return 0;	/* removed meanwhile: nothing below it */
+	while ((de = readdir(d)) && !err) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fnmatch(comp, de->d_name, FNM_PERIOD))
+			continue;
+		if (base + 1 + strlen(de->d_name) >= dlen)
+			continue;
+		snprintf(dir + base, dlen - base, "/%s", de->d_name);
+		if (slash)
+			err = glob_walk(dir, dlen, slash + 1, on_match, on_dir, ctx);
+		else
+			err = on_match(dir, ctx);
+		dir[base] = 0;
+	}
+	closedir(d);
+	return err;
+}
+
+int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp_glob_cb on_dir,
+		    void *ctx)
+{
+	const char *pat = rel_pattern(mnt, spec), *first;
+	char dir[PATH_MAX];
+	size_t n;
+
+	/* The literal prefix: components without glob characters. */
+	snprintf(dir, sizeof(dir), "%s", mnt);
+	while (*pat == '/') {
+		const char *next = strchr(pat + 1, '/');
+		size_t clen = next ? (size_t)(next - pat - 1) : strlen(pat + 1);
+
+		if (memchr(pat + 1, '*', clen) || memchr(pat + 1, '?', clen) || memchr(pat + 1, '[', clen))
+			break;
+		n = strlen(dir);
+		if (n + 1 + clen >= sizeof(dir))
+			return -ENAMETOOLONG;
+		snprintf(dir + n, sizeof(dir) - n, "/%.*s", (int)clen, pat + 1);
+		if (!next) {	/* no glob at all: the path itself */
+			struct stat st;
+
+			return stat(dir, &st) ? 0 : on_match(dir, ctx);
+		}
+		pat = next;
+	}
+	first = pat + 1;
+	{
+		struct stat st;
+
+		if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+			/* Not there yet: watch the nearest existing ancestor. */
+			while (on_dir && strlen(dir) > strlen(mnt) && stat(dir, &st)) {
+				char *sl = strrchr(dir, '/');
+
+				if (!sl)
+					break;
+				*sl = 0;
+			}
+			return on_dir && !stat(dir, &st) ? on_dir(dir, ctx) : 0;
+		}
+	}
+	return glob_walk(dir, sizeof(dir), first, on_match, on_dir, ctx);
 }

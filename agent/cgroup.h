@@ -2,6 +2,7 @@
 #ifndef CGP_CGROUP_H
 #define CGP_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -17,5 +18,18 @@ int cgp_cgroup2_mount(char *buf, size_t len);
  */
 int cgp_cgroup_resolve(const char *mnt, const char *spec, char *path, size_t pathlen,
 		       int *fd, __u64 *id, char *err, size_t errlen);
+
+/* `cgroup =` holds a glob (*, ? or [...]): matched with fnmatch per path component. */
+bool cgp_cgroup_is_glob(const char *spec);
+
+typedef int (*cgp_glob_cb)(const char *path, void *ctx);
+/*
+ * Walk the cgroups matching glob `spec` (relative to the mount, or absolute
+ * under it): on_match(path) for each match, on_dir(path) for every directory
+ * whose children could match (the ones to watch for new cgroups; may be NULL).
+ * A non-zero return of a callback stops the walk and is returned.
+ */
+int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp_glob_cb on_dir,
+		    void *ctx);
 
 #endif

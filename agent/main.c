@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/daemon.h"
 #include "agent/log.h"
 #include "agent/state.h"
 #include "agent/stats.h"
@@ -31,10 +32,15 @@ static const char usage_text[] =
 "                           the kernel's own tcp_sock (the numbers `ss -tin` shows).\n"
 "                           A table, or one JSON object per line with --json;\n"
 "                           --watch repeats every SECONDS until interrupted\n"
-"  agent FILE               apply FILE, then stay: dump TCP stats every\n"
-"                           [agent] stats_interval seconds to stats_output, reload\n"
-"                           FILE on SIGHUP; SIGINT/SIGTERM exit and leave the\n"
-"                           policy enforced\n"
+"  agent FILE               apply FILE, then stay: reload it when it changes\n"
+"                           (inotify, also rename and ConfigMap ..data swaps) and on\n"
+"                           SIGHUP (a broken file keeps the policy in force); attach\n"
+"                           glob `cgroup =` policies to matching cgroups as they\n"
+"                           appear; print `log = deny` events as JSON lines; write\n"
+"                           [agent] metrics_file; dump TCP stats every\n"
+"                           stats_interval seconds. Keeps only CAP_BPF+CAP_NET_ADMIN\n"
+"                           (docs/DEPLOY.md). SIGINT/SIGTERM/kill -9 leave the\n"
+"                           policy enforced; a restart adopts it\n"
 "  remove                   detach every program and unpin everything under the pin\n"
 "                           path; traffic flows as if cgpolicy never ran\n"
 "\n"
@@ -49,7 +55,8 @@ CGP_DEFAULT_PIN_PATH ";\n"
 "\n"
 "Exit status: 0 success; 1 invalid policy or usage (nothing was changed);\n"
 "2 system error (no permission, missing kernel feature, cgroup gone).\n"
-"Errors in FILE are reported as FILE:LINE: message.\n"
+"Errors in FILE are reported as FILE:LINE: message. apply and agent refuse a FILE\n"
+"not owned by root or writable by group/others.\n"
 "\n"
 "Policy format: docs/POLICY.md. Example:\n"
 "  [web]\n"
@@ -71,7 +78,7 @@ static int usage_error(const char *fmt, const char *arg)
 	return CGP_EXIT_POLICY;
 }
 
-static int load(const char *file, struct cgp_config *cfg)
+static int load(const char *file, struct cgp_config *cfg, bool strict)
 {
 	char err[1024];
 
@@ -79,6 +86,9 @@ static int load(const char *file, struct cgp_config *cfg)
 		fprintf(stderr, "%s\n", err);
 		return CGP_EXIT_POLICY;
 	}
+	/* After parsing: what is wrong with the content is said first. */
+	if (strict && cgp_policy_file_check(file))
+		return CGP_EXIT_POLICY;	/* main() frees cfg */
 	return 0;
 }
 
@@ -160,11 +170,11 @@ int main(int argc, char **argv)
 		return usage_error("--policy and --watch are options of stats, not of %s", cmd);
 
 	if (!strcmp(cmd, "check")) {
-		rc = load(file, &cfg);
+		rc = load(file, &cfg, false);
 		if (!rc)
 			printf("%s: OK, %u %s\n", file, cfg.npolicies, cfg.npolicies == 1 ? "policy" : "policies");
 	} else if (!strcmp(cmd, "apply")) {
-		rc = load(file, &cfg);
+		rc = load(file, &cfg, !dry_run);
 		if (!rc) {
 			if (geteuid() != 0 && !dry_run)
 				pr_warn("not running as root: attaching will probably fail\n");

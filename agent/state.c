@@ -21,7 +21,7 @@
 
 const char *const cgp_map_names[CGP_MAP_N] = {
 	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
-	"cgslots", "socks", "redir",
+	"cgslots", "socks", "redir", "events", "rl",
 };
 const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump", "redir" };
 
@@ -184,48 +184,79 @@ int cgp_state_read(const struct cgp_pins *p, struct cgp_state *st)
 	return 0;
 }
 
+static bool has_entries(const struct cgp_pins *p, const char *sub)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	bool any = false;
+	DIR *d;
+
+	if (cgp_pin_join(path, sizeof(path), p, sub, NULL))
+		return false;
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+static int damaged(const struct cgp_pins *p, const char *what, const char *path, int err)
+{
+	pr_err("%s %s is missing or unreadable (%s): the pin path is damaged. Nothing was changed; "
+	       "run 'cgpolicy remove --pin-path %s' (it detaches what is left) and apply again\n",
+	       what, path, strerror(-err), p->dir);
+	return -EUCLEAN;
+}
+
+/*
+ * -ENOENT: nothing pinned here. -EPROTO: pins of another layout version.
+ * -EUCLEAN: a partial or damaged layout (never taken for "nothing here": a
+ * fresh create would detach what is still enforced).
+ */
 int cgp_pins_open(struct cgp_pins *p)
 {
 	char path[PATH_MAX];
 	struct cgp_state st;
 	int err;
 
-	for (int i = 0; i < CGP_MAP_N; i++) {
-		if (cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[i]))
-			return -ENAMETOOLONG;
-		p->map_fd[i] = bpf_obj_get(path);
-		if (p->map_fd[i] < 0) {
-			err = -errno;
-			if (err == -ENOENT && i == CGP_MAP_STATE)
-				return -ENOENT;	/* nothing (complete) pinned here */
-			pr_err("pinned map %s is missing or unreadable (%s); the pin path is damaged: "
-			       "run 'cgpolicy remove --pin-path %s' and apply again\n",
-			       path, strerror(-err), p->dir);
-			return err;
-		}
-	}
-	for (int i = 0; i < CGP_PROG_N; i++) {
-		if (cgp_pin_join(path, sizeof(path), p, "progs", cgp_prog_names[i]))
-			return -ENAMETOOLONG;
-		p->prog_fd[i] = bpf_obj_get(path);
-		if (p->prog_fd[i] < 0) {
-			err = -errno;
-			pr_err("pinned program %s is missing (%s); run 'cgpolicy remove --pin-path %s' and apply again\n",
-			       path, strerror(-err), p->dir);
-			return err;
-		}
+	/* The state map first: its layout version says how to read the rest. */
+	if (cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[CGP_MAP_STATE]))
+		return -ENAMETOOLONG;
+	p->map_fd[CGP_MAP_STATE] = bpf_obj_get(path);
+	if (p->map_fd[CGP_MAP_STATE] < 0) {
+		err = -errno;
+		if (err == -ENOENT && !has_entries(p, "links") && !has_entries(p, "progs") &&
+		    !has_entries(p, "maps"))
+			return -ENOENT;
+		return damaged(p, "pinned map", path, err);
 	}
 	err = cgp_state_read(p, &st);
-	if (err) {
-		pr_err("cannot read %s/maps/state: %s\n", p->dir, strerror(-err));
-		return err;
-	}
+	if (err)
+		return damaged(p, "pinned map", path, err);
 	if (st.layout != CGP_LAYOUT_VERSION) {
 		pr_err("%s holds pins of layout %u, this cgpolicy uses layout %u: remove them with the "
 		       "cgpolicy that created them ('cgpolicy remove --pin-path %s'), or by hand "
 		       "(rm -r %s), then apply again\n",
 		       p->dir, st.layout, CGP_LAYOUT_VERSION, p->dir, p->dir);
 		return -EPROTO;
+	}
+	for (int i = 0; i < CGP_MAP_N; i++) {
+		if (i == CGP_MAP_STATE)
+			continue;
+		if (cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[i]))
+			return -ENAMETOOLONG;
+		p->map_fd[i] = bpf_obj_get(path);
+		if (p->map_fd[i] < 0)
+			return damaged(p, "pinned map", path, -errno);
+	}
+	for (int i = 0; i < CGP_PROG_N; i++) {
+		if (cgp_pin_join(path, sizeof(path), p, "progs", cgp_prog_names[i]))
+			return -ENAMETOOLONG;
+		p->prog_fd[i] = bpf_obj_get(path);
+		if (p->prog_fd[i] < 0)
+			return damaged(p, "pinned program", path, -errno);
 	}
 	return 0;
 }
@@ -292,8 +323,6 @@ int cgp_pins_create(struct cgp_pins *p)
 	__u32 zero = 0;
 	int info_fd = -1, err;
 
-	/* Leftovers of an interrupted create (no maps/state): start clean. */
-	cgp_pins_remove(p);
 
 	skel = cgp_enforce__open();
 	if (!skel) {
@@ -338,6 +367,8 @@ int cgp_pins_create(struct cgp_pins *p)
 	maps[CGP_MAP_CGSLOTS] = ss->maps.cgp_cgslots;
 	maps[CGP_MAP_SOCKS] = ss->maps.cgp_socks;
 	maps[CGP_MAP_REDIR] = ss->maps.cgp_redir;
+	maps[CGP_MAP_EVENTS] = skel->maps.cgp_events;
+	maps[CGP_MAP_RL] = skel->maps.cgp_rl;
 	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
 	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
 	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;

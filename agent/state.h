@@ -3,7 +3,7 @@
  * state.h - the pinned state under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
- *             socks,redir}
+ *             socks,redir,events,rl}
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *
@@ -24,7 +24,7 @@
 enum cgp_map {
 	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
 	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS,
-	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_N,
+	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_EVENTS, CGP_MAP_RL, CGP_MAP_N,
 };
 
 /* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */

@@ -128,11 +128,14 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			printf(", \"cgroup\": ");
 			json_str(in->cgroup);
 			printf(", \"cgroup_id\": %llu, \"attached\": %s, \"rules\": %u, \"default_ingress\": \"%s\", "
-			       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"counters\": {\"ingress\": ",
+			       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"audit\": %s, \"log\": \"%s\", "
+			       "\"counters\": {\"ingress\": ",
 			       (unsigned long long)in->cgroup_id, rows[i].have_counters ? "true" : "false", in->nrules,
 			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
 			       in->flags & CGP_POL_F_ACCELERATE ? "true" : "false",
-			       in->flags & CGP_POL_F_STATS ? "true" : "false");
+			       in->flags & CGP_POL_F_STATS ? "true" : "false",
+			       in->flags & CGP_POL_F_AUDIT ? "true" : "false",
+			       in->flags & CGP_POL_F_LOG ? "deny" : "off");
 			print_json_dir(&rows[i].sum, CGP_DIR_IN);
 			printf(", \"egress\": ");
 			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
@@ -156,7 +159,7 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			const struct cgp_info *in = &rows[i].info;
 			const struct cgp_counters *c = &rows[i].sum;
 
-			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu %12llu  %s%s\n", in->name, in->nrules,
+			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu %12llu  %s%s%s\n", in->name, in->nrules,
 			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
 			       in->flags & CGP_POL_F_ACCELERATE ? "yes" : "no",
 			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_ALLOW],
@@ -164,7 +167,8 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_ALLOW],
 			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY],
 			       (unsigned long long)rows[i].redir.msgs, in->cgroup,
-			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)");
+			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)",
+			       in->flags & CGP_POL_F_AUDIT ? " (audit: denies counted, not dropped)" : "");
 		}
 		printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
 		       "`status --json` adds bytes\n");

@@ -20,7 +20,7 @@
 #ifndef CGPOLICY_H
 #define CGPOLICY_H
 
-#define CGP_LAYOUT_VERSION	1	/* bump when a pinned map layout changes */
+#define CGP_LAYOUT_VERSION	2	/* bump when a pinned map layout changes */
 
 #define CGP_MAX_SLOTS		1024	/* policies (cgroups) per pin path, slot 0 reserved */
 #define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
@@ -121,6 +121,41 @@ struct cgp_pol {
 
 #define CGP_POL_F_ACCELERATE	(1u << 0)
 #define CGP_POL_F_STATS		(1u << 1)
+#define CGP_POL_F_LOG		(1u << 2)	/* log = deny: ring buffer event per denied packet */
+#define CGP_POL_F_AUDIT		(1u << 3)	/* mode = audit: count and log denies, drop nothing */
+
+/*
+ * Deny events (ring buffer cgp_events), rate-limited per slot with a token
+ * bucket in cgp_rl: CGP_EVENT_RATE events/s, bursts of CGP_EVENT_BURST. The
+ * bucket holds "credit" in nanoseconds; an event costs 1e9 / rate.
+ */
+#define CGP_EVENT_RATE		100
+#define CGP_EVENT_BURST		100
+
+struct cgp_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;	/* the socket's cgroup (the policy cgroup or a descendant) */
+	__u32 slot;		/* the policy slot that denied */
+	__u32 line;		/* line of the deciding rule; 0: the direction's default */
+	__u32 len;		/* packet length */
+	__u32 suppressed;	/* events dropped by the rate limit since the previous one */
+	__u8  dir;		/* CGP_DIR_* of the packet */
+	__u8  rule_dir;		/* direction whose rules decided (TCP: who opened the connection) */
+	__u8  proto;		/* CGP_PROTO_* */
+	__u8  l4proto;		/* IPPROTO_* */
+	__u8  audit;		/* 1: audit mode, the packet was let through */
+	__u8  family;		/* 4 or 6 */
+	__u16 lport, rport;	/* host order; 0 when not TCP/UDP */
+	__u8  pad[2];
+	__u8  laddr[16];	/* local address, IPv4 as ::ffff:a.b.c.d */
+	__u8  raddr[16];	/* remote address */
+};
+
+struct cgp_rl {
+	__u64 last_ns;
+	__u64 credit_ns;
+	__u64 suppressed;
+};
 
 /*
  * Single element of cgp_state. gen increases by one per applied policy;

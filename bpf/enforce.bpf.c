@@ -113,6 +113,19 @@ struct {
 	__type(value, cgp_flow_val);
 } cgp_flows SEC(".maps");
 
+/* Deny events: only the deny path of log/audit policies touches these. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} cgp_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CGP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cgp_rl);
+} cgp_rl SEC(".maps");
+
 struct pkt {
 	__u8  proto;		/* enum cgp_proto */
 	__u8  l4proto;		/* IPPROTO_* */
@@ -127,6 +140,7 @@ struct ctx {
 	__u16 slot;
 	__u8  dir;		/* direction of this packet */
 	__u8  def[CGP_DIR_MAX];	/* the policy's default verdicts */
+	__u32 line;		/* rule line of the last cgp_eval (0: default) */
 };
 
 static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
@@ -222,7 +236,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
  * Two trie lookups, whatever the number of rules.
  */
 /* A global function: verified once, with every argument unknown. */
-__noinline int cgp_eval(const struct ctx *c, __u32 dir, const struct pkt *p, __u32 port)
+__noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 port)
 {
 	struct cgp_lpm_key k = {};
 	struct cgp_lpm_val *a = NULL, *b;
@@ -261,14 +275,19 @@ __noinline int cgp_eval(const struct ctx *c, __u32 dir, const struct pkt *p, __u
 		}
 	}
 	b = bpf_map_lookup_elem(rules, &k);
-	if (a && (!b || a->plen >= b->plen))
+	if (a && (!b || a->plen >= b->plen)) {
+		c->line = a->line;
 		return a->verdict;
-	if (b)
+	}
+	if (b) {
+		c->line = b->line;
 		return b->verdict;
+	}
+	c->line = 0;
 	return c->def[dir];
 }
 
-static __always_inline __u8 eval(const struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
+static __always_inline __u8 eval(struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
 {
 	return (__u8)cgp_eval(c, dir, p, port);
 }
@@ -279,7 +298,7 @@ static __always_inline __u16 svc_port(__u8 dir, const struct pkt *p)
 	return dir == CGP_DIR_IN ? p->lport : p->rport;
 }
 
-static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, const struct ctx *c, const struct pkt *p)
+static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, struct ctx *c, const struct pkt *p)
 {
 	struct cgp_flow_key fk = {};
 	cgp_flow_val *fv, nv;
@@ -306,7 +325,7 @@ static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, const struct ct
 	return v;
 }
 
-static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx *c,
+static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 					const struct pkt *p, __u64 gen)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -374,6 +393,91 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, const struct ctx 
 	return v;
 }
 
+/* Token bucket per slot: may this deny send an event? Approximate under races. */
+static __always_inline bool rate_ok(__u32 slot, __u32 *suppressed)
+{
+	const __u64 period = 1000000000ull / CGP_EVENT_RATE, cap = period * CGP_EVENT_BURST;
+	struct cgp_rl *rl = bpf_map_lookup_elem(&cgp_rl, &slot);
+	__u64 now = bpf_ktime_get_ns(), credit;
+
+	if (!rl)
+		return false;
+	credit = rl->credit_ns + (now - rl->last_ns);
+	if (credit > cap)
+		credit = cap;
+	rl->last_ns = now;
+	if (credit < period) {
+		rl->credit_ns = credit;
+		rl->suppressed++;
+		return false;
+	}
+	rl->credit_ns = credit - period;
+	*suppressed = (__u32)rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
+/* The deny path of a `log = deny` policy: which rule decided, then one event. */
+static __noinline void deny_event(struct __sk_buff *skb, struct ctx *c, struct pkt *p, __u8 audit)
+{
+	struct cgp_event *e;
+	struct bpf_sock *sk = skb->sk;
+	__u32 suppressed = 0;
+	__u8 rdir = c->dir & 1;
+
+	if (!rate_ok(c->slot, &suppressed))
+		return;
+	/* A TCP connection is judged by who opened it. */
+	if (p->proto == CGP_PROTO_TCP && sk) {
+		sk = bpf_sk_fullsock(sk);
+		if (sk) {
+			struct cgp_sk *st = bpf_sk_storage_get(&cgp_sk, sk, 0, 0);
+
+			if (sk->state == BPF_TCP_LISTEN || (st && st->conn_dir == CGP_CONN_PASSIVE))
+				rdir = CGP_DIR_IN;
+			else if (st && st->conn_dir == CGP_CONN_ACTIVE)
+				rdir = CGP_DIR_OUT;
+		} else {
+			rdir = CGP_DIR_IN;
+		}
+	}
+	eval(c, rdir, p, svc_port(rdir, p));
+	e = bpf_ringbuf_reserve(&cgp_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->slot = c->slot;
+	e->line = c->line;
+	e->len = skb->len;
+	e->suppressed = suppressed;
+	e->dir = c->dir;
+	e->rule_dir = rdir;
+	e->proto = p->proto;
+	e->l4proto = p->l4proto;
+	e->audit = audit;
+	e->lport = p->lport;
+	e->rport = p->rport;
+	__builtin_memcpy(e->raddr, p->raddr, 16);
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		e->family = 4;
+		e->laddr[10] = 0xff;
+		e->laddr[11] = 0xff;
+		if (!bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			__builtin_memcpy(&e->laddr[12], c->dir == CGP_DIR_IN ? &ip.daddr : &ip.saddr, 4);
+	} else {
+		struct ipv6hdr ip6;
+
+		e->family = 6;
+		if (!bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			__builtin_memcpy(e->laddr, c->dir == CGP_DIR_IN ? &ip6.daddr : &ip6.saddr, 16);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct cgp_cgroup *cg = bpf_get_local_storage(&cgp_cgroup, 0);
@@ -414,6 +518,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	cnt = bpf_get_local_storage(&cgp_counters, 0);
 	cnt->packets[dir & 1][v]++;
 	cnt->bytes[dir & 1][v] += skb->len;
+	if (!v && (pol->flags & (CGP_POL_F_LOG | CGP_POL_F_AUDIT))) {
+		/* off the fast path: only denies of log/audit policies get here */
+		if ((pol->flags & CGP_POL_F_LOG) && p.proto != CGP_PROTO_MAX)
+			deny_event(skb, &c, &p, !!(pol->flags & CGP_POL_F_AUDIT));
+		if (pol->flags & CGP_POL_F_AUDIT)
+			return 1;	/* counted as denied, let through */
+	}
 	return v;
 }
 

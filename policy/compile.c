@@ -149,6 +149,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 	out->pol.def[CGP_DIR_OUT] = p->def[CGP_DIR_OUT];
 	out->pol.flags = (uint8_t)((p->accelerate ? CGP_POL_F_ACCELERATE : 0) |
 				   (p->stats ? CGP_POL_F_STATS : 0));
+	out->pol.flags |= (uint8_t)((p->log_deny ? CGP_POL_F_LOG : 0) | (p->audit ? CGP_POL_F_AUDIT : 0));
 	out->pol.nrules = p->nrules;
 
 	/* 1. port boundaries per (dir, proto) */

@@ -421,10 +421,11 @@ static int parse_rule(struct pctx *c, int line, uint8_t verdict, const char *val
 /* ------------------------------------------------------------------ sections */
 
 static const char *const policy_scalars[] = {
-	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", NULL
+	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", "log", "mode", NULL
 };
 static const char *const agent_scalars[] = {
-	"pin_path", "stats_interval", "stats_format", "stats_output", NULL
+	"pin_path", "stats_interval", "stats_format", "stats_output", "events_output",
+	"metrics_file", NULL
 };
 static const char *const reuse_scalars[] = { "port", "proto", "address", NULL };
 
@@ -656,6 +657,18 @@ static int policy_key(struct pctx *c, int line, const char *key, const char *val
 			return -1;
 		}
 		p->def[key[8] == 'i' ? CGP_DIR_IN : CGP_DIR_OUT] = v;
+	} else if (!strcmp(key, "log")) {
+		if (strcmp(value, "deny") && strcmp(value, "off")) {
+			perr(c, line, "bad log '%s' (deny or off)", value);
+			return -1;
+		}
+		p->log_deny = value[0] == 'd';
+	} else if (!strcmp(key, "mode")) {
+		if (strcmp(value, "enforce") && strcmp(value, "audit")) {
+			perr(c, line, "bad mode '%s' (enforce or audit)", value);
+			return -1;
+		}
+		p->audit = value[0] == 'a';
 	} else {
 		bool b;
 		if (parse_bool(value, &b) < 0) {
@@ -703,6 +716,16 @@ static int agent_key(struct pctx *c, int line, const char *key, const char *valu
 			perr(c, line, "bad stats_format '%s' (json or table)", value);
 			return -1;
 		}
+	} else if (!strcmp(key, "events_output") || !strcmp(key, "metrics_file")) {
+		char *dst = key[0] == 'e' ? a->events_output : a->metrics_file;
+
+		if (has_space(value) || strlen(value) >= sizeof(a->events_output) ||
+		    (value[0] != '/' && strcmp(value, "-"))) {
+			perr(c, line, "bad %s '%s' (an absolute path without spaces%s)", key, value,
+			     key[0] == 'e' ? ", or '-' for the log" : "");
+			return -1;
+		}
+		snprintf(dst, CGP_PATH_MAX, "%s", value);
 	} else {
 		if (has_space(value) || strlen(value) >= sizeof(a->stats_output)) {
 			perr(c, line, "bad stats_output '%s' ('-' or a path without spaces)", value);

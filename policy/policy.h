@@ -58,6 +58,8 @@ struct cgp_policy {
 	uint8_t def[CGP_DIR_MAX];	/* default verdicts, CGP_ALLOW unless set */
 	bool accelerate;		/* default false */
 	bool stats;			/* default true */
+	bool log_deny;			/* log = deny: an event per denied packet */
+	bool audit;			/* mode = audit: count and log denies, drop nothing */
 	struct cgp_rule *rules;
 	unsigned nrules, cap_rules;
 };
@@ -90,6 +92,8 @@ struct cgp_agent_conf {
 	unsigned stats_interval;	/* seconds, default 10, 0 = off */
 	enum cgp_stats_format stats_format;
 	char stats_output[CGP_PATH_MAX];	/* "-" = stdout (default) */
+	char events_output[CGP_PATH_MAX];	/* deny events, JSON lines: "" or "-" = the log (stderr) */
+	char metrics_file[CGP_PATH_MAX];	/* Prometheus textfile, "" = none */
 };
 
 #define CGP_DEFAULT_PIN_PATH	"/sys/fs/bpf/cgpolicy"

@@ -101,14 +101,14 @@ check "bpffs replaced by a read-only tmpfs: status says nothing is applied there
 expect_eq "bpffs games in a namespace: the host policy is untouched" "$(traffic)" "$WANT_T"
 
 # --- 3. a pinned map deleted by hand --------------------------------------------
-# Not asserted yet (reported, agent/ is being fixed): apply should exit 2 with
-# "the pin path is damaged" and keep the old links; today a missing map reads
-# as "nothing pinned" (-ENOENT) and apply re-creates the whole pin path.
 rm "$PIN/maps/rules"
+links_before=$(ls "$PIN/links")
 out=$(cgp apply "$GOOD" 2>&1); rc=$?
-echo "# map deleted by hand: apply exit $rc: $(head -n 1 <<<"$out")"
+expect_eq "map deleted by hand: apply exits 2" "$rc" 2
 check "map deleted by hand: apply names the damaged pin and the fix" \
-	grep -q "damaged: run 'cgpolicy remove --pin-path $PIN'" <<<"$out"
+	grep -q "the pin path is damaged.*run 'cgpolicy remove --pin-path $PIN'" <<<"$out"
+expect_eq "map deleted by hand: the links are the same ones (nothing re-created)" "$(ls "$PIN/links")" "$links_before"
+expect_eq "map deleted by hand: status exits 2" "$(cgp status >/dev/null 2>&1; echo $?)" 2
 expect_eq "map deleted by hand: the policy is still enforced" "$(traffic)" "$WANT_T"
 rm -f "$PIN/maps/ports"
 out=$(cgp remove 2>&1); rc=$?

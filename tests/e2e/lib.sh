@@ -145,9 +145,36 @@ rand_port() {
 	echo $((20000 + (RANDOM % 20000)))
 }
 
-write_policy() {	# NAME : stdin -> $TMPD/NAME, prints the path
+write_policy() {	# NAME : stdin -> $TMPD/NAME (root's, 0644: apply refuses group/world-writable files), prints the path
 	cat > "$TMPD/$1"
+	chmod 644 "$TMPD/$1"
 	echo "$TMPD/$1"
+}
+
+# Start `cgpolicy agent FILE` in the background; its stdout+stderr go to $TMPD/agent.log.
+# Sets AGENT to its PID; waits until it reports it is running.
+start_agent() {	# FILE [LOG]
+	local log=${2:-$TMPD/agent.log} i
+	"$CGP" --pin-path "$PIN" agent "$1" >>"$log" 2>&1 &
+	AGENT=$!
+	PIDS+=($AGENT)
+	for i in $(seq 100); do
+		grep -q "agent: running (pid $AGENT)" "$log" 2>/dev/null && return 0
+		kill -0 "$AGENT" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_for SECONDS COMMAND... : poll every 50 ms until COMMAND succeeds
+wait_for() {
+	local end=$(( $(date +%s%N) + $1 * 1000000000 ))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
 }
 
 cgp() {
