@@ -131,7 +131,6 @@ struct pkt {
 	__u8  l4proto;		/* IPPROTO_* */
 	__u16 lport;		/* host order; 0 when not TCP/UDP */
 	__u16 rport;
-	__u8  tcp_flags;
 	__u8  raddr[16];
 };
 
@@ -199,7 +198,6 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 
 	p->l4proto = nexthdr;
 	p->lport = p->rport = 0;
-	p->tcp_flags = 0;
 	switch (nexthdr) {
 	case IPPROTO_TCP:
 		p->proto = CGP_PROTO_TCP;
@@ -222,8 +220,6 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 			return -1;
 		p->lport = bpf_ntohs(dir == CGP_DIR_IN ? ports[1] : ports[0]);
 		p->rport = bpf_ntohs(dir == CGP_DIR_IN ? ports[0] : ports[1]);
-		if (p->proto == CGP_PROTO_TCP)
-			bpf_skb_load_bytes(skb, l4off + 13, &p->tcp_flags, 1);
 	}
 	return 0;
 }
@@ -485,6 +481,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct cgp_state *s;
 	struct ctx c = { .dir = dir };
 	struct cgp_pol *pol;
+	struct bpf_sock *sk0;
 	struct pkt p = {};
 	void *pols;
 	__u32 zero = 0, slot;
@@ -496,6 +493,33 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	s = bpf_map_lookup_elem(&cgp_state, &zero);
 	if (!s)
 		return 1;
+	/*
+	 * Fast path, before any parsing: a TCP socket whose connection this
+	 * policy allowed in the live generation (most packets end here). Only an
+	 * allow is taken from the cache here; a deny goes the whole way (counted,
+	 * logged, audited).
+	 */
+	sk0 = skb->sk;
+	if (sk0) {
+		struct bpf_sock *fsk = bpf_sk_fullsock(sk0);
+
+		if (fsk && fsk->protocol == IPPROTO_TCP && fsk->state != BPF_TCP_LISTEN) {
+			struct cgp_sk *st = bpf_sk_storage_get(&cgp_sk, fsk, 0, 0);
+
+			for (int i = 0; st && i < CGP_SK_SLOTS; i++) {
+				if (st->e[i].slot != slot)
+					continue;
+				if (st->e[i].gen == s->gen && st->e[i].verdict == CGP_ALLOW) {
+					cnt = bpf_get_local_storage(&cgp_counters, 0);
+					cnt->packets[dir & 1][1]++;
+					cnt->bytes[dir & 1][1] += skb->len;
+					return 1;
+				}
+				break;
+			}
+		}
+	}
+
 	c.set = s->gen & 1;
 	c.slot = slot;
 	pols = bpf_map_lookup_elem(&cgp_pols, &c.set);
