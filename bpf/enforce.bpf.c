@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "bpf/cgpolicy.h"
+#include "bpf/shared.bpf.h"
 
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
@@ -33,13 +34,6 @@
 
 /* Set by the BPF unit tests only: BPF_PROG_TEST_RUN has a fresh, zeroed cgroup storage. */
 const volatile __u32 test_slot = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cgp_state);
-} cgp_state SEC(".maps");
 
 struct cgp_rules_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -86,12 +80,6 @@ struct {
 	__type(key, __u32);
 	__array(values, struct cgp_pols_inner);
 } cgp_pols SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
-	__type(key, __u64);		/* cgroup id: shared by ingress and egress */
-	__type(value, struct cgp_cgroup);
-} cgp_cgroup SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);

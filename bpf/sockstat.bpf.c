@@ -17,19 +17,13 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "bpf/cgpolicy.h"
+#include "bpf/shared.bpf.h"
 
 #define AF_INET		2
 #define AF_INET6	10
 #define SOL_SOCKET_	1
 #define SO_SNDBUF_	7
 #define CGP_ACCEL_SNDBUF	(4 << 20)	/* the default tcp_wmem maximum */
-
-/* Shared with enforce.bpf.c (user space reuses the pinned map). */
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
-	__type(key, __u64);
-	__type(value, struct cgp_cgroup);
-} cgp_cgroup SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -44,14 +38,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct cgp_cgslot);
 } cgp_cgslots SEC(".maps");
-
-/* Shared with enforce.bpf.c: the policy generation. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cgp_state);
-} cgp_state SEC(".maps");
 
 /* Accelerated sockets of local connections, keyed by their own 4-tuple. */
 struct {

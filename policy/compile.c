@@ -109,15 +109,6 @@ int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b)
 	return 0;
 }
 
-static void mask16(uint8_t a[16], unsigned plen)
-{
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bits = i * 8;
-		if (plen >= bits + 8)
-			continue;
-		a[i] = plen <= bits ? 0 : (uint8_t)(a[i] & (0xff00u >> (plen - bits)));
-	}
-}
 
 static void __attribute__((format(printf, 5, 6)))
 errf(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
@@ -261,7 +252,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		const struct cgp_rule *r = &p->rules[i];
 		struct arec *a = &recs[i];
 		memcpy(a->addr, r->addr, 16);
-		mask16(a->addr, r->plen);
+		cgp_mask_addr(a->addr, r->plen);
 		a->plen = r->plen;
 		a->verdict = r->verdict;
 		a->line = (uint32_t)r->line;

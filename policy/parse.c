@@ -123,7 +123,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-static void mask_addr(uint8_t addr[16], unsigned plen)
+void cgp_mask_addr(uint8_t addr[16], unsigned plen)
 {
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned bits = i * 8;
@@ -188,7 +188,7 @@ static int parse_addr_msg(const char *s, uint8_t addr[16], uint8_t *plen, bool *
 	}
 	*plen = (uint8_t)(v6 ? pl : 96 + pl);
 	*is_v4 = !v6;
-	mask_addr(addr, *plen);
+	cgp_mask_addr(addr, *plen);
 	return 0;
 }
 

@@ -159,5 +159,7 @@ int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 const char *cgp_verdict_str(uint8_t v);
 const char *cgp_proto_str(uint8_t proto);
 int cgp_parse_addr(const char *s, uint8_t addr[16], uint8_t *plen, bool *is_v4);
+/* Zero the bits of addr beyond prefix length plen (0..128). */
+void cgp_mask_addr(uint8_t addr[16], unsigned plen);
 
 #endif /* CGP_POLICY_H */
