@@ -123,7 +123,7 @@ example-remove: all
 	  rmdir "$$mnt$$cg" 2>/dev/null; rmdir "$$(dirname "$$mnt$$cg")" 2>/dev/null; done; true
 
 test: check-deps
-	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS) $(SAN_TARGETS)
+	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(BPF_TESTS) $(SAN_TARGETS) $(BUILD)/tools/cgp-xfer
 	tests/run.sh $(BUILD)
 
 # ---- hostile input (issue 7): unit tests under ASan+UBSan, libFuzzer harness ----
