@@ -24,6 +24,7 @@
 #include "agent/cgroup.h"
 #include "agent/log.h"
 #include "agent/reuseport.h"
+#include "agent/ruleset.h"
 #include "agent/state.h"
 #include "policy/ports.h"
 
@@ -245,81 +246,25 @@ static int compile_all(const struct cgp_config *cfg, struct target *t, unsigned 
 }
 
 /*
- * Step 3: fresh inner maps for set `set`, plugged into the outer arrays.
- * comps[i] is the compiled policy of slot slots[i].
+ * Step 3 helpers: comps[i] is the compiled policy of slot slots[i]. Used by
+ * the BPF tests to fill a half without an apply.
  */
 int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *comps,
 		    const __u32 *slots, unsigned n, __u32 set)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, np, .map_flags = BPF_F_NO_PREALLOC);
-	struct cgp_portlpm_entry *pe = NULL;
-	size_t nlpm = 0, nport = 0, pcap = 0;
-	int fds[3] = { -1, -1, -1 }, err = 0;
-	const char *what = "";
+	struct cgp_ruleset rs;
+	size_t written;
+	int err = cgp_ruleset_build(comps, slots, n, &rs);
 
-	for (unsigned i = 0; i < n; i++) {
-		nlpm += comps[i]->nlpm;
-		for (size_t j = 0; j < comps[i]->nportmaps; j++) {
-			if (cgp_port_blocks(&comps[i]->portmaps[j], &pe, &nport, &pcap)) {
-				err = -ENOMEM;
-				what = "compute port classes";
-				goto out;
-			}
-		}
-	}
-	fds[0] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_rules_g", sizeof(struct cgp_lpm_key),
-				sizeof(struct cgp_lpm_val), nlpm ? nlpm : 1, &np);
-	fds[1] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_ports_g", sizeof(struct cgp_portlpm_key),
-				sizeof(struct cgp_portlpm_val), nport ? nport : 1, &np);
-	fds[2] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgp_pols_g", sizeof(__u32), sizeof(struct cgp_pol),
-				CGP_MAX_SLOTS, NULL);
-	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
-		err = -errno;
-		what = "create rule maps";
-		goto out;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const struct cgp_compiled *c = comps[i];
-
-		for (size_t j = 0; j < c->nlpm; j++) {
-			if (bpf_map_update_elem(fds[0], &c->lpm[j].key, &c->lpm[j].val, BPF_NOEXIST)) {
-				err = -errno;
-				what = "write rules";
-				goto out;
-			}
-		}
-		if (bpf_map_update_elem(fds[2], &slots[i], &c->pol, BPF_ANY)) {
-			err = -errno;
-			what = "write policy defaults";
-			goto out;
-		}
-	}
-	for (size_t j = 0; j < nport; j++) {
-		if (bpf_map_update_elem(fds[1], &pe[j].key, &pe[j].val, BPF_NOEXIST)) {
-			err = -errno;
-			what = "write port classes";
-			goto out;
-		}
-	}
-	for (int k = 0; k < 3; k++) {
-		if (bpf_map_update_elem(outer_fd[k], &set, &fds[k], BPF_ANY)) {
-			err = -errno;
-			what = "install the new rule set";
-			goto out;
-		}
-	}
-out:
-	if (err)
-		pr_err("failed to %s (%zu rule entries): %s; the policy in force is unchanged\n",
-		       what, nlpm, strerror(-err));
-	for (int k = 0; k < 3; k++)
-		if (fds[k] >= 0)
-			close(fds[k]);
-	free(pe);
+	if (!err)
+		err = cgp_ruleset_install(outer_fd, set, &rs, NULL, &written);
+	cgp_ruleset_free(&rs);
 	return err;
 }
 
-static int build_set(const struct cgp_pins *p, struct target *t, unsigned nt, __u32 set)
+/* Step 3: the new content of half `set`, written whole or as a difference against `old`. */
+static int build_set(const struct cgp_pins *p, struct target *t, unsigned nt, __u32 set,
+		     const struct cgp_ruleset *old, struct cgp_ruleset *rs, size_t *written)
 {
 	const int outer[3] = { p->map_fd[CGP_MAP_RULES], p->map_fd[CGP_MAP_PORTS], p->map_fd[CGP_MAP_POLS] };
 	const struct cgp_compiled **comps = calloc(nt ? nt : 1, sizeof(*comps));
@@ -331,7 +276,11 @@ static int build_set(const struct cgp_pins *p, struct target *t, unsigned nt, __
 			comps[i] = &t[i].comp;
 			slots[i] = t[i].slot;
 		}
-		err = cgp_install_set(outer, comps, slots, nt, set);
+		err = cgp_ruleset_build(comps, slots, nt, rs);
+		if (err)
+			pr_err("out of memory building the rule set\n");
+		else
+			err = cgp_ruleset_install(outer, set, rs, old, written);
 	}
 	free(comps);
 	free(slots);
@@ -500,10 +449,15 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	struct cgp_info *inf = NULL;
 	struct cgp_rp_cgroup *rpc = NULL;
 	struct cgp_rp_plan *rp = NULL;
+	struct cgp_ruleset rs = {}, cache[2] = {};
 	struct target *t = NULL;
 	struct cgp_pins p;
 	struct cgp_state st;
 	unsigned ninf = 0, nt = 0;
+	int known[2] = { 0, 0 };
+	size_t written = 0;
+	bool half_dirty = false;
+	__u32 inact;
 	char path[PATH_MAX];
 	int rc, err;
 
@@ -564,7 +518,11 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 		goto out;
 
 	rc = CGP_EXIT_SYSTEM;
-	if (build_set(&p, t, nt, (__u32)((st.gen + 1) & 1)))
+	/* What each half holds, if the last apply left a trustworthy record of it. */
+	cgp_ruleset_cache_load(pin_path, st.gen, cache, known);
+	inact = (__u32)((st.gen + 1) & 1);
+	half_dirty = true;	/* until the switch, the cache no longer describes half inact */
+	if (build_set(&p, t, nt, inact, known[inact] ? &cache[inact] : NULL, &rs, &written))
 		goto out;
 	if (attach_new(&p, t, nt)) {
 		undo_attach(&p, t, nt);
@@ -594,6 +552,14 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	}
 	cgp_reuseport_commit(rp);
 	rp = NULL;
+	/* The half just switched to holds rs; the other still holds what it held. */
+	half_dirty = false;
+	cgp_ruleset_free(&cache[inact]);
+	cache[inact] = rs;
+	known[inact] = 1;
+	memset(&rs, 0, sizeof(rs));
+	if (cgp_ruleset_cache_save(pin_path, st.gen, cache, known))
+		pr_debug("cannot save the rule set cache: the next apply writes the rule maps whole\n");
 
 	/* Step 6: detach dropped cgroups and unwanted programs, refresh info. */
 	detach_unwanted(&p, t, nt);
@@ -637,12 +603,18 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 			pr_warn("cannot record [%s] in the info map: %s\n", in.name, strerror(errno));
 	}
 	print_plan(cfg, t, nt, false);
-	printf("generation %llu in force at %s\n", (unsigned long long)st.gen, pin_path);
+	printf("generation %llu in force at %s (%zu map entries written)\n", (unsigned long long)st.gen,
+	       pin_path, written);
 	print_diff(st.gen, t, nt, inf, ninf);
 	rc = CGP_EXIT_OK;
 out:
 	if (rp)
 		cgp_reuseport_abort(rp);
+	if (half_dirty)
+		cgp_ruleset_cache_remove(pin_path);	/* the next apply writes the maps whole */
+	cgp_ruleset_free(&rs);
+	cgp_ruleset_free(&cache[0]);
+	cgp_ruleset_free(&cache[1]);
 	free(rpc);
 	free(inf);
 	targets_free(t, nt);
@@ -668,6 +640,7 @@ int cgp_cmd_remove(const char *pin_path)
 	err = cgp_reuseport_remove(&p);
 	if (!err)
 		err = cgp_pins_remove(&p);
+	cgp_ruleset_cache_remove(pin_path);
 	if (!err && rmdir(pin_path) && errno != ENOENT)
 		err = -errno;
 	cgp_pins_close(&p);

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ruleset.c - one half of the rule maps: built whole, or changed in place.
+ *
+ * A full install creates fresh inner maps (with room to grow) and fills them
+ * with batched updates. When the content of the inactive half is known (the
+ * cache file of the last apply, trusted only while the live generation is the
+ * one it was saved with), the new content is merged against it and only the
+ * difference is written, in place: a one-rule change is a handful of map
+ * writes. The half is not live while it is written; apply switches to it with
+ * one write of the generation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent/log.h"
+#include "agent/ruleset.h"
+
+#define CACHE_DIR	"/run/cgpolicy"
+#define CACHE_MAGIC	0x31545352504743ull	/* "CGPRST1" */
+
+static int cmp_lpm(const void *a, const void *b)
+{
+	return memcmp(&((const struct cgp_lpm_entry *)a)->key, &((const struct cgp_lpm_entry *)b)->key,
+		      sizeof(struct cgp_lpm_key));
+}
+
+static int cmp_port(const void *a, const void *b)
+{
+	return memcmp(&((const struct cgp_portlpm_entry *)a)->key,
+		      &((const struct cgp_portlpm_entry *)b)->key, sizeof(struct cgp_portlpm_key));
+}
+
+static int cmp_pol(const void *a, const void *b)
+{
+	__u32 x = ((const struct cgp_slot_pol *)a)->slot, y = ((const struct cgp_slot_pol *)b)->slot;
+
+	return x < y ? -1 : x > y;
+}
+
+void cgp_ruleset_free(struct cgp_ruleset *rs)
+{
+	free(rs->lpm);
+	free(rs->port);
+	free(rs->pol);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int cgp_ruleset_build(const struct cgp_compiled *const *comps, const __u32 *slots, unsigned n,
+		      struct cgp_ruleset *rs)
+{
+	size_t nlpm = 0, pcap = 0;
+
+	memset(rs, 0, sizeof(*rs));
+	for (unsigned i = 0; i < n; i++)
+		nlpm += comps[i]->nlpm;
+	rs->lpm = malloc((nlpm ? nlpm : 1) * sizeof(*rs->lpm));
+	rs->pol = malloc((n ? n : 1) * sizeof(*rs->pol));
+	if (!rs->lpm || !rs->pol)
+		goto oom;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(rs->lpm + rs->nlpm, comps[i]->lpm, comps[i]->nlpm * sizeof(*rs->lpm));
+		rs->nlpm += comps[i]->nlpm;
+		rs->pol[rs->npol++] = (struct cgp_slot_pol){ .slot = slots[i], .pol = comps[i]->pol };
+		for (size_t j = 0; j < comps[i]->nportmaps; j++)
+			if (cgp_port_blocks(&comps[i]->portmaps[j], &rs->port, &rs->nport, &pcap))
+				goto oom;
+	}
+	qsort(rs->lpm, rs->nlpm, sizeof(*rs->lpm), cmp_lpm);
+	qsort(rs->port, rs->nport, sizeof(*rs->port), cmp_port);
+	qsort(rs->pol, rs->npol, sizeof(*rs->pol), cmp_pol);
+	return 0;
+oom:
+	cgp_ruleset_free(rs);
+	return -ENOMEM;
+}
+
+/* Batched writes (one syscall for many entries), element by element where
+ * the kernel has no batch operation for the map. */
+static int put(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 cnt = (__u32)n;
+
+	if (!n)
+		return 0;
+	if (!bpf_map_update_batch(fd, keys, vals, &cnt, &o))
+		return 0;
+	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -errno;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz, (const char *)vals + i * vsz, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static int del(int fd, const void *keys, size_t n, size_t ksz)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, (const char *)keys + i * ksz) && errno != ENOENT)
+			return -errno;
+	return 0;
+}
+
+/* Split array-of-{key,val} entries into parallel key and value arrays. */
+#define SPLIT(arr, n, ktype, vtype, karr, varr)					\
+	do {									\
+		karr = malloc(((n) ? (n) : 1) * sizeof(ktype));			\
+		varr = malloc(((n) ? (n) : 1) * sizeof(vtype));			\
+		for (size_t _i = 0; karr && varr && _i < (n); _i++) {		\
+			memcpy(&((ktype *)karr)[_i], &(arr)[_i].key, sizeof(ktype));	\
+			memcpy(&((vtype *)varr)[_i], &(arr)[_i].val, sizeof(vtype));	\
+		}								\
+	} while (0)
+
+static int put_entries_lpm(int fd, const struct cgp_lpm_entry *e, size_t n)
+{
+	struct cgp_lpm_key *k;
+	struct cgp_lpm_val *v;
+	int err;
+
+	SPLIT(e, n, struct cgp_lpm_key, struct cgp_lpm_val, k, v);
+	err = k && v ? put(fd, k, v, n, sizeof(*k), sizeof(*v)) : -ENOMEM;
+	free(k);
+	free(v);
+	return err;
+}
+
+static int put_entries_port(int fd, const struct cgp_portlpm_entry *e, size_t n)
+{
+	struct cgp_portlpm_key *k;
+	struct cgp_portlpm_val *v;
+	int err;
+
+	SPLIT(e, n, struct cgp_portlpm_key, struct cgp_portlpm_val, k, v);
+	err = k && v ? put(fd, k, v, n, sizeof(*k), sizeof(*v)) : -ENOMEM;
+	free(k);
+	free(v);
+	return err;
+}
+
+static int put_pols(int fd, const struct cgp_slot_pol *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &p[i].slot, &p[i].pol, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static size_t room(size_t n)
+{
+	return n + n / 2 + 1024;	/* in-place changes need space to grow */
+}
+
+static int install_full(const int outer_fd[3], __u32 set, const struct cgp_ruleset *rs, size_t *written)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, np, .map_flags = BPF_F_NO_PREALLOC);
+	int fds[3], err = 0;
+
+	fds[0] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_rules_g", sizeof(struct cgp_lpm_key),
+				sizeof(struct cgp_lpm_val), room(rs->nlpm), &np);
+	fds[1] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cgp_ports_g", sizeof(struct cgp_portlpm_key),
+				sizeof(struct cgp_portlpm_val), room(rs->nport), &np);
+	fds[2] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cgp_pols_g", sizeof(__u32), sizeof(struct cgp_pol),
+				CGP_MAX_SLOTS, NULL);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0)
+		err = -errno;
+	if (!err)
+		err = put_entries_lpm(fds[0], rs->lpm, rs->nlpm);
+	if (!err)
+		err = put_entries_port(fds[1], rs->port, rs->nport);
+	if (!err)
+		err = put_pols(fds[2], rs->pol, rs->npol);
+	for (int k = 0; k < 3 && !err; k++)
+		if (bpf_map_update_elem(outer_fd[k], &set, &fds[k], BPF_ANY))
+			err = -errno;
+	for (int k = 0; k < 3; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	*written = rs->nlpm + rs->nport + rs->npol;
+	return err;
+}
+
+static int inner_fd(int outer, __u32 set, __u32 *max)
+{
+	struct bpf_map_info info = {};
+	__u32 id, len = sizeof(info);
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &set, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return -errno;
+	}
+	*max = info.max_entries;
+	return fd;
+}
+
+/*
+ * Merge two sorted arrays of entries of size esz with a key of ksz bytes at
+ * offset 0: collect what to write (new or changed) and what to delete.
+ */
+static int diff(const void *oldv, size_t nold, const void *newv, size_t nnew, size_t esz, size_t ksz,
+		void **put_out, size_t *nput, void **del_out, size_t *ndel)
+{
+	const char *o = oldv, *n = newv;
+	char *pu = malloc((nnew ? nnew : 1) * esz), *de = malloc((nold ? nold : 1) * esz);
+	size_t i = 0, j = 0;
+
+	*nput = *ndel = 0;
+	if (!pu || !de) {
+		free(pu);
+		free(de);
+		return -ENOMEM;
+	}
+	while (i < nold || j < nnew) {
+		int c = i == nold ? 1 : j == nnew ? -1 : memcmp(o + i * esz, n + j * esz, ksz);
+
+		if (c < 0) {
+			memcpy(de + (*ndel)++ * esz, o + i++ * esz, esz);
+		} else if (c > 0) {
+			memcpy(pu + (*nput)++ * esz, n + j++ * esz, esz);
+		} else {
+			if (memcmp(o + i * esz, n + j * esz, esz))
+				memcpy(pu + (*nput)++ * esz, n + j * esz, esz);
+			i++;
+			j++;
+		}
+	}
+	*put_out = pu;
+	*del_out = de;
+	return 0;
+}
+
+static int install_diff(const int outer_fd[3], __u32 set, const struct cgp_ruleset *rs,
+			const struct cgp_ruleset *old, size_t *written)
+{
+	void *lp = NULL, *ld = NULL, *pp = NULL, *pd = NULL;
+	size_t nlp = 0, nld = 0, npp = 0, npd = 0;
+	__u32 max[3];
+	int fds[3] = { -1, -1, -1 }, err = 0;
+
+	for (int k = 0; k < 3 && !err; k++) {
+		fds[k] = inner_fd(outer_fd[k], set, &max[k]);
+		if (fds[k] < 0)
+			err = fds[k];
+	}
+	if (!err && (rs->nlpm > max[0] || rs->nport > max[1]))
+		err = -E2BIG;	/* no room: a full install sizes new maps */
+	if (!err)
+		err = diff(old->lpm, old->nlpm, rs->lpm, rs->nlpm, sizeof(*rs->lpm), sizeof(struct cgp_lpm_key),
+			   &lp, &nlp, &ld, &nld);
+	if (!err)
+		err = diff(old->port, old->nport, rs->port, rs->nport, sizeof(*rs->port),
+			   sizeof(struct cgp_portlpm_key), &pp, &npp, &pd, &npd);
+	/* deletes first: an entry that moved between keys never needs two slots */
+	if (!err)
+		err = del(fds[0], ld, nld, sizeof(struct cgp_lpm_entry));
+	if (!err)
+		err = del(fds[1], pd, npd, sizeof(struct cgp_portlpm_entry));
+	if (!err)
+		err = put_entries_lpm(fds[0], lp, nlp);
+	if (!err)
+		err = put_entries_port(fds[1], pp, npp);
+	if (!err) {
+		/* defaults: every slot of the new set, and zero for slots it dropped */
+		size_t i = 0, j = 0;
+
+		while (!err && (i < old->npol || j < rs->npol)) {
+			if (j == rs->npol || (i < old->npol && old->pol[i].slot < rs->pol[j].slot)) {
+				struct cgp_pol none = {};
+
+				if (bpf_map_update_elem(fds[2], &old->pol[i].slot, &none, BPF_ANY))
+					err = -errno;
+				i++;
+			} else {
+				if (i < old->npol && old->pol[i].slot == rs->pol[j].slot)
+					i++;
+				if (bpf_map_update_elem(fds[2], &rs->pol[j].slot, &rs->pol[j].pol, BPF_ANY))
+					err = -errno;
+				j++;
+			}
+		}
+	}
+	*written = nlp + nld + npp + npd + rs->npol;
+	free(lp);
+	free(ld);
+	free(pp);
+	free(pd);
+	for (int k = 0; k < 3; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return err;
+}
+
+int cgp_ruleset_install(const int outer_fd[3], __u32 set, const struct cgp_ruleset *rs,
+			const struct cgp_ruleset *old, size_t *written)
+{
+	int err;
+
+	if (old) {
+		err = install_diff(outer_fd, set, rs, old, written);
+		if (!err)
+			return 0;
+		/* The half is not live: whatever the failed attempt wrote is replaced whole. */
+		pr_debug("in-place update of the inactive rule maps failed (%s): writing them whole\n",
+			 strerror(-err));
+	}
+	err = install_full(outer_fd, set, rs, written);
+	if (err)
+		pr_err("failed to write the new rule set (%zu rule entries): %s; the policy in force is "
+		       "unchanged\n", rs->nlpm, strerror(-err));
+	return err;
+}
+
+/* ---- the cache file ---- */
+
+struct cache_hdr {
+	__u64 magic;
+	__u32 layout;
+	__u32 known;		/* bit i: half i is described */
+	__u64 live_gen;
+	__u64 n[2][3];		/* per half: nlpm, nport, npol */
+};
+
+static void cache_path(const char *pin_path, char *buf, size_t len)
+{
+	char esc[PATH_MAX];
+	size_t j = 0;
+
+	for (const char *s = pin_path; *s && j + 1 < sizeof(esc); s++)
+		esc[j++] = *s == '/' ? '_' : *s;
+	esc[j] = 0;
+	snprintf(buf, len, CACHE_DIR "/ruleset%s", esc);
+}
+
+void cgp_ruleset_cache_remove(const char *pin_path)
+{
+	char path[PATH_MAX];
+
+	cache_path(pin_path, path, sizeof(path));
+	unlink(path);
+}
+
+int cgp_ruleset_cache_load(const char *pin_path, __u64 live_gen, struct cgp_ruleset half[2], int known[2])
+{
+	struct cache_hdr h;
+	char path[PATH_MAX];
+	FILE *f;
+	int ok = 1;
+
+	memset(half, 0, 2 * sizeof(*half));
+	known[0] = known[1] = 0;
+	cache_path(pin_path, path, sizeof(path));
+	f = fopen(path, "rbe");
+	if (!f)
+		return -ENOENT;
+	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != CACHE_MAGIC || h.layout != CGP_LAYOUT_VERSION ||
+	    h.live_gen != live_gen)
+		ok = 0;
+	for (int i = 0; ok && i < 2; i++) {
+		struct cgp_ruleset *r = &half[i];
+
+		if (!(h.known & (1u << i)))
+			continue;
+		if (h.n[i][0] > (1u << 26) || h.n[i][1] > (1u << 26) || h.n[i][2] > CGP_MAX_SLOTS) {
+			ok = 0;
+			break;
+		}
+		r->nlpm = h.n[i][0];
+		r->nport = h.n[i][1];
+		r->npol = h.n[i][2];
+		r->lpm = malloc((r->nlpm ? r->nlpm : 1) * sizeof(*r->lpm));
+		r->port = malloc((r->nport ? r->nport : 1) * sizeof(*r->port));
+		r->pol = malloc((r->npol ? r->npol : 1) * sizeof(*r->pol));
+		if (!r->lpm || !r->port || !r->pol ||
+		    fread(r->lpm, sizeof(*r->lpm), r->nlpm, f) != r->nlpm ||
+		    fread(r->port, sizeof(*r->port), r->nport, f) != r->nport ||
+		    fread(r->pol, sizeof(*r->pol), r->npol, f) != r->npol)
+			ok = 0;
+		else
+			known[i] = 1;
+	}
+	fclose(f);
+	if (!ok) {
+		cgp_ruleset_free(&half[0]);
+		cgp_ruleset_free(&half[1]);
+		known[0] = known[1] = 0;
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int cgp_ruleset_cache_save(const char *pin_path, __u64 live_gen, const struct cgp_ruleset half[2],
+			   const int known[2])
+{
+	struct cache_hdr h = { .magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .live_gen = live_gen };
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	FILE *f;
+	int ok;
+
+	cache_path(pin_path, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (mkdir(CACHE_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		if (!known[i])
+			continue;
+		h.known |= 1u << i;
+		h.n[i][0] = half[i].nlpm;
+		h.n[i][1] = half[i].nport;
+		h.n[i][2] = half[i].npol;
+	}
+	f = fopen(tmp, "wbe");
+	if (!f)
+		return -errno;
+	ok = fwrite(&h, sizeof(h), 1, f) == 1;
+	for (int i = 0; ok && i < 2; i++) {
+		if (!known[i])
+			continue;
+		ok = fwrite(half[i].lpm, sizeof(*half[i].lpm), half[i].nlpm, f) == half[i].nlpm &&
+		     fwrite(half[i].port, sizeof(*half[i].port), half[i].nport, f) == half[i].nport &&
+		     fwrite(half[i].pol, sizeof(*half[i].pol), half[i].npol, f) == half[i].npol;
+	}
+	if (fclose(f) || !ok || rename(tmp, path)) {
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
