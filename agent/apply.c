@@ -262,6 +262,15 @@ int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *com
 	return err;
 }
 
+/* The kernel's id of a map (unique until reboot): 0 if unknown. */
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* Step 3: the new content of half `set`, written whole or as a difference against `old`. */
 static int build_set(const struct cgp_pins *p, struct target *t, unsigned nt, __u32 set,
 		     const struct cgp_ruleset *old, struct cgp_ruleset *rs, size_t *written)
@@ -457,7 +466,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	int known[2] = { 0, 0 };
 	size_t written = 0;
 	bool half_dirty = false;
-	__u32 inact;
+	__u32 inact, state_id;
 	char path[PATH_MAX];
 	int rc, err;
 
@@ -519,7 +528,8 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 
 	rc = CGP_EXIT_SYSTEM;
 	/* What each half holds, if the last apply left a trustworthy record of it. */
-	cgp_ruleset_cache_load(pin_path, st.gen, cache, known);
+	state_id = map_id(p.map_fd[CGP_MAP_STATE]);
+	cgp_ruleset_cache_load(pin_path, state_id, st.gen, cache, known);
 	inact = (__u32)((st.gen + 1) & 1);
 	half_dirty = true;	/* until the switch, the cache no longer describes half inact */
 	if (build_set(&p, t, nt, inact, known[inact] ? &cache[inact] : NULL, &rs, &written))
@@ -558,7 +568,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	cache[inact] = rs;
 	known[inact] = 1;
 	memset(&rs, 0, sizeof(rs));
-	if (cgp_ruleset_cache_save(pin_path, st.gen, cache, known))
+	if (cgp_ruleset_cache_save(pin_path, state_id, st.gen, cache, known))
 		pr_debug("cannot save the rule set cache: the next apply writes the rule maps whole\n");
 
 	/* Step 6: detach dropped cgroups and unwanted programs, refresh info. */

@@ -331,6 +331,8 @@ struct cache_hdr {
 	__u64 magic;
 	__u32 layout;
 	__u32 known;		/* bit i: half i is described */
+	__u32 state_id;		/* id of the pinned state map it describes */
+	__u32 pad;
 	__u64 live_gen;
 	__u64 n[2][3];		/* per half: nlpm, nport, npol */
 };
@@ -354,7 +356,8 @@ void cgp_ruleset_cache_remove(const char *pin_path)
 	unlink(path);
 }
 
-int cgp_ruleset_cache_load(const char *pin_path, __u64 live_gen, struct cgp_ruleset half[2], int known[2])
+int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   struct cgp_ruleset half[2], int known[2])
 {
 	struct cache_hdr h;
 	char path[PATH_MAX];
@@ -363,12 +366,14 @@ int cgp_ruleset_cache_load(const char *pin_path, __u64 live_gen, struct cgp_rule
 
 	memset(half, 0, 2 * sizeof(*half));
 	known[0] = known[1] = 0;
+	if (!state_id)
+		return -ESTALE;		/* cannot tell which pinned state it describes */
 	cache_path(pin_path, path, sizeof(path));
 	f = fopen(path, "rbe");
 	if (!f)
 		return -ENOENT;
 	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != CACHE_MAGIC || h.layout != CGP_LAYOUT_VERSION ||
-	    h.live_gen != live_gen)
+	    h.live_gen != live_gen || h.state_id != state_id)
 		ok = 0;
 	for (int i = 0; ok && i < 2; i++) {
 		struct cgp_ruleset *r = &half[i];
@@ -403,18 +408,22 @@ int cgp_ruleset_cache_load(const char *pin_path, __u64 live_gen, struct cgp_rule
 	return 0;
 }
 
-int cgp_ruleset_cache_save(const char *pin_path, __u64 live_gen, const struct cgp_ruleset half[2],
-			   const int known[2])
+int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   const struct cgp_ruleset half[2], const int known[2])
 {
-	struct cache_hdr h = { .magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .live_gen = live_gen };
+	struct cache_hdr h = {
+		.magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .state_id = state_id, .live_gen = live_gen,
+	};
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
 	int ok;
 
 	cache_path(pin_path, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (mkdir(CACHE_DIR, 0700) && errno != EEXIST)
+	if (mkdir(CACHE_DIR, 0700) && errno != EEXIST) {
+		unlink(path);
 		return -errno;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (!known[i])
 			continue;
@@ -424,8 +433,12 @@ int cgp_ruleset_cache_save(const char *pin_path, __u64 live_gen, const struct cg
 		h.n[i][2] = half[i].npol;
 	}
 	f = fopen(tmp, "wbe");
-	if (!f)
-		return -errno;
+	if (!f) {
+		int e = -errno;
+
+		unlink(path);
+		return e;
+	}
 	ok = fwrite(&h, sizeof(h), 1, f) == 1;
 	for (int i = 0; ok && i < 2; i++) {
 		if (!known[i])
@@ -436,6 +449,7 @@ int cgp_ruleset_cache_save(const char *pin_path, __u64 live_gen, const struct cg
 	}
 	if (fclose(f) || !ok || rename(tmp, path)) {
 		unlink(tmp);
+		unlink(path);	/* never leave an older record behind */
 		return -EIO;
 	}
 	return 0;

@@ -44,13 +44,15 @@ int cgp_ruleset_install(const int outer_fd[3], __u32 set, const struct cgp_rules
 
 /*
  * The cache of what each half holds, kept in a file per pin path, so the
- * next apply can write only the difference. Trusted only while the live
- * generation is the one it was saved with. half[i] NULL/empty: unknown.
+ * next apply can write only the difference. Trusted only for the same pinned
+ * state (state_id: the kernel's id of its state map, new whenever the pins
+ * are re-created) at the live generation it was saved with.
+ * known[i] == 0: half i unknown.
  */
-int cgp_ruleset_cache_load(const char *pin_path, __u64 live_gen, struct cgp_ruleset half[2],
-			   int known[2]);
-int cgp_ruleset_cache_save(const char *pin_path, __u64 live_gen, const struct cgp_ruleset half[2],
-			   const int known[2]);
+int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   struct cgp_ruleset half[2], int known[2]);
+int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   const struct cgp_ruleset half[2], const int known[2]);
 void cgp_ruleset_cache_remove(const char *pin_path);
 
 #endif
