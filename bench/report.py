@@ -138,7 +138,7 @@ if ops:
     p("")
     p("| one rule changed in 10,000 | median ms |")
     p("|---|---:|")
-    for key, label in [("onerule_cgpolicy", "cgpolicy apply (full rebuild of the new set)"),
+    for key, label in [("onerule_cgpolicy", "cgpolicy apply (whole file parsed; only the difference written)"),
                        ("onerule_nft_reload", "nft -f (whole table reloaded)"),
                        ("onerule_nft_element", "nft delete element + add element"),
                        ("onerule_ipt_replace", "iptables -R (one rule replaced)")]:

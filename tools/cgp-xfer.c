@@ -277,8 +277,24 @@ static void bulk(const char *addr, const char *port, size_t size, double secs)
 		sent += size;
 	}
 	shutdown(fd, SHUT_WR);
-	if (full_io(fd, (char *)&got, sizeof(got), 0))
-		die("bulk: no count from the sink");
+	/*
+	 * A blocking read can get a spurious EAGAIN on a socket in a sockhash
+	 * (tcp_bpf_recvmsg after a write-space wake-up, see ARCHITECTURE.md).
+	 * The measurement retries it and says so on stderr.
+	 */
+	for (size_t done = 0; done < sizeof(got); ) {
+		ssize_t r = read(fd, (char *)&got + done, sizeof(got) - done);
+
+		if (r < 0 && errno == EAGAIN) {
+			fprintf(stderr, "cgp-xfer: bulk: spurious EAGAIN on a blocking read (retried)\n");
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("bulk: no count from the sink");
+		done += (size_t)r;
+	}
 	t1 = now();
 	if (got != sent) {
 		fprintf(stderr, "cgp-xfer: bulk: sent %llu bytes, sink counted %llu\n",
