@@ -18,26 +18,7 @@
 
 #include "policy/policy.h"
 
-static int ntest, npass, nfail;
-
-static void __attribute__((format(printf, 3, 4)))
-report(bool ok, const char *name, const char *fmt, ...)
-{
-	ntest++;
-	if (ok) {
-		npass++;
-		printf("ok %d - %s\n", ntest, name);
-	} else {
-		char detail[1200];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-		nfail++;
-		printf("not ok %d - %s: %s\n", ntest, name, detail);
-	}
-	fflush(stdout);
-}
+#include "tests/tap.h"
 
 static bool starts_with(const char *s, const char *prefix)
 {

@@ -17,26 +17,7 @@
 
 #include "policy/policy.h"
 
-static int ntest, npass, nfail;
-
-static void __attribute__((format(printf, 3, 4)))
-report(bool ok, const char *name, const char *fmt, ...)
-{
-	ntest++;
-	if (ok) {
-		npass++;
-		printf("ok %d - %s\n", ntest, name);
-	} else {
-		char detail[1024];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-		nfail++;
-		printf("not ok %d - %s: %s\n", ntest, name, detail);
-	}
-	fflush(stdout);
-}
+#include "tests/tap.h"
 
 /* Check helpers for the valid-input table: set *why and return false. */
 #define EXPECT(cond)                                                   \
