@@ -278,13 +278,6 @@ static int cmp_rec(const void *a, const void *b)
 	return x->cookie < y->cookie ? -1 : x->cookie > y->cookie;
 }
 
-static const char *policy_name(const struct cgp_snapshot *s, __u32 slot)
-{
-	const struct cgp_info *in = cgp_snapshot_policy(s, slot);
-
-	return in ? in->name : "";
-}
-
 int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char *policy)
 {
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
@@ -295,7 +288,8 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 			"LOCAL", "PEER", "RTT(ms)", "CWND", "SSTHRESH", "RETRANS", "ACKED", "RECEIVED");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cgp_sockrec *r = &s->rec[i];
-		const char *name = policy_name(s, r->slot);
+		const struct cgp_info *in = cgp_snapshot_policy(s, r->slot);
+		const char *name = in ? in->name : "";
 
 		if (policy && strcmp(policy, name))
 			continue;
@@ -308,7 +302,7 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 				"\"snd_ssthresh\": %u, \"total_retrans\": %u, \"bytes_acked\": %llu, "
 				"\"bytes_received\": %llu, \"segs_in\": %u, \"segs_out\": %u, \"delivered\": %u, "
 				"\"accelerated\": %s, \"adopted\": %s, \"age_ms\": %lld}\n",
-				s->ts_ns, name, (unsigned long long)(cgp_snapshot_policy(s, r->slot) ? cgp_snapshot_policy(s, r->slot)->cgroup_id : 0),
+				s->ts_ns, name, (unsigned long long)(in ? in->cgroup_id : 0),
 				(unsigned long long)r->cookie, r->family == AF_INET ? "inet" : "inet6", sa, r->sport, da,
 				r->dport, state_name(r->state), r->srtt_us, r->rttvar_us, r->snd_cwnd, r->snd_ssthresh,
 				r->total_retrans, (unsigned long long)r->bytes_acked,

@@ -28,34 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/io.h"
+
 #define MAXSZ 65536
 
 static struct sockaddr_in sa;
 static char buf[MAXSZ];
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int full_io(int fd, size_t n, int wr)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = wr ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
 
 static int dial(void)
 {
@@ -167,7 +145,7 @@ int main(int argc, char **argv)
 		t0 = now();
 		do {
 			for (int i = 0; i < 64; i++, count++)
-				if (full_io(fd, size, 1) || full_io(fd, size, 0)) {
+				if (full_io(fd, buf, size, 1) || full_io(fd, buf, size, 0)) {
 					perror("cgp-rr: transaction");
 					return 1;
 				}
@@ -181,7 +159,7 @@ int main(int argc, char **argv)
 		do {
 			for (int i = 0; i < 16; i++, count++) {
 				fd = dial();
-				if (fd < 0 || full_io(fd, size, 1) || full_io(fd, size, 0)) {
+				if (fd < 0 || full_io(fd, buf, size, 1) || full_io(fd, buf, size, 0)) {
 					perror("cgp-rr: connection");
 					return 1;
 				}

@@ -38,20 +38,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/io.h"
+
 #define MAXSZ (1 << 20)
 
 static void die(const char *what)
 {
 	fprintf(stderr, "cgp-xfer: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int resolve(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
@@ -86,22 +80,6 @@ static int dial_opt(const char *addr, const char *port, int nodelay)
 static int dial(const char *addr, const char *port)
 {
 	return dial_opt(addr, port, 1);
-}
-
-static int full_io(int fd, char *buf, size_t n, int wr)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = wr ? write(fd, buf + done, n - done) : read(fd, buf + done, n - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
 }
 
 /* ---- servers: one epoll loop, non-blocking sockets ---- */
