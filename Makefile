@@ -20,7 +20,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -DCGP_VERSION='"$(VERSION)"' -I$(BUILD) -I.
 LDLIBS    += -lbpf -lelf -lz -linih -lcap
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
              bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux \

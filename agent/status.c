@@ -70,6 +70,8 @@ static void read_counters(const struct cgp_pins *p, struct row *r)
 			for (int c = 0; c < ncpu; c++) {
 				r->redir.msgs += rc[c].msgs;
 				r->redir.bytes += rc[c].bytes;
+				for (int w = 0; w < CGP_TCP_MAX; w++)
+					r->redir.to_tcp[w] += rc[c].to_tcp[w];
 			}
 		free(rc);
 	}
@@ -139,8 +141,14 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			print_json_dir(&rows[i].sum, CGP_DIR_IN);
 			printf(", \"egress\": ");
 			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
-			printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu}}",
-			       (unsigned long long)rows[i].redir.msgs, (unsigned long long)rows[i].redir.bytes);
+			printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu, \"to_tcp\": "
+			       "{\"policy_change\": %llu, \"small_writes\": %llu, \"slow_reader\": %llu, "
+			       "\"peer_gone\": %llu}}}",
+			       (unsigned long long)rows[i].redir.msgs, (unsigned long long)rows[i].redir.bytes,
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_POLICY],
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_STREAM],
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_SLOW],
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_GONE]);
 		}
 		printf("], \"reuseport\": ");
 		if (!err)

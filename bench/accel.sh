@@ -3,7 +3,11 @@
 # TCP, in the same run: request/response latency (p50/p99, one connection,
 # TCP_NODELAY, lock step) and bulk throughput (Nagle on, as iperf3), at
 # 64 B, 1 KiB, 16 KiB and 64 KiB. Rounds alternate accelerated and plain, the
-# median of the rounds is reported and the ratio accelerated / plain.
+# median of the rounds is reported and the ratio accelerated / plain. Beside
+# them: the same request/response over an AF_UNIX socket pair (the cheapest
+# two-process round trip here, the floor for any local transport), and the
+# share of each accelerated bulk transfer that was redirected (streams of
+# small writes are handed to TCP).
 #
 # Writes $BENCH_OUT/accel.md and accel.csv. Creates its own cgroups
 # (cgp-bench-accel-ID), pin path and servers; removes them on exit.
@@ -64,15 +68,24 @@ in_cg plain "$X" echo 127.0.0.1 $((PE + 10)) & PIDS+=($!)
 in_cg plain "$X" sink 127.0.0.1 $((PS + 10)) & PIDS+=($!)
 sleep 0.5
 
-echo "round,mode,size,p50_us,p99_us,gbit_s" > "$OUT/accel.csv"
+redir_bytes() {
+	"$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["policies"] if p["name"]=="acc-cli"][0]["redirected"]["bytes"])'
+}
+
+echo "round,mode,size,p50_us,p99_us,gbit_s,redirected_share" > "$OUT/accel.csv"
 for r in $(seq "$ROUNDS"); do
 	for s in $SIZES; do
 		for mode in acc plain; do
 			if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
 			lat=$(in_cg $cg "$X" pingpong 127.0.0.1 $((PE + off)) "$s" "$SECS")
+			b0=$(redir_bytes)
 			bw=$(in_cg $cg "$X" bulk 127.0.0.1 $((PS + off)) "$s" "$SECS" 2>>"$TMP/bulk.err")
-			echo "$r,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),$(echo "$bw" | awk '{print $1}')" >> "$OUT/accel.csv"
+			share=
+			[ $mode = acc ] && share=$(echo "$bw $b0 $(redir_bytes)" | awk '{ if ($2 > 0) printf "%.4f", ($4 - $3) / $2 }')
+			echo "$r,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),$(echo "$bw" | awk '{print $1}'),$share" >> "$OUT/accel.csv"
 		done
+		lat=$(in_cg plain "$X" pingpong-unix "$s" "$SECS")
+		echo "$r,unix,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
 	done
 done
 redir=$("$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(p["redirected"]["messages"] for p in d["policies"]))')
@@ -84,20 +97,25 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 med = lambda xs: statistics.median(xs)
 print("## Socket redirection acceleration vs plain loopback TCP\n")
 print("Median of %s rounds, each round runs both modes back to back (`bench/accel.sh`). "
-      "Latency: one connection, TCP_NODELAY, SIZE-byte request and echo in lock step. "
-      "Bulk: SIZE-byte writes, Nagle on, to a sink that reads 1 MiB at a time. "
+      "Latency: one connection, TCP_NODELAY, SIZE-byte request and echo in lock step; "
+      "AF_UNIX: the same exchange over a socket pair with a blocking echo, the cheapest "
+      "two-process round trip on this machine (the floor for any local transport). "
+      "Bulk: SIZE-byte writes, Nagle on, to a sink that reads 1 MiB at a time; "
+      "'redirected' is the share of the accelerated transfer that took the redirect "
+      "(a stream of small writes is handed to TCP after 32 writes). "
       "%s messages were redirected in all.\n" % (sys.argv[2], sys.argv[3]))
-print("| size | p50 plain | p50 accel | p50 ratio | p99 plain | p99 accel | bulk plain | bulk accel | bulk ratio |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| size | p50 plain | p50 accel | p50 ratio | p50 AF_UNIX | AF_UNIX ratio | p99 plain | p99 accel | bulk plain | bulk accel | bulk ratio | redirected |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for s in sorted({int(r["size"]) for r in rows}):
     def m(mode, k):
-        xs = [float(r[k]) for r in rows if r["mode"] == mode and int(r["size"]) == s and r[k]]
+        xs = [float(r[k]) for r in rows if r["mode"] == mode and int(r["size"]) == s and r.get(k)]
         return med(xs) if xs else float("nan")
-    p50p, p50a = m("plain", "p50_us"), m("acc", "p50_us")
+    p50p, p50a, p50u = m("plain", "p50_us"), m("acc", "p50_us"), m("unix", "p50_us")
     p99p, p99a = m("plain", "p99_us"), m("acc", "p99_us")
     bp, ba = m("plain", "gbit_s"), m("acc", "gbit_s")
-    print("| %d B | %.1f us | %.1f us | %.2f | %.1f us | %.1f us | %.2f Gbit/s | %.2f Gbit/s | %.2f |"
-          % (s, p50p, p50a, p50a / p50p, p99p, p99a, bp, ba, ba / bp))
+    sh = m("acc", "redirected_share")
+    print("| %d B | %.1f us | %.1f us | %.2f | %.1f us | %.2f | %.1f us | %.1f us | %.2f Gbit/s | %.2f Gbit/s | %.2f | %.0f%% |"
+          % (s, p50p, p50a, p50a / p50p, p50u, p50u / p50p, p99p, p99a, bp, ba, ba / bp, sh * 100))
 print("\nSpurious EAGAIN on the bulk client's blocking read of the sink's count (a kernel quirk of "
       "sockets in a sockhash, see docs/ARCHITECTURE.md; the tool retries it): %s times." % sys.argv[4])
 PY

@@ -20,7 +20,7 @@
 #ifndef CGPOLICY_H
 #define CGPOLICY_H
 
-#define CGP_LAYOUT_VERSION	2	/* bump when a pinned map layout changes */
+#define CGP_LAYOUT_VERSION	3	/* bump when a pinned map layout changes */
 
 #define CGP_MAX_SLOTS		1024	/* policies (cgroups) per pin path, slot 0 reserved */
 #define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
@@ -226,14 +226,25 @@ struct cgp_skstat {
 	__u64 since_ns;		/* bpf_ktime_get_ns() when listening/established */
 	__u32 slot;		/* policy slot of the deepest policy cgroup */
 	__u8  flags;		/* CGP_SS_F_* */
-	__u8  pad[3];
+	__u8  sends;		/* redirected sends, wrapping (sk_msg) */
+	__u8  pad[2];
 	__u64 gen;		/* policy generation it was accelerated under */
+};
+
+/* Why an accelerated socket's sends went back to TCP (cgp_redir_cnt.to_tcp). */
+enum {
+	CGP_TCP_POLICY,		/* the policy changed: cgroup_skb judges it again */
+	CGP_TCP_STREAM,		/* a stream of small writes: TCP coalesces them */
+	CGP_TCP_SLOW,		/* its reader fell behind: TCP flow control */
+	CGP_TCP_GONE,		/* the peer closed */
+	CGP_TCP_MAX,
 };
 
 /* PERCPU_ARRAY cgp_redir, index slot: sends redirected to a local peer. */
 struct cgp_redir_cnt {
 	__u64 msgs;
 	__u64 bytes;
+	__u64 to_tcp[CGP_TCP_MAX];	/* sockets whose sends went back to TCP, by reason */
 };
 
 /*

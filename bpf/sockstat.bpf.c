@@ -62,16 +62,54 @@ struct {
 	__type(value, __u8);
 } cgp_members SEC(".maps");
 
-/* Per connection (pair_key), the decision of the first send: CGP_PAIR_*. */
+/*
+ * Per connection (pair_key), shared by its two ends ("end N": N is the side
+ * pair_key() returns). `decision` is made at the first send of either end:
+ * both redirect, or neither ever does. After that each end (each direction)
+ * may go to TCP on its own, for good (the flags in its cgp_skstat). `sides`
+ * has bit N set before end N redirects for the first time, `leaving` bit N
+ * before end N may leave the sockhash; see the RTT callback. `last`, `run`
+ * and `run_bytes` describe the current run of sends by one end.
+ */
+struct cgp_pair {
+	__u32 decision;		/* CGP_PAIR_*, 0 until the first send */
+	__u32 sides;
+	__u32 leaving;
+	__u32 last;
+	__u64 run;
+	__u64 run_bytes;
+	__u64 sk[2];		/* the ends' struct sock, set when established: a sender */
+				/* reads its peer's receive queue (no reference held) */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 131072);
 	__type(key, struct cgp_sockkey);
-	__type(value, __u8);
+	__type(value, struct cgp_pair);
 } cgp_pairs SEC(".maps");
 
 #define CGP_PAIR_REDIRECT	1
 #define CGP_PAIR_PASS		2
+
+/*
+ * A stream: this many sends in a row by one end, smaller than a loopback TCP
+ * segment (64 KiB) on average. TCP coalesces such writes (Nagle, autocork,
+ * GSO) and wakes the reader once per segment, while a redirect wakes it once
+ * per write, so the pair is handed to TCP. Request/response traffic alternates
+ * ends and never makes a run this long.
+ */
+#define CGP_STREAM_RUN		32
+#define CGP_STREAM_SEG		65536
+
+/*
+ * A redirect is not bounded by the peer's receive buffer (bpf_tcp_ingress()
+ * charges only socket memory): a writer faster than its reader would queue
+ * without limit. Past this many unread bytes at the peer (or its SO_RCVBUF,
+ * if larger) the pair goes to TCP, whose flow control makes the writer wait.
+ */
+#define CGP_ACCEL_RCVQ		(6 << 20)	/* the default tcp_rmem maximum */
 
 static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
 {
@@ -113,8 +151,11 @@ static __always_inline bool sockops_key(struct bpf_sock_ops *skops, struct cgp_s
 	return true;
 }
 
-/* The key of the connection, the same from both ends: the smaller of the two views. */
-static __always_inline void pair_key(const struct cgp_sockkey *own, struct cgp_sockkey *pk)
+/*
+ * The key of the connection, the same from both ends: the smaller of the two
+ * views. Returns the end's side in the pair (0: its own view is the key).
+ */
+static __always_inline __u32 pair_key(const struct cgp_sockkey *own, struct cgp_sockkey *pk)
 {
 	const __u64 *l = (const __u64 *)own->laddr, *r = (const __u64 *)own->raddr;
 	bool swap;
@@ -127,13 +168,40 @@ static __always_inline void pair_key(const struct cgp_sockkey *own, struct cgp_s
 		swap = l[1] > r[1];
 	if (!swap) {
 		*pk = *own;
-		return;
+		return 0;
 	}
 	__builtin_memcpy(pk->laddr, own->raddr, 16);
 	__builtin_memcpy(pk->raddr, own->laddr, 16);
 	pk->lport = own->rport;
 	pk->rport = own->lport;
 	pk->pad = 0;
+	return 1;
+}
+
+/* Put this end's socket in its pair's entry, which the first end creates. */
+static __always_inline void register_end(struct bpf_sock_ops *skops, const struct cgp_sockkey *k)
+{
+	struct cgp_pair np = {}, *p;
+	struct cgp_sockkey pk;
+	struct tcp_sock *tp;
+	struct bpf_sock *sk;
+	__u32 side;
+
+	sk = skops->sk;
+	if (!sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	side = pair_key(k, &pk);
+	p = bpf_map_lookup_elem(&cgp_pairs, &pk);
+	if (!p) {
+		bpf_map_update_elem(&cgp_pairs, &pk, &np, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&cgp_pairs, &pk);
+		if (!p)
+			return;
+	}
+	p->sk[side & 1] = (__u64)tp;
 }
 
 /*
@@ -161,6 +229,7 @@ static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_sk
 		return;
 	st->flags |= CGP_SS_F_ACCELERATED;
 	bpf_map_update_elem(&cgp_members, &k, &one, BPF_ANY);
+	register_end(skops, &k);
 	/*
 	 * Redirected sends charge the send buffer only while they are handed
 	 * over, and no ACK ever grows it: start at the size autotuning would
@@ -218,19 +287,34 @@ int cgp_sockops(struct bpf_sock_ops *skops)
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
 	case BPF_SOCK_OPS_RTT_CB: {
-		/* accelerated, pair undecided at the last look: is it decided now? */
+		/*
+		 * RTT samples come with ACKs of data: this end sends on the TCP
+		 * path. Once it does so for good, it leaves the sockhash and its
+		 * socket hooks, unless the peer ever redirected to it: removal
+		 * frees the psock, and with it what its redirected receive queue
+		 * still holds. The peer sets its `sides` bit and then reads
+		 * `leaving`; this end sets its `leaving` bit and then reads
+		 * `sides` (atomics, fully ordered): either the peer sees this end
+		 * leaving and never starts redirecting, or this end stays.
+		 */
 		struct cgp_sockkey k = {}, pk;
-		__u8 *d;
+		struct cgp_skstat *st;
+		struct cgp_pair *p;
+		__u32 side;
 
 		sk = skops->sk;
 		if (!sk || !sockops_key(skops, &k))
 			break;
-		pair_key(&k, &pk);
-		d = bpf_map_lookup_elem(&cgp_pairs, &pk);
-		if (!d)
+		side = pair_key(&k, &pk);
+		p = bpf_map_lookup_elem(&cgp_pairs, &pk);
+		st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
+		if (!p || !st)
 			break;
-		if (*d == CGP_PAIR_PASS)
-			unaccelerate(skops, bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0), &k);
+		if (p->decision != CGP_PAIR_PASS && !(st->flags & CGP_SS_F_PASSING))
+			break;	/* undecided, or redirecting: look again at the next ACK */
+		__sync_fetch_and_or(&p->leaving, 1u << side);
+		if (!(__sync_fetch_and_or(&p->sides, 0) & (1u << (side ^ 1))))
+			unaccelerate(skops, st, &k);
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_RTT_CB_FLAG);
 		break;
 	}
@@ -365,27 +449,38 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
  * the data takes the normal path, never an error. Per message, nothing is
  * written but the per-CPU counters.
  */
+/* This end takes the TCP path from now on, and so does the pair. */
+/* This end's sends take the TCP path from now on; count why if it was redirecting. */
+static __always_inline int to_tcp(struct cgp_skstat *st, __u32 why)
+{
+	struct cgp_redir_cnt *cnt;
+
+	if ((st->flags & CGP_SS_F_REDIRECTING) && why < CGP_TCP_MAX) {
+		cnt = bpf_map_lookup_elem(&cgp_redir, &st->slot);
+		if (cnt)
+			cnt->to_tcp[why]++;
+	}
+	st->flags = (st->flags & ~CGP_SS_F_REDIRECTING) | CGP_SS_F_PASSING;
+	return SK_PASS;
+}
+
 SEC("sk_msg")
 int cgp_redir_msg(struct sk_msg_md *msg)
 {
-	struct cgp_sockkey peer = {}, own = {}, pk;
+	struct cgp_sockkey peer = {}, own, pk;
 	struct cgp_redir_cnt *cnt;
 	struct cgp_state *gs;
 	struct cgp_skstat *st;
 	struct bpf_sock *sk = msg->sk;
-	__u32 zero = 0;
-	__u8 *d, dec;
+	struct cgp_pair *p, np = {};
+	__u32 zero = 0, side, bit;
+	struct sock *ps;
 
 	if (!sk)
 		return SK_PASS;
 	st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
 	if (!st || (st->flags & CGP_SS_F_PASSING))
 		return SK_PASS;
-	gs = bpf_map_lookup_elem(&cgp_state, &zero);
-	if (!gs || gs->gen != st->gen) {
-		st->flags = (st->flags & ~CGP_SS_F_REDIRECTING) | CGP_SS_F_PASSING;
-		return SK_PASS;
-	}
 	if (msg->family == AF_INET) {
 		v4mapped(peer.laddr, msg->remote_ip4);
 		v4mapped(peer.raddr, msg->local_ip4);
@@ -403,32 +498,77 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 	}
 	peer.lport = (__u16)bpf_ntohl(msg->remote_port);
 	peer.rport = (__u16)msg->local_port;
+	__builtin_memcpy(own.laddr, peer.raddr, 16);
+	__builtin_memcpy(own.raddr, peer.laddr, 16);
+	own.lport = peer.rport;
+	own.rport = peer.lport;
+	own.pad = 0;
+	side = pair_key(&own, &pk);
+	bit = 1u << side;
 
+	p = bpf_map_lookup_elem(&cgp_pairs, &pk);
+	if (!p) {
+		if (st->flags & CGP_SS_F_REDIRECTING)
+			return to_tcp(st, CGP_TCP_GONE);	/* the peer closed: its entry went with it */
+		bpf_map_update_elem(&cgp_pairs, &pk, &np, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&cgp_pairs, &pk);	/* the winner's */
+		if (!p)
+			return to_tcp(st, CGP_TCP_GONE);
+	}
+	if (!p->decision) {
+		/* first send of the pair: redirect if the peer is an accelerated local socket */
+		__u32 dec = bpf_map_lookup_elem(&cgp_members, &peer) ? CGP_PAIR_REDIRECT : CGP_PAIR_PASS;
+
+		__sync_val_compare_and_swap(&p->decision, 0, dec);
+	}
+	gs = bpf_map_lookup_elem(&cgp_state, &zero);
+	if (!gs || gs->gen != st->gen)
+		return to_tcp(st, CGP_TCP_POLICY);	/* cgroup_skb judges this end now */
+
+	/* runs of sends by one end: a stream of small writes goes to TCP */
+	if (p->last != side) {
+		p->last = side;
+		p->run = 1;
+		p->run_bytes = msg->size;
+	} else {
+		p->run++;
+		p->run_bytes += msg->size;
+		if (p->run >= CGP_STREAM_RUN && p->run_bytes < (__u64)p->run * CGP_STREAM_SEG)
+			return to_tcp(st, CGP_TCP_STREAM);
+	}
+
+	if (p->decision != CGP_PAIR_REDIRECT)
+		return to_tcp(st, CGP_TCP_MAX);	/* never redirected: nothing to count */
 	if (!(st->flags & CGP_SS_F_REDIRECTING)) {
-		/* first send of this end: follow the connection's decision, or make it */
-		__builtin_memcpy(own.laddr, peer.raddr, 16);
-		__builtin_memcpy(own.raddr, peer.laddr, 16);
-		own.lport = peer.rport;
-		own.rport = peer.lport;
-		pair_key(&own, &pk);
-		d = bpf_map_lookup_elem(&cgp_pairs, &pk);
-		if (!d) {
-			dec = bpf_map_lookup_elem(&cgp_members, &peer) ? CGP_PAIR_REDIRECT : CGP_PAIR_PASS;
-			bpf_map_update_elem(&cgp_pairs, &pk, &dec, BPF_NOEXIST);
-			d = bpf_map_lookup_elem(&cgp_pairs, &pk);	/* the winner's */
-		}
-		if (!d || *d != CGP_PAIR_REDIRECT) {
-			st->flags |= CGP_SS_F_PASSING;
-			return SK_PASS;
+		/*
+		 * First redirect of this end: say so, then look whether the peer
+		 * may be leaving the sockhash (its RTT callback does it the other
+		 * way round), so no redirect ever targets a socket on its way out.
+		 */
+		__sync_fetch_and_or(&p->sides, bit);
+		if (__sync_fetch_and_or(&p->leaving, 0) & (bit ^ 3))
+			return to_tcp(st, CGP_TCP_MAX);
+	}
+	/*
+	 * A reader that falls behind: TCP and its flow control from now on.
+	 * The peer may be closing: its socket memory stays a socket (TCP
+	 * sockets are SLAB_TYPESAFE_BY_RCU) and a probe read never faults.
+	 */
+	ps = (struct sock *)p->sk[(side ^ 1) & 1];
+	if (ps && (!(++st->sends & 7) || msg->size >= CGP_STREAM_SEG)) {
+		int queued = 0, rcvbuf = 0;
+
+		/* every 8th send (and every large one): at most 8 small ones late */
+		bpf_probe_read_kernel(&queued, sizeof(queued), &ps->sk_backlog.rmem_alloc.counter);
+		if (queued > CGP_ACCEL_RCVQ) {
+			bpf_probe_read_kernel(&rcvbuf, sizeof(rcvbuf), &ps->sk_rcvbuf);
+			if (queued > rcvbuf)
+				return to_tcp(st, CGP_TCP_SLOW);
 		}
 	}
-	if (bpf_msg_redirect_hash(msg, &cgp_socks, &peer, BPF_F_INGRESS) != SK_PASS) {
-		if (!(st->flags & CGP_SS_F_REDIRECTING))
-			st->flags |= CGP_SS_F_PASSING;
-		return SK_PASS;	/* the peer is gone: the normal path, never an error */
-	}
-	if (!(st->flags & CGP_SS_F_REDIRECTING))
-		st->flags |= CGP_SS_F_REDIRECTING;
+	if (bpf_msg_redirect_hash(msg, &cgp_socks, &peer, BPF_F_INGRESS) != SK_PASS)
+		return to_tcp(st, CGP_TCP_GONE);	/* the normal path, never an error */
+	st->flags |= CGP_SS_F_REDIRECTING;
 	cnt = bpf_map_lookup_elem(&cgp_redir, &st->slot);
 	if (cnt) {
 		cnt->msgs++;

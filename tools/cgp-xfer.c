@@ -5,8 +5,12 @@
  *   cgp-xfer echo ADDR PORT                 epoll echo server, non-blocking sockets
  *   cgp-xfer sink ADDR PORT                 epoll server that reads and discards;
  *                                           on EOF answers the byte count (8 bytes)
+ *   cgp-xfer echo-blocking ADDR PORT        echo server, a thread per connection,
+ *                                           blocking read() then write()
  *   cgp-xfer pingpong ADDR PORT SIZE SECS   SIZE-byte request, SIZE-byte echo, in
  *                                           lock step: "p50_us p99_us count"
+ *   cgp-xfer pingpong-unix SIZE SECS        the same over an AF_UNIX socket pair
+ *                                           (forked blocking echo): the floor
  *   cgp-xfer bulk ADDR PORT SIZE SECS       SIZE-byte writes to a sink; throughput
  *                                           up to the sink's count: "gbit_s bytes"
  *   cgp-xfer verify ADDR PORT BYTES [CHUNK] pseudo-random payload through an echo
@@ -35,6 +39,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +209,62 @@ drop:
 	}
 }
 
+/* ---- a thread per connection, blocking sockets (classic servers) ---- */
+
+static void *echo_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg, one = 1;
+	char *buf = malloc(MAXSZ);
+	ssize_t r;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (buf) {
+		r = read(fd, buf, MAXSZ);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || full_io(fd, buf, (size_t)r, 1))
+			break;
+	}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+static void serve_blocking(const char *addr, const char *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd, one = 1, zero = 0;
+
+	if (resolve(addr, port, &ss, &len))
+		die("bad address");
+	lfd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (lfd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 4096))
+		die("listen");
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+		pthread_t th;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			die("accept");
+		}
+		if (pthread_create(&th, NULL, echo_conn, (void *)(intptr_t)fd)) {
+			close(fd);
+			continue;
+		}
+		pthread_detach(th);
+	}
+}
+
 /* ---- clients ---- */
 
 static int cmp_d(const void *a, const void *b)
@@ -213,9 +274,9 @@ static int cmp_d(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void pingpong(const char *addr, const char *port, size_t size, double secs)
+/* SIZE-byte request, SIZE-byte answer, in lock step on fd: "p50_us p99_us count" */
+static void rr_measure(int fd, size_t size, double secs)
 {
-	int fd = dial(addr, port);
 	size_t cap = 1 << 20, n = 0;
 	double *lat = malloc(cap * sizeof(*lat)), end;
 	char *buf = calloc(1, size);
@@ -238,7 +299,47 @@ static void pingpong(const char *addr, const char *port, size_t size, double sec
 	}
 	qsort(lat, n, sizeof(*lat), cmp_d);
 	printf("%.2f %.2f %zu\n", lat[n / 2], lat[(size_t)(n * 0.99)], n);
+	free(lat);
+	free(buf);
+}
+
+static void pingpong(const char *addr, const char *port, size_t size, double secs)
+{
+	int fd = dial(addr, port);
+
+	rr_measure(fd, size, secs);
 	close(fd);
+}
+
+/*
+ * The same exchange over an AF_UNIX socket pair with a forked blocking echo:
+ * the cheapest two-process round trip the machine offers, the floor for any
+ * local transport (a redirect included).
+ */
+static void pingpong_unix(size_t size, double secs)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		die("socketpair");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		char *buf = malloc(MAXSZ);
+		ssize_t r;
+
+		close(sv[0]);
+		while (buf && (r = read(sv[1], buf, MAXSZ)) > 0)
+			if (full_io(sv[1], buf, (size_t)r, 1))
+				break;
+		_exit(0);
+	}
+	close(sv[1]);
+	rr_measure(sv[0], size, secs);
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
 }
 
 /* Bulk keeps Nagle on, as iperf3 and most streaming apps do. */
@@ -292,24 +393,48 @@ static uint8_t next_byte(uint64_t *s)
 	return (uint8_t)((*s * 2685821657736338717ull) >> 56);
 }
 
+/*
+ * The writer of verify/verify-nb stays at most this far ahead of what came
+ * back, like an application with bounded buffers: the echo server and the
+ * two receive queues never hold more than that, whatever the scheduling.
+ */
+#define VERIFY_WINDOW (4u << 20)
+
 struct writer {
 	int fd;
 	uint64_t bytes;
 	size_t chunk;
 	int err;
+	uint64_t got;	/* bytes read back so far (the reader's, atomic) */
+	uint64_t window;	/* 0: none (halfclose writes everything first) */
 };
+
+/*
+ * Write sizes: uniform in 1..cap (partial and odd lengths, cap/2 on average),
+ * the last one cut to what is left (no tail of ever smaller writes).
+ */
+static size_t write_size(uint64_t *s, uint64_t left, size_t cap)
+{
+	size_t n;
+
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	n = 1 + (size_t)(*s % cap);
+	return n < left ? n : (size_t)left;
+}
 
 static void *write_all(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t s = 0x9e3779b97f4a7c15ull, left = w->bytes;
+	uint64_t s = 0x9e3779b97f4a7c15ull, sz = 0x2545f4914f6cdd1dull, left = w->bytes;
 	char *buf = malloc(w->chunk);
 
 	while (left) {
-		size_t n = left < w->chunk ? left : w->chunk;
+		size_t n = write_size(&sz, left, w->chunk);
 
-		/* vary the write sizes: exercise partial and odd lengths */
-		n = 1 + (n * 7919 + left) % n;
+		while (w->window && w->bytes - left + n > __atomic_load_n(&w->got, __ATOMIC_ACQUIRE) + w->window)
+			usleep(50);
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (char)next_byte(&s);
 		if (full_io(w->fd, buf, n, 1)) {
@@ -324,7 +449,8 @@ static void *write_all(void *arg)
 
 static void verify(const char *addr, const char *port, uint64_t bytes, size_t chunk, int halfclose)
 {
-	struct writer w = { .fd = dial(addr, port), .bytes = bytes, .chunk = chunk };
+	struct writer w = { .fd = dial(addr, port), .bytes = bytes, .chunk = chunk,
+			     .window = halfclose ? 0 : VERIFY_WINDOW };
 	uint64_t s = 0x9e3779b97f4a7c15ull, got = 0;
 	char *buf = malloc(65536);
 	pthread_t th;
@@ -356,6 +482,7 @@ static void verify(const char *addr, const char *port, uint64_t bytes, size_t ch
 			}
 		}
 		got += (uint64_t)r;
+		__atomic_store_n(&w.got, got, __ATOMIC_RELEASE);
 	}
 	if (!halfclose) {
 		pthread_join(th, NULL);
@@ -379,14 +506,15 @@ static void verify(const char *addr, const char *port, uint64_t bytes, size_t ch
 static void verify_nb(const char *addr, const char *port, uint64_t bytes)
 {
 	int fd = dial(addr, port);
-	uint64_t ws = 0x9e3779b97f4a7c15ull, rs = ws, sent = 0, got = 0;
+	uint64_t ws = 0x9e3779b97f4a7c15ull, rs = ws, sz = 0x2545f4914f6cdd1dull, sent = 0, got = 0;
 	char out[16384], in[65536];
 	size_t olen = 0, ooff = 0;
 	int shut = 0;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN | (sent < bytes || ooff < olen ? POLLOUT : 0) };
+		int more = sent < bytes && sent < got + VERIFY_WINDOW;
+		struct pollfd p = { .fd = fd, .events = POLLIN | (more || ooff < olen ? POLLOUT : 0) };
 
 		if (poll(&p, 1, 10000) <= 0) {
 			fprintf(stderr, "cgp-xfer: verify-nb: stalled at %llu/%llu bytes\n",
@@ -394,9 +522,8 @@ static void verify_nb(const char *addr, const char *port, uint64_t bytes)
 			exit(1);
 		}
 		if (p.revents & POLLOUT) {
-			if (ooff == olen && sent < bytes) {
-				olen = sizeof(out) < bytes - sent ? sizeof(out) : (size_t)(bytes - sent);
-				olen = 1 + (olen * 7919 + sent) % olen;
+			if (ooff == olen && more) {
+				olen = write_size(&sz, bytes - sent, sizeof(out));
 				for (size_t i = 0; i < olen; i++)
 					out[i] = (char)next_byte(&ws);
 				ooff = 0;
@@ -451,10 +578,14 @@ int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "echo"))
 		serve(argv[2], argv[3], 0);
+	else if (argc >= 4 && !strcmp(argv[1], "echo-blocking"))
+		serve_blocking(argv[2], argv[3]);
 	else if (argc >= 4 && !strcmp(argv[1], "sink"))
 		serve(argv[2], argv[3], 1);
 	else if (argc >= 6 && !strcmp(argv[1], "pingpong"))
 		pingpong(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
+	else if (argc >= 4 && !strcmp(argv[1], "pingpong-unix"))
+		pingpong_unix(strtoul(argv[2], NULL, 0), atof(argv[3]));
 	else if (argc >= 6 && !strcmp(argv[1], "bulk"))
 		bulk(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 5 && !strcmp(argv[1], "verify"))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Socket redirection acceleration: data integrity (v4, v6, dual-stack), mixed
-# pairs, many concurrent connections, an epoll server, half-close, abortive
-# close, and policy changes that take accelerated connections back.
+# pairs, many concurrent connections, epoll and blocking servers, half-close,
+# abortive close, streams of small writes handed to TCP mid-stream, and policy
+# changes that take accelerated connections back.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -10,13 +11,18 @@ XFER="$BUILD/tools/cgp-xfer"
 CLI=$(mkcg cli)
 SRV=$(mkcg srv)
 PLAIN=$(mkcg plain)
-P1=$(rand_port); P2=$((P1 + 1)); P3=$((P1 + 2))
+P1=$(rand_port); P2=$((P1 + 1)); P3=$((P1 + 2)); P4=$((P1 + 3)); P5=$((P1 + 4)); P6=$((P1 + 5)); P7=$((P1 + 6))
 
-# Epoll echo servers (non-blocking sockets): dual-stack on ::, and one outside acceleration.
+# Epoll echo servers (non-blocking sockets): dual-stack on ::, and one outside
+# acceleration; a blocking echo server (a thread per connection); a sink.
 bg_in_cg srv "$XFER" echo :: "$P1"
 wait_listen tcp "$P1"
 bg_in_cg plain "$XFER" echo :: "$P3"
 wait_listen tcp "$P3"
+bg_in_cg srv "$XFER" echo-blocking :: "$P4"
+wait_listen tcp "$P4"
+bg_in_cg srv "$XFER" sink 127.0.0.1 "$P5"
+wait_listen tcp "$P5"
 
 POL=$(write_policy accel.ini <<EOT
 [cli]
@@ -25,35 +31,125 @@ accelerate = yes
 default_egress = deny
 allow = out tcp any port $P1
 allow = out tcp any port $P3
+allow = out tcp any port $P4-$P7
 
 [srv]
 cgroup = $SRV
 accelerate = yes
 default_ingress = deny
 allow = in tcp any port $P1
+allow = in tcp any port $P4-$P7
 EOT
 )
 out=$(cgp apply "$POL" 2>&1) || { not_ok "apply: $out"; e2e_done; exit 1; }
 
-redirected() {	# POLICY: messages redirected so far
-	cgp status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["policies"] if p["name"]==sys.argv[1]][0]["redirected"]["messages"])' "$1"
+redirected() {	# POLICY [messages|bytes|to_tcp.REASON]: from status --json
+	cgp status --json | python3 -c '
+import json, sys
+d = [p for p in json.load(sys.stdin)["policies"] if p["name"] == sys.argv[1]][0]["redirected"]
+for k in sys.argv[2].split("."):
+    d = d[k]
+print(d)' "$1" "${2:-messages}"
+}
+to_tcp() {	# POLICY: the hand-off counters, for messages
+	cgp status --json | python3 -c '
+import json, sys
+print(" ".join("%s=%s" % kv for kv in [p for p in json.load(sys.stdin)["policies"] if p["name"] == sys.argv[1]][0]["redirected"]["to_tcp"].items()))' "$1"
 }
 
-r0=$(redirected cli)
+# Writes of 1 B-256 KiB (128 KiB on average): no stream of small writes, so
+# the whole payload takes the redirect, both ways.
+r0=$(redirected cli bytes)
 check "20 MB v4 through an accelerated pair, every byte checked" \
-	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 | grep -q 'ok 20000000'"
-r1=$(redirected cli)
-check "the v4 transfer was redirected ($r0 -> $r1 messages)" test "$r1" -gt "$((r0 + 100))"
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 262144 | grep -q 'ok 20000000'"
+r1=$(redirected cli bytes)
+check "all of the v4 payload was redirected ($r0 -> $r1 bytes; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r1" -ge "$((r0 + 20000000))"
 check "20 MB v6 through an accelerated pair" \
-	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify ::1 $P1 20000000 | grep -q 'ok 20000000'"
-r2=$(redirected cli)
-check "the v6 transfer was redirected ($r1 -> $r2)" test "$r2" -gt "$((r1 + 100))"
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify ::1 $P1 20000000 262144 | grep -q 'ok 20000000'"
+r2=$(redirected cli bytes)
+check "all of the v6 payload was redirected ($r1 -> $r2; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r2" -ge "$((r1 + 20000000))"
 # 127.0.0.1 to a server on :: is the dual-stack case: its socket is AF_INET6, v4-mapped.
-s0=$(redirected srv)
+s0=$(redirected srv bytes)
 check "20 MB v4 client to a dual-stack (::) server, echoed back" \
-	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 64000 | grep -q 'ok 20000000'"
-s1=$(redirected srv)
-check "the dual-stack server's answers were redirected too ($s0 -> $s1)" test "$s1" -gt "$s0"
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 262144 | grep -q 'ok 20000000'"
+s1=$(redirected srv bytes)
+check "the dual-stack server's answers were redirected too ($s0 -> $s1)" test "$s1" -ge "$((s0 + 20000000))"
+r0=$(redirected cli bytes)
+check "20 MB through a blocking server (a thread per connection, blocking reads)" \
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P4 20000000 262144 | grep -q 'ok 20000000'"
+r1=$(redirected cli bytes)
+check "and it was redirected ($r0 -> $r1; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r1" -ge "$((r0 + 20000000))"
+
+# Streams of small writes go to TCP mid-stream (TCP batches them better); the
+# order of what was redirected before and what follows on TCP must hold.
+check "20 MB in writes of 1-512 B, echoed (both ends may go to TCP mid-stream), every byte checked" \
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 512 | grep -q 'ok 20000000'"
+# One way, to a reader that never answers: the hand-off comes after 32 writes.
+in_cg srv python3 -c '
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(); print("ready", flush=True)
+c, _ = l.accept(); n = 0; bad = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    bad += sum(1 for i, x in enumerate(b) if x != (n + i) % 251)
+    n += len(b)
+print("got", n, "bad", bad, flush=True)' "$P6" > "$TMPD/hand.srv" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q ready "$TMPD/hand.srv" 2>/dev/null && break; sleep 0.1; done
+r0=$(redirected cli bytes)
+h0=$(redirected cli to_tcp.small_writes)
+in_cg cli python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+pat = bytes(i % 251 for i in range(251 * 2))
+for k in range(20000):
+    off = (k * 100) % 251
+    s.sendall(pat[off:off + 100])
+s.close()' "$P6"
+for _ in $(seq 100); do grep -q got "$TMPD/hand.srv" && break; sleep 0.1; done
+r1=$(redirected cli bytes)
+expect_eq "20000 writes of 100 B to a reader: all arrive, in order" "$(awk '/^got/ {print $2, $4}' "$TMPD/hand.srv")" "2000000 0"
+check "the first writes were redirected, the rest went to TCP ($((r1 - r0)) of 2000000 bytes redirected)" \
+	test "$((r1 - r0))" -gt 0 -a "$((r1 - r0))" -le 3200
+expect_eq "status counts the hand-off as small writes" "$(redirected cli to_tcp.small_writes)" "$((h0 + 1))"
+check "a stream of 512 B writes to a sink: every byte counted" \
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' bulk 127.0.0.1 $P5 512 1 >/dev/null"
+check "a stream of 64 KiB writes to a sink: every byte counted" \
+	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' bulk 127.0.0.1 $P5 65536 1 >/dev/null"
+
+# A reader that does not read: a redirect is not bounded by its receive buffer,
+# so the pair goes to TCP and its flow control once 6 MiB wait unread. The
+# writer is held back (TCP alone lets ~10 MB wait), and every byte arrives.
+in_cg srv python3 -c '
+import socket, sys, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(); print("ready", flush=True)
+c, _ = l.accept(); time.sleep(3); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+print("got", n, flush=True)' "$P7" > "$TMPD/slow.srv" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q ready "$TMPD/slow.srv" 2>/dev/null && break; sleep 0.1; done
+w0=$(redirected cli to_tcp.slow_reader)
+in_cg cli python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.setblocking(False)
+b = b"x" * 262144; n = 0; t = time.time()
+while time.time() - t < 2:
+    try: n += s.send(b)
+    except BlockingIOError: time.sleep(0.01)
+print("sent", n, flush=True); s.setblocking(True); s.close()' "$P7" > "$TMPD/slow.cli" 2>&1
+for _ in $(seq 100); do grep -q got "$TMPD/slow.srv" && break; sleep 0.1; done
+sent=$(awk '/^sent/ {print $2}' "$TMPD/slow.cli")
+got=$(awk '/^got/ {print $2}' "$TMPD/slow.srv")
+check "a writer to a reader that does not read is held back (${sent:-?} bytes sent in 2 s)" \
+	test "${sent:-0}" -gt 1000000 -a "${sent:-0}" -lt 40000000
+expect_eq "and the reader gets every one of them when it reads" "${got:-none}" "${sent:-?}"
+expect_eq "status counts the hand-off as a slow reader" "$(redirected cli to_tcp.slow_reader)" "$((w0 + 1))"
 
 # Mixed pairs: one side accelerated, the other not.
 check "mixed pair: accelerated client, plain server (20 MB)" \
