@@ -9,6 +9,10 @@
 # share of each accelerated bulk transfer that was redirected (streams of
 # small writes are handed to TCP).
 #
+# Placement is fixed, as the scheduler's choice moves a round trip by ~50%
+# here: latency is measured with client and server on one CPU and on two
+# CPUs (client on CPU 0, server on CPU 1); bulk on two CPUs.
+#
 # Writes $BENCH_OUT/accel.md and accel.csv. Creates its own cgroups
 # (cgp-bench-accel-ID), pin path and servers; removes them on exit.
 set -u
@@ -62,60 +66,76 @@ stats = no
 EOT
 "$CGP" --pin-path "$PIN" apply "$TMP/p.ini" >/dev/null || exit 2
 # One server pair per mode: accelerated servers for accelerated clients, plain for plain.
-in_cg acc-srv "$X" echo 127.0.0.1 $PE & PIDS+=($!)
-in_cg acc-srv "$X" sink 127.0.0.1 $PS & PIDS+=($!)
-in_cg plain "$X" echo 127.0.0.1 $((PE + 10)) & PIDS+=($!)
-in_cg plain "$X" sink 127.0.0.1 $((PS + 10)) & PIDS+=($!)
+in_cg acc-srv "$X" echo 127.0.0.1 $PE & PIDS+=($!); ECHO=($!)
+in_cg acc-srv "$X" sink 127.0.0.1 $PS & PIDS+=($!); SINK=($!)
+in_cg plain "$X" echo 127.0.0.1 $((PE + 10)) & PIDS+=($!); ECHO+=($!)
+in_cg plain "$X" sink 127.0.0.1 $((PS + 10)) & PIDS+=($!); SINK+=($!)
 sleep 0.5
+for p in "${SINK[@]}"; do taskset -pc 1 "$p" >/dev/null; done
 
 redir_bytes() {
 	"$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["policies"] if p["name"]=="acc-cli"][0]["redirected"]["bytes"])'
 }
 
-echo "round,mode,size,p50_us,p99_us,gbit_s,redirected_share" > "$OUT/accel.csv"
+echo "round,place,mode,size,p50_us,p99_us,gbit_s,redirected_share" > "$OUT/accel.csv"
 for r in $(seq "$ROUNDS"); do
 	for s in $SIZES; do
+		for place in one two; do
+			scpu=0; [ $place = two ] && scpu=1
+			for p in "${ECHO[@]}"; do taskset -pc $scpu "$p" >/dev/null; done
+			for mode in acc plain; do
+				if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
+				lat=$(in_cg $cg taskset -c 0 "$X" pingpong 127.0.0.1 $((PE + off)) "$s" "$SECS")
+				echo "$r,$place,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
+			done
+			lat=$(in_cg plain taskset -c 0 "$X" pingpong-unix "$s" "$SECS" $scpu)
+			echo "$r,$place,unix,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
+		done
 		for mode in acc plain; do
 			if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
-			lat=$(in_cg $cg "$X" pingpong 127.0.0.1 $((PE + off)) "$s" "$SECS")
 			b0=$(redir_bytes)
-			bw=$(in_cg $cg "$X" bulk 127.0.0.1 $((PS + off)) "$s" "$SECS" 2>>"$TMP/bulk.err")
+			bw=$(in_cg $cg taskset -c 0 "$X" bulk 127.0.0.1 $((PS + off)) "$s" "$SECS" 2>>"$TMP/bulk.err")
 			share=
 			[ $mode = acc ] && share=$(echo "$bw $b0 $(redir_bytes)" | awk '{ if ($2 > 0) printf "%.4f", ($4 - $3) / $2 }')
-			echo "$r,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),$(echo "$bw" | awk '{print $1}'),$share" >> "$OUT/accel.csv"
+			echo "$r,two,$mode-bulk,$s,,,$(echo "$bw" | awk '{print $1}'),$share" >> "$OUT/accel.csv"
 		done
-		lat=$(in_cg plain "$X" pingpong-unix "$s" "$SECS")
-		echo "$r,unix,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
 	done
 done
 redir=$("$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(p["redirected"]["messages"] for p in d["policies"]))')
 
 eagain=$(grep -c "spurious EAGAIN" "$TMP/bulk.err" 2>/dev/null)
-python3 - "$OUT/accel.csv" "$ROUNDS" "$redir" "${eagain:-0}" > "$OUT/accel.md" <<'PY'
+python3 - "$OUT/accel.csv" "$ROUNDS" "$redir" "${eagain:-0}" "$SECS" > "$OUT/accel.md" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 med = lambda xs: statistics.median(xs)
 print("## Socket redirection acceleration vs plain loopback TCP\n")
-print("Median of %s rounds, each round runs both modes back to back (`bench/accel.sh`). "
-      "Latency: one connection, TCP_NODELAY, SIZE-byte request and echo in lock step; "
-      "AF_UNIX: the same exchange over a socket pair with a blocking echo, the cheapest "
-      "two-process round trip on this machine (the floor for any local transport). "
-      "Bulk: SIZE-byte writes, Nagle on, to a sink that reads 1 MiB at a time; "
-      "'redirected' is the share of the accelerated transfer that took the redirect "
-      "(a stream of small writes is handed to TCP after 32 writes). "
+print("Median of %s rounds; each round runs every mode back to back (`bench/accel.sh`). "
       "%s messages were redirected in all.\n" % (sys.argv[2], sys.argv[3]))
-print("| size | p50 plain | p50 accel | p50 ratio | p50 AF_UNIX | AF_UNIX ratio | p99 plain | p99 accel | bulk plain | bulk accel | bulk ratio | redirected |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for s in sorted({int(r["size"]) for r in rows}):
-    def m(mode, k):
-        xs = [float(r[k]) for r in rows if r["mode"] == mode and int(r["size"]) == s and r.get(k)]
-        return med(xs) if xs else float("nan")
-    p50p, p50a, p50u = m("plain", "p50_us"), m("acc", "p50_us"), m("unix", "p50_us")
-    p99p, p99a = m("plain", "p99_us"), m("acc", "p99_us")
-    bp, ba = m("plain", "gbit_s"), m("acc", "gbit_s")
-    sh = m("acc", "redirected_share")
-    print("| %d B | %.1f us | %.1f us | %.2f | %.1f us | %.2f | %.1f us | %.1f us | %.2f Gbit/s | %.2f Gbit/s | %.2f | %.0f%% |"
-          % (s, p50p, p50a, p50a / p50p, p50u, p50u / p50p, p99p, p99a, bp, ba, ba / bp, sh * 100))
+def m(place, mode, s, k):
+    xs = [float(r[k]) for r in rows if r["place"] == place and r["mode"] == mode and int(r["size"]) == s and r.get(k)]
+    return med(xs) if xs else float("nan")
+sizes = sorted({int(r["size"]) for r in rows})
+print("Request/response latency: one connection, TCP_NODELAY, SIZE-byte request and echo in lock "
+      "step (epoll echo server). AF_UNIX: the same exchange over a socket pair with a blocking echo, "
+      "the cheapest two-process round trip on this machine, a floor for any local transport. "
+      "Client on CPU 0, server on CPU 0 (one CPU) or CPU 1 (two CPUs).\n")
+print("| size | CPUs | p50 plain | p50 accel | **p50 ratio** | p50 AF_UNIX | AF_UNIX ratio | p99 plain | p99 accel |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+for s in sizes:
+    for place in ("one", "two"):
+        p50p, p50a, p50u = m(place, "plain", s, "p50_us"), m(place, "acc", s, "p50_us"), m(place, "unix", s, "p50_us")
+        print("| %d B | %s | %.1f us | %.1f us | **%.2f** | %.1f us | %.2f | %.1f us | %.1f us |"
+              % (s, place, p50p, p50a, p50a / p50p, p50u, p50u / p50p,
+                 m(place, "plain", s, "p99_us"), m(place, "acc", s, "p99_us")))
+print("\nBulk: SIZE-byte writes for %s s, Nagle on, to a sink on CPU 1 that reads 1 MiB at a time; "
+      "'redirected': the share of the accelerated transfer that took the redirect (a stream of "
+      "small writes goes to TCP after 32 writes, a reader 6 MiB behind sends its writer to TCP).\n" % sys.argv[5])
+print("| size | bulk plain | bulk accel | **bulk ratio** | redirected |")
+print("|---:|---:|---:|---:|---:|")
+for s in sizes:
+    bp, ba = m("two", "plain-bulk", s, "gbit_s"), m("two", "acc-bulk", s, "gbit_s")
+    sh = m("two", "acc-bulk", s, "redirected_share")
+    print("| %d B | %.2f Gbit/s | %.2f Gbit/s | **%.2f** | %.1f%% |" % (s, bp, ba, ba / bp, sh * 100))
 print("\nSpurious EAGAIN on the bulk client's blocking read of the sink's count (a kernel quirk of "
       "sockets in a sockhash, see docs/ARCHITECTURE.md; the tool retries it): %s times." % sys.argv[4])
 PY

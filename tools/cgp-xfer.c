@@ -9,8 +9,8 @@
  *                                           blocking read() then write()
  *   cgp-xfer pingpong ADDR PORT SIZE SECS   SIZE-byte request, SIZE-byte echo, in
  *                                           lock step: "p50_us p99_us count"
- *   cgp-xfer pingpong-unix SIZE SECS        the same over an AF_UNIX socket pair
- *                                           (forked blocking echo): the floor
+ *   cgp-xfer pingpong-unix SIZE SECS [CPU]  the same over an AF_UNIX socket pair
+ *                                           (forked blocking echo, on CPU if given)
  *   cgp-xfer bulk ADDR PORT SIZE SECS       SIZE-byte writes to a sink; throughput
  *                                           up to the sink's count: "gbit_s bytes"
  *   cgp-xfer verify ADDR PORT BYTES [CHUNK] pseudo-random payload through an echo
@@ -32,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -316,7 +317,7 @@ static void pingpong(const char *addr, const char *port, size_t size, double sec
  * the cheapest two-process round trip the machine offers, the floor for any
  * local transport (a redirect included).
  */
-static void pingpong_unix(size_t size, double secs)
+static void pingpong_unix(size_t size, double secs, int cpu)
 {
 	int sv[2];
 	pid_t pid;
@@ -331,6 +332,14 @@ static void pingpong_unix(size_t size, double secs)
 		ssize_t r;
 
 		close(sv[0]);
+		if (cpu >= 0) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				die("sched_setaffinity");
+		}
 		while (buf && (r = read(sv[1], buf, MAXSZ)) > 0)
 			if (full_io(sv[1], buf, (size_t)r, 1))
 				break;
@@ -585,7 +594,7 @@ int main(int argc, char **argv)
 	else if (argc >= 6 && !strcmp(argv[1], "pingpong"))
 		pingpong(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 4 && !strcmp(argv[1], "pingpong-unix"))
-		pingpong_unix(strtoul(argv[2], NULL, 0), atof(argv[3]));
+		pingpong_unix(strtoul(argv[2], NULL, 0), atof(argv[3]), argc > 4 ? atoi(argv[4]) : -1);
 	else if (argc >= 6 && !strcmp(argv[1], "bulk"))
 		bulk(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 5 && !strcmp(argv[1], "verify"))
