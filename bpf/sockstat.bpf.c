@@ -118,13 +118,6 @@ static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
 	__builtin_memcpy(&a[12], &ip4, 4);
 }
 
-/*
- * An established socket of an `accelerate = yes` cgroup joins cgp_socks.
- * This runs at connection set-up, after the SYN and SYN-ACK passed the
- * cgroup_skb policy: only allowed connections are ever accelerated. Whether
- * the peer is local is decided at the first send (the peer is in the map or
- * not), so nothing is looked up here.
- */
 /* The socket's own key; false for a family we do not accelerate. */
 static __always_inline bool sockops_key(struct bpf_sock_ops *skops, struct cgp_sockkey *k)
 {
@@ -209,8 +202,8 @@ static __always_inline void register_end(struct bpf_sock_ops *skops, const struc
  * This runs at connection set-up, after the SYN and SYN-ACK passed the
  * cgroup_skb policy: only allowed connections are ever accelerated. Whether
  * the pair redirects is decided at the first send of either end (cgp_pairs).
- * RTT callbacks run until then, so a pair that will not redirect can leave
- * the sockhash (and its socket hooks) at its first acknowledged send.
+ * RTT callbacks (they come only with ACKs of data sent on TCP) let an end
+ * that sends on TCP leave the sockhash and its socket hooks.
  */
 static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_skstat *st)
 {
@@ -430,26 +423,24 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
 }
 
 /*
- * Every send of an accelerated socket.
+ * cgp_redir_msg (sk_msg, attached to cgp_socks) runs for every send of an
+ * accelerated socket. The first send of either end decides for the
+ * connection (cgp_pairs, the first writer wins): if the peer socket is in
+ * cgp_socks (a local, accelerated peer), both ends send straight to each
+ * other's receive queue (REDIRECTING); if not, both take the normal TCP path
+ * for good (PASSING) and leave the sockhash at their next RTT callback.
  *
- * The first send of either end decides for the connection, once (cgp_pairs,
- * first writer wins): if the peer socket is in cgp_socks (a local, accelerated
- * peer), both ends send straight to each other's receive queue (REDIRECTING);
- * if not, both take the normal TCP path for good (PASSING) and leave the
- * sockhash at their next RTT callback, so they behave exactly like plain
- * sockets. One decision for both ends: a socket never receives redirected
- * data unless it redirects itself, and never goes from the normal path to
- * redirecting (the peer reads its redirected queue before its TCP queue, so
- * older bytes would wait behind newer ones).
- *
- * Redirected data skips cgroup_skb, so a policy change (a new generation)
- * sends a redirecting socket back to the normal path for good, where
- * cgroup_skb judges it again and drops it if the new policy denies it. That
- * direction keeps byte order. A failed redirect (the peer is gone) passes:
- * the data takes the normal path, never an error. Per message, nothing is
- * written but the per-CPU counters.
+ * After that each end may go back to the normal path on its own, for good:
+ * a redirected byte is read before any byte that came by TCP, so that
+ * direction keeps byte order (the other way would not). It does when the
+ * policy changes (redirected data skips cgroup_skb, which judges it again),
+ * when its sends turn into a stream of small writes (TCP coalesces them and
+ * wakes the reader once per segment, a redirect once per write), when the
+ * peer's reader falls CGP_ACCEL_RCVQ behind (a redirect has no flow control)
+ * and when the peer is gone: never an error to the application. Per send,
+ * the program writes the run count in the pair's entry and the per-CPU
+ * counters; status shows why sockets went back (cgp_redir_cnt.to_tcp).
  */
-/* This end takes the TCP path from now on, and so does the pair. */
 /* This end's sends take the TCP path from now on; count why if it was redirecting. */
 static __always_inline int to_tcp(struct cgp_skstat *st, __u32 why)
 {
