@@ -442,8 +442,12 @@ static void *write_all(void *arg)
 	while (left) {
 		size_t n = write_size(&sz, left, w->chunk);
 
-		while (w->window && w->bytes - left + n > __atomic_load_n(&w->got, __ATOMIC_ACQUIRE) + w->window)
-			usleep(50);
+		for (uint64_t got; w->window; usleep(50)) {
+			got = __atomic_load_n(&w->got, __ATOMIC_ACQUIRE);
+			/* wait while some is outstanding and this write would pass the window */
+			if (w->bytes - left <= got || w->bytes - left + n <= got + w->window)
+				break;
+		}
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (char)next_byte(&s);
 		if (full_io(w->fd, buf, n, 1)) {
