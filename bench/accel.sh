@@ -73,6 +73,9 @@ in_cg plain "$X" sink 127.0.0.1 $((PS + 10)) & PIDS+=($!); SINK+=($!)
 sleep 0.5
 for p in "${SINK[@]}"; do taskset -pc 1 "$p" >/dev/null; done
 
+client() {	# MODE: the client's cgroup and its servers' port offset
+	if [ "$1" = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
+}
 redir_bytes() {
 	"$CGP" --pin-path "$PIN" status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d["policies"] if p["name"]=="acc-cli"][0]["redirected"]["bytes"])'
 }
@@ -84,7 +87,7 @@ for r in $(seq "$ROUNDS"); do
 			scpu=0; [ $place = two ] && scpu=1
 			for p in "${ECHO[@]}"; do taskset -pc $scpu "$p" >/dev/null; done
 			for mode in acc plain; do
-				if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
+				client $mode
 				lat=$(in_cg $cg taskset -c 0 "$X" pingpong 127.0.0.1 $((PE + off)) "$s" "$SECS")
 				echo "$r,$place,$mode,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
 			done
@@ -92,7 +95,7 @@ for r in $(seq "$ROUNDS"); do
 			echo "$r,$place,unix,$s,$(echo "$lat" | awk '{print $1","$2}'),," >> "$OUT/accel.csv"
 		done
 		for mode in acc plain; do
-			if [ $mode = acc ]; then cg=acc-cli; off=0; else cg=plain; off=10; fi
+			client $mode
 			b0=$(redir_bytes)
 			bw=$(in_cg $cg taskset -c 0 "$X" bulk 127.0.0.1 $((PS + off)) "$s" "$SECS" 2>>"$TMP/bulk.err")
 			share=

@@ -99,17 +99,16 @@ struct conn {
 	int rd_closed;
 };
 
-static void serve(const char *addr, const char *port, int sink)
+/* A listening TCP socket; on "::" dual-stack. flags: SOCK_NONBLOCK or 0. */
+static int listen_on(const char *addr, const char *port, int flags)
 {
 	struct sockaddr_storage ss;
-	struct epoll_event ev, evs[64];
 	socklen_t len;
-	int lfd, ep, one = 1, zero = 0;
-	char *buf = malloc(MAXSZ);
+	int lfd, one = 1, zero = 0;
 
-	if (!buf || resolve(addr, port, &ss, &len))
+	if (resolve(addr, port, &ss, &len))
 		die("bad address");
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	lfd = socket(ss.ss_family, SOCK_STREAM | flags, 0);
 	if (lfd < 0)
 		die("socket");
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -117,6 +116,18 @@ static void serve(const char *addr, const char *port, int sink)
 		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 4096))
 		die("listen");
+	return lfd;
+}
+
+static void serve(const char *addr, const char *port, int sink)
+{
+	struct epoll_event ev, evs[64];
+	int lfd, ep, one = 1;
+	char *buf = malloc(MAXSZ);
+
+	if (!buf)
+		die("malloc");
+	lfd = listen_on(addr, port, SOCK_NONBLOCK);
 	ep = epoll_create1(0);
 	ev.events = EPOLLIN;
 	ev.data.ptr = NULL;
@@ -234,20 +245,8 @@ static void *echo_conn(void *arg)
 
 static void serve_blocking(const char *addr, const char *port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int lfd, one = 1, zero = 0;
+	int lfd = listen_on(addr, port, 0);
 
-	if (resolve(addr, port, &ss, &len))
-		die("bad address");
-	lfd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (lfd < 0)
-		die("socket");
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 4096))
-		die("listen");
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);

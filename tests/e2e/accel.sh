@@ -43,18 +43,13 @@ EOT
 )
 out=$(cgp apply "$POL" 2>&1) || { not_ok "apply: $out"; e2e_done; exit 1; }
 
-redirected() {	# POLICY [messages|bytes|to_tcp.REASON]: from status --json
+redirected() {	# POLICY [messages|bytes|to_tcp|to_tcp.REASON]: from status --json
 	cgp status --json | python3 -c '
 import json, sys
 d = [p for p in json.load(sys.stdin)["policies"] if p["name"] == sys.argv[1]][0]["redirected"]
 for k in sys.argv[2].split("."):
     d = d[k]
-print(d)' "$1" "${2:-messages}"
-}
-to_tcp() {	# POLICY: the hand-off counters, for messages
-	cgp status --json | python3 -c '
-import json, sys
-print(" ".join("%s=%s" % kv for kv in [p for p in json.load(sys.stdin)["policies"] if p["name"] == sys.argv[1]][0]["redirected"]["to_tcp"].items()))' "$1"
+print(" ".join("%s=%s" % kv for kv in d.items()) if isinstance(d, dict) else d)' "$1" "${2:-messages}"
 }
 
 # Writes of 1 B-256 KiB (128 KiB on average): no stream of small writes, so
@@ -63,11 +58,11 @@ r0=$(redirected cli bytes)
 check "20 MB v4 through an accelerated pair, every byte checked" \
 	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P1 20000000 262144 | grep -q 'ok 20000000'"
 r1=$(redirected cli bytes)
-check "all of the v4 payload was redirected ($r0 -> $r1 bytes; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r1" -ge "$((r0 + 20000000))"
+check "all of the v4 payload was redirected ($r0 -> $r1 bytes; cli $(redirected cli to_tcp), srv $(redirected srv to_tcp))" test "$r1" -ge "$((r0 + 20000000))"
 check "20 MB v6 through an accelerated pair" \
 	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify ::1 $P1 20000000 262144 | grep -q 'ok 20000000'"
 r2=$(redirected cli bytes)
-check "all of the v6 payload was redirected ($r1 -> $r2; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r2" -ge "$((r1 + 20000000))"
+check "all of the v6 payload was redirected ($r1 -> $r2; cli $(redirected cli to_tcp), srv $(redirected srv to_tcp))" test "$r2" -ge "$((r1 + 20000000))"
 # 127.0.0.1 to a server on :: is the dual-stack case: its socket is AF_INET6, v4-mapped.
 s0=$(redirected srv bytes)
 check "20 MB v4 client to a dual-stack (::) server, echoed back" \
@@ -78,7 +73,7 @@ r0=$(redirected cli bytes)
 check "20 MB through a blocking server (a thread per connection, blocking reads)" \
 	bash -c "$(declare -f in_cg); CGROOT='$CGROOT'; in_cg cli '$XFER' verify 127.0.0.1 $P4 20000000 262144 | grep -q 'ok 20000000'"
 r1=$(redirected cli bytes)
-check "and it was redirected ($r0 -> $r1; cli $(to_tcp cli), srv $(to_tcp srv))" test "$r1" -ge "$((r0 + 20000000))"
+check "and it was redirected ($r0 -> $r1; cli $(redirected cli to_tcp), srv $(redirected srv to_tcp))" test "$r1" -ge "$((r0 + 20000000))"
 
 # Streams of small writes go to TCP mid-stream (TCP batches them better); the
 # order of what was redirected before and what follows on TCP must hold.
