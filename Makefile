@@ -25,6 +25,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
              bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux \
              libclang-rt-dev valgrind
+# end-to-end tests with real container runtimes (tests/e2e/runtimes*.sh)
+DEB_PKGS  += runc podman docker.io busybox-static
 # `make bench` only (installed by it when missing): the firewalls it compares with, timing
 BENCH_PKGS := nftables iptables hyperfine linux-perf
 
@@ -172,5 +174,8 @@ install: all
 
 clean:
 	rm -rf $(BUILD)
+
+# `make test-kernels`: the e2e suite in a VM on other kernels (tests/vm/).
+-include tests/vm/vm.mk
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d)
