@@ -10,9 +10,10 @@ P1=$(rand_port); P2=$((P1 + 1)); P3=$((P1 + 2)); U1=$((P1 + 3))
 
 tcp_server srv 127.0.0.1 "$P1"
 FREE=$(mkcg free)	# servers under no policy: only the client's policies decide
-P4=$((P1 + 4)); P5=$((P1 + 5))
+P4=$((P1 + 4)); P5=$((P1 + 5)); U2=$((P1 + 6))
 tcp_server free 127.0.0.1 "$P4"
 tcp_server free 127.0.0.1 "$P5"
+udp_server free 127.0.0.1 "$U2"
 tcp_server srv 127.0.0.1 "$P2"
 tcp_server srv ::1 "$P3"
 udp_server srv 127.0.0.1 "$U1"
@@ -38,6 +39,7 @@ prog_count() {	# CG: programs attached to the cgroup itself
 # --- baseline without policy ---
 expect_eq "baseline: tcp v4 works without policy" "$(tcp_get cli 127.0.0.1 "$P2")" "hello $P2"
 expect_eq "baseline: tcp v6 works without policy" "$(tcp_get cli ::1 "$P3")" "hello $P3"
+expect_eq "baseline: udp works without policy" "$(udp_get cli 127.0.0.1 "$U2")" "hello $U2"
 
 POL=$(write_policy policy.ini <<EOT
 [agent]
@@ -72,6 +74,9 @@ expect_eq "allowed tcp flow works (reply passes under default egress deny)" \
 expect_eq "denied tcp flow fails (longest prefix deny)" "$(tcp_get cli 127.0.0.1 "$P2")" ""
 expect_eq "allowed tcp v6 flow works" "$(tcp_get cli ::1 "$P3")" "hello $P3"
 expect_eq "allowed udp request/reply works" "$(udp_get cli 127.0.0.1 "$U1")" "hello $U1"
+u=$(udp_try cli 127.0.0.1 "$U2" 0.5)
+check "denied udp (default egress deny): no answer, and the client really tried ($u)" \
+	python3 -c 'import sys; d = dict(kv.split("=") for kv in sys.argv[1].split()); sys.exit(0 if int(d["sent"]) + int(d["errors"]) >= 5 and d["answers"] == "0" else 1)' "$u"
 
 # A client outside any policy cgroup reaches srv only where srv's ingress allows.
 OUT=$(mkcg outsider)
