@@ -4,6 +4,7 @@
 # Each test program (unit, BPF, end-to-end script) prints "ok N - ..." /
 # "not ok N - ..." lines and closes with "N passed, N failed"; exit code 77
 # means skipped. This runner adds them up and closes with the same line.
+# tests/e2e/*lib.sh are libraries the scripts source, not tests.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -12,7 +13,7 @@ export BUILD CGP="$BUILD/cgpolicy"
 
 tests=()
 for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_hostile "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
-	case "$t" in */lib.sh) continue ;; esac
+	case "$t" in *lib.sh) continue ;; esac	# sourced by the tests (lib.sh, rtlib.sh...)
 	[ -e "$t" ] || continue
 	if [ $# -gt 0 ]; then
 		want=0

@@ -252,7 +252,7 @@ write_policy() {	# NAME : stdin -> $TMPD/NAME (root's, 0644: apply refuses group
 # Start `cgpolicy agent FILE` in the background; its stdout+stderr go to $TMPD/agent.log.
 # Sets AGENT to its PID; waits until it reports it is running.
 start_agent() {	# FILE [LOG]
-	local log=${2:-$TMPD/agent.log} i
+	local log=${2:-$TMPD/agent.log}
 	"$CGP" --pin-path "$PIN" agent "$1" >>"$log" 2>&1 &
 	AGENT=$!
 	PIDS+=($AGENT)

@@ -7,7 +7,13 @@ e2e_init
 NS="cgpt-ns-$$"
 VH="cgv$$h"
 VN="cgv$$n"
-X=$((RANDOM % 200 + 20))
+# a /24 (and /64) of our own: no address of it on this host, and reserved
+# against a concurrent run of this test
+for _ in $(seq 500); do
+	X=$((RANDOM % 200 + 20))
+	ip -o addr show | grep -q " 10\.231\.$X\.\| fd42:cafe:$X::" && continue
+	reserve "net-10.231.$X" && break
+done
 H4="10.231.$X.1"; N4="10.231.$X.2"; N4B="10.231.$X.3"
 H6="fd42:cafe:$X::1"; N6="fd42:cafe:$X::2"
 
@@ -33,19 +39,35 @@ ip netns exec "$NS" python3 -m http.server --bind :: --directory "$TMPD/www" "$P
 PIDS+=($!)
 ip netns exec "$NS" socat "TCP4-LISTEN:$P2,reuseaddr,fork" SYSTEM:"echo hello $P2" &
 PIDS+=($!)
-for _ in $(seq 50); do
-	ip netns exec "$NS" ss -Htln "sport = :$P1" | grep -q . && ip netns exec "$NS" ss -Htln "sport = :$P2" | grep -q . && break
-	sleep 0.1
-done
+wait_for "$WAIT_SERVER" bash -c "ip netns exec '$NS' ss -Htln 'sport = :$P1' | grep -q . && ip netns exec '$NS' ss -Htln 'sport = :$P2' | grep -q ." ||
+	echo "# servers in $NS did not start" >&2
 # Servers on the host, in the policed srv cgroup.
 tcp_server srv "$H4" "$P3"
 tcp_server srv "$H4" "$P4"
 
-ns_get() {	# SRC ADDR PORT: client inside the namespace, from source address SRC
-	ip netns exec "$NS" timeout 5 socat -T2 - "TCP:$2:$3,connect-timeout=2,bind=$1" </dev/null 2>/dev/null
+ns_get() {	# SRC ADDR PORT: client inside the namespace, from source address SRC (see fetch)
+	fetch "$GET_SECS" ip netns exec "$NS" timeout 10 socat -T2 - "TCP:$2:$3,connect-timeout=2,bind=$1" </dev/null
 }
-curl_get() {	# CG URL
-	in_cg "$1" curl -s -g --max-time 3 "$2" 2>/dev/null
+# curl_get CG URL [MAX_SECONDS]: the body. Like fetch: empty only when the
+# connection was refused (curl exit 7, or no answer to the SYN within 2 s);
+# any other failure (a slow server on a busy machine) is tried again until
+# GET_SECS, then shown as "<no answer ...>".
+curl_get() {
+	local end out rc err
+	err=$(mktemp "$TMPD/curl.XXXXXX")
+	end=$(( $(date +%s%N) + GET_SECS * 1000000000 ))
+	while :; do
+		out=$(in_cg "$1" curl -sS -g --connect-timeout 2 --max-time "${3:-20}" "$2" 2>"$err"); rc=$?
+		if [ "$rc" = 0 ]; then printf '%s\n' "$out"; rm -f "$err"; return 0; fi
+		if [ "$rc" = 7 ] || grep -q "Connection timed out after\|Failed to connect" "$err"; then
+			rm -f "$err"; return 1
+		fi
+		if [ "$(date +%s%N)" -ge "$end" ]; then
+			echo "<no answer and no refusal within ${GET_SECS}s: curl exit $rc $(head -c 300 "$err")>"
+			rm -f "$err"; return 1
+		fi
+		sleep 0.2
+	done
 }
 
 expect_eq "baseline: curl to the namespace" "$(curl_get cli "http://$N4:$P1/")" "page from $N4"
@@ -82,7 +104,9 @@ expect_eq "remote client from another address denied" "$(ns_get "$N4B" "$H4" "$P
 # A 2 MB download through the allowed, stateful flow arrives whole.
 head -c 2000000 /dev/urandom > "$TMPD/www/big"
 sum_src=$(sha256sum < "$TMPD/www/big")
-sum_dst=$(in_cg cli curl -s -g --max-time 10 "http://$N4:$P1/big" | sha256sum)
+# (an allowed flow: a download cut short on a busy machine is tried again)
+wait_for 120 in_cg cli curl -sS -g --connect-timeout 2 --max-time 60 -o "$TMPD/big.got" "http://$N4:$P1/big"
+sum_dst=$(sha256sum < "$TMPD/big.got")
 expect_eq "2 MB download through an allowed connection is intact" "$sum_dst" "$sum_src"
 
 cgp remove >/dev/null 2>&1
