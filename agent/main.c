@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent/daemon.h"
+#include "agent/features.h"
 #include "agent/log.h"
 #include "agent/state.h"
 #include "agent/stats.h"
@@ -51,10 +52,15 @@ CGP_DEFAULT_PIN_PATH ";\n"
 "                           the option wins over the file)\n"
 "  -v, --verbose            more messages (twice: libbpf and verifier output)\n"
 "  -h, --help               this text\n"
-"  -V, --version            print the version\n"
+"  -V, --version            print the version; with -v also what this kernel supports\n"
+"                           (each feature probed by loading a program or creating a\n"
+"                           map) and why not\n"
 "\n"
 "Exit status: 0 success; 1 invalid policy or usage (nothing was changed);\n"
-"2 system error (no permission, missing kernel feature, cgroup gone).\n"
+"2 system error (no permission, missing kernel feature, cgroup gone);\n"
+"3 (apply) applied, but sections that need a kernel feature this kernel lacks\n"
+"were refused (e.g. [reuseport] without listener steering): each is named as\n"
+"FILE:LINE with the feature and the reason; `cgpolicy status` lists the features.\n"
 "Errors in FILE are reported as FILE:LINE: message. apply and agent refuse a FILE\n"
 "not owned by root or writable by group/others.\n"
 "\n"
@@ -106,7 +112,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	const char *pin_path = NULL, *cmd, *file = NULL, *policy = NULL;
-	bool dry_run = false, json = false;
+	bool dry_run = false, json = false, version = false;
 	long watch = 0;
 	char *end;
 	struct cgp_config cfg = {};
@@ -139,12 +145,20 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return CGP_EXIT_OK;
 		case 'V':
-			printf("cgpolicy %s\n", CGP_VERSION);
-			return CGP_EXIT_OK;
+			version = true;
+			break;
 		default:
 			fprintf(stderr, "Try 'cgpolicy --help'.\n");
 			return CGP_EXIT_POLICY;
 		}
+	}
+	if (version) {
+		printf("cgpolicy %s\n", CGP_VERSION);
+		if (cgp_verbosity > CGP_LOG_WARN) {
+			cgp_log_setup_libbpf();
+			cgp_features_print(stdout);
+		}
+		return CGP_EXIT_OK;
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -169,6 +183,10 @@ int main(int argc, char **argv)
 	if ((policy || watch) && strcmp(cmd, "stats"))
 		return usage_error("--policy and --watch are options of stats, not of %s", cmd);
 
+	/* What the kernel can do, probed once at start-up (by loading, never by version). */
+	if (!strcmp(cmd, "apply") || !strcmp(cmd, "agent") || !strcmp(cmd, "status"))
+		cgp_features();
+
 	if (!strcmp(cmd, "check")) {
 		rc = load(file, &cfg, false);
 		if (!rc)
@@ -179,6 +197,8 @@ int main(int argc, char **argv)
 			if (geteuid() != 0 && !dry_run)
 				pr_warn("not running as root: attaching will probably fail\n");
 			rc = cgp_cmd_apply(&cfg, pin_path ? pin_path : cfg.agent.pin_path, dry_run);
+			if (rc == CGP_EXIT_OK && cgp_feature_refusals())
+				rc = CGP_EXIT_PARTIAL;
 		}
 	} else if (!strcmp(cmd, "status")) {
 		rc = cgp_cmd_status(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH, json);

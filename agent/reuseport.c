@@ -4,7 +4,7 @@
  *
  * Pinned sub-state, created on first use, removed when no section is left:
  *
- *   PIN/reuseport/maps/{svcs,cgroups,socks,occ,steered,sk,info,groups}
+ *   PIN/reuseport/maps/{svcs,backend,socks,occ,steered,sk,info,groups}
  *   PIN/reuseport/progs/{select,listen}
  *   PIN/reuseport/links/<cgroup id>_listen    sockops on each backend cgroup
  *
@@ -14,8 +14,10 @@
  * gets a connection):
  *   - open or create the sub-state; give each service a stable id and each
  *     backend cgroup a stable index within it (its listener slots keep their
- *     meaning across applies); write the backend cgroups into cgp_rp_cgroups;
- *   - attach the sockops program to backend cgroups without a link;
+ *     meaning across applies);
+ *   - attach the sockops program to backend cgroups without a link, then
+ *     write into each backend cgroup's storage (cgp_rp_backend) which backend
+ *     of each service it is (the old values are kept for abort);
  *   - find the listeners on each service's port with sock_diag, classify them
  *     by their socket's cgroup, take a copy of their fd (pidfd_getfd) and put
  *     the ones not registered yet in a free slot of their backend;
@@ -46,6 +48,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/features.h"
 #include "agent/log.h"
 #include "agent/reuseport.h"
 /* The skeleton's struct would be called cgp_reuseport, like the policy section's. */
@@ -60,11 +63,11 @@
 #define SO_DETACH_REUSEPORT_BPF 68
 #endif
 
-enum rp_map { RPM_SVCS, RPM_CGROUPS, RPM_SOCKS, RPM_OCC, RPM_STEERED, RPM_SK, RPM_INFO, RPM_GROUPS, RPM_N };
+enum rp_map { RPM_SVCS, RPM_BACKEND, RPM_SOCKS, RPM_OCC, RPM_STEERED, RPM_SK, RPM_INFO, RPM_GROUPS, RPM_N };
 enum rp_prog { RPP_SELECT, RPP_LISTEN, RPP_N };
 
 static const char *const rp_map_names[RPM_N] = {
-	"svcs", "cgroups", "socks", "occ", "steered", "sk", "info", "groups",
+	"svcs", "backend", "socks", "occ", "steered", "sk", "info", "groups",
 };
 static const char *const rp_prog_names[RPP_N] = { "select", "listen" };
 
@@ -123,6 +126,13 @@ struct cgp_rp_plan {
 	/* backend cgroups that keep their link */
 	__u64 *keep_cgid;
 	unsigned nkeep;
+	/* for commit: slots of listeners that now belong to another (deeper) backend */
+	__u32 *stale_slots;
+	unsigned nstale;
+	/* undo record: cgroup storages rewritten by this run, and their old values */
+	__u64 *saved_cgid;
+	struct cgp_rp_cgback *saved;
+	unsigned nsaved;
 };
 
 /* ------------------------------------------------------------ pinned state */
@@ -167,8 +177,12 @@ static int link_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid
 	return rp_path(buf, len, p, "links", name);
 }
 
-/* -ENOENT when there is no (complete) sub-state. */
-static int rp_open(const struct cgp_pins *p, struct rp_state *st)
+/*
+ * -ENOENT when there is no (complete) sub-state. -ESTALE for a sub-state of an
+ * older cgpolicy (a CGROUP_ARRAY where maps/backend is now), unless any_layout:
+ * then it is opened without maps/backend (status, remove).
+ */
+static int rp_open_layout(const struct cgp_pins *p, struct rp_state *st, bool any_layout)
 {
 	char path[PATH_MAX];
 
@@ -181,6 +195,12 @@ static int rp_open(const struct cgp_pins *p, struct rp_state *st)
 
 			if (i == RPM_SVCS && err == -ENOENT)
 				return -ENOENT;
+			if (i == RPM_BACKEND && err == -ENOENT) {
+				if (any_layout)
+					continue;
+				rp_state_close(st);
+				return -ESTALE;
+			}
 			pr_err("reuseport: pinned map %s is missing (%s): run 'cgpolicy remove --pin-path %s' "
 			       "and apply again\n", path, strerror(-err), p->dir);
 			rp_state_close(st);
@@ -200,6 +220,11 @@ static int rp_open(const struct cgp_pins *p, struct rp_state *st)
 		}
 	}
 	return 0;
+}
+
+static int rp_open(const struct cgp_pins *p, struct rp_state *st)
+{
+	return rp_open_layout(p, st, false);
 }
 
 static int unpin_sub(const struct cgp_pins *p, const char *sub)
@@ -268,7 +293,7 @@ static int rp_create(const struct cgp_pins *p, struct rp_state *st)
 		goto out;
 	}
 	maps[RPM_SVCS] = skel->maps.cgp_rp_svcs;
-	maps[RPM_CGROUPS] = skel->maps.cgp_rp_cgroups;
+	maps[RPM_BACKEND] = skel->maps.cgp_rp_backend;
 	maps[RPM_SOCKS] = skel->maps.cgp_rp_socks;
 	maps[RPM_OCC] = skel->maps.cgp_rp_occ;
 	maps[RPM_STEERED] = skel->maps.cgp_rp_steered;
@@ -659,6 +684,9 @@ static void plan_free(struct cgp_rp_plan *pl)
 	free(pl->detach_fds);
 	free(pl->detach_groups);
 	free(pl->keep_cgid);
+	free(pl->saved_cgid);
+	free(pl->saved);
+	free(pl->stale_slots);
 	free(pl->svcs);
 	free(pl->drop);
 	free(pl->drop_id);
@@ -967,6 +995,22 @@ static int adopt_listeners(struct cgp_rp_plan *pl, struct rp_svcplan *sp,
 					reg[i] = false;
 			}
 			want[i] = reg[i];
+			/* in a slot of another backend (a deeper backend is new): it leaves that one at commit */
+			for (int b = 0; b < CGP_RP_MAX_BACKENDS; b++) {
+				__u32 ob = CGP_RP_BIDX(sp->svc.id, b);
+
+				if (b == cls[i] || !(sp->svc.present & (1u << b)))
+					continue;
+				for (__u32 k = 0; k < CGP_RP_SLOTS; k++) {
+					__u64 c;
+
+					if (slot_cookie(&pl->st, ob * CGP_RP_SLOTS + k, &c) && c == l[i].cookie &&
+					    PUSH(pl->stale_slots, pl->nstale, ob * CGP_RP_SLOTS + k)) {
+						err = -ENOMEM;
+						goto out;
+					}
+				}
+			}
 		}
 		/* the group is attached when the listener we attached through still lives */
 		if (!bpf_map_lookup_elem(pl->st.map[RPM_GROUPS], &g, &gv))
@@ -1082,11 +1126,52 @@ out:
 	return err;
 }
 
+/*
+ * Each backend cgroup's storage: which backend of each service it is. Written
+ * after attach_links (the storage exists once the program is attached); the
+ * old values of cgroups that already had a link are kept for abort.
+ */
+static int write_backends(struct cgp_rp_plan *pl)
+{
+	for (unsigned c = 0; c < pl->nkeep; c++) {
+		__u64 cgid = pl->keep_cgid[c];
+		struct cgp_rp_cgback v, old;
+
+		memset(&v, 0, sizeof(v));
+		for (unsigned i = 0; i < pl->nsvcs; i++) {
+			const struct rp_svcplan *sp = &pl->svcs[i];
+
+			for (int b = 0; b < CGP_RP_MAX_BACKENDS && !v.backend[sp->svc.id]; b++)
+				if ((sp->svc.present & (1u << b)) && sp->svc.cgid[b] == cgid)
+					v.backend[sp->svc.id] = b + 1;
+		}
+		if (!bpf_map_lookup_elem(pl->st.map[RPM_BACKEND], &cgid, &old)) {
+			if (!memcmp(&old, &v, sizeof(v)))
+				continue;
+			if (PUSH(pl->saved_cgid, pl->nsaved, cgid))
+				return -ENOMEM;
+			pl->saved = realloc(pl->saved, pl->nsaved * sizeof(*pl->saved));
+			if (!pl->saved)
+				return -ENOMEM;
+			pl->saved[pl->nsaved - 1] = old;
+		}
+		if (bpf_map_update_elem(pl->st.map[RPM_BACKEND], &cgid, &v, BPF_ANY)) {
+			int err = -errno;
+
+			pr_err("reuseport: cannot write the backends of cgroup id %llu into its cgroup "
+			       "storage: %s\n", (unsigned long long)cgid, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg,
 			  const struct cgp_rp_cgroup *cgs, unsigned ncgs, bool dry_run,
 			  struct cgp_rp_plan **plan)
 {
 	struct cgp_rp_plan *pl;
+	unsigned nrp = cfg->nreuseports;	/* sections to steer: 0 when refused */
 	int err;
 
 	*plan = NULL;
@@ -1104,8 +1189,19 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 			cfg->reuseports[CGP_RP_MAX_SVCS].line, CGP_RP_MAX_SVCS);
 		return -EINVAL;
 	}
+	/* A kernel without steering: refuse the sections, apply the rest. */
+	if (nrp && !cgp_feature_ok(CGP_FEAT_STEERING)) {
+		for (unsigned i = 0; i < nrp; i++) {
+			char sec[CGP_RP_NAME_MAX + 16];
+
+			snprintf(sec, sizeof(sec), "[reuseport %s]", cfg->reuseports[i].name);
+			cgp_feature_refuse(cfg->file, cfg->reuseports[i].line, sec, "listener steering",
+					   CGP_FEAT_STEERING, dry_run);
+		}
+		nrp = 0;
+	}
 	if (dry_run) {
-		for (unsigned i = 0; i < cfg->nreuseports; i++) {
+		for (unsigned i = 0; i < nrp; i++) {
 			const struct cgp_reuseport *rp = &cfg->reuseports[i];
 			char a[INET6_ADDRSTRLEN] = "any";
 
@@ -1126,8 +1222,16 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 	cgp_pins_init(&pl->pins, p->dir);
 	rp_state_init(&pl->st);
 	err = rp_open(p, &pl->st);
+	if (err == -ESTALE) {
+		/* One-off on upgrade: steering is off from here until commit. */
+		pr_warn("reuseport: the steering state at %s/reuseport is from an older cgpolicy: "
+			"rebuilding it\n", p->dir);
+		err = cgp_reuseport_remove(p);
+		if (!err)
+			err = -ENOENT;
+	}
 	if (err == -ENOENT) {
-		if (!cfg->nreuseports) {
+		if (!nrp) {
 			free(pl);
 			return 0;	/* nothing to do, nothing to undo */
 		}
@@ -1136,7 +1240,7 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 	if (err)
 		goto fail;
 	pl->have_state = true;
-	pl->nsvcs = cfg->nreuseports;
+	pl->nsvcs = nrp;
 	pl->svcs = calloc(pl->nsvcs + 1, sizeof(*pl->svcs));
 	if (!pl->svcs) {
 		err = -ENOMEM;
@@ -1154,23 +1258,14 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 
 			if (!(sp->svc.present & (1u << b)))
 				continue;
-			for (unsigned c = 0; c < ncgs; c++) {
-				if (cgs[c].cgid != sp->svc.cgid[b])
-					continue;
-				if (bpf_map_update_elem(pl->st.map[RPM_CGROUPS], &idx, &cgs[c].cg_fd, BPF_ANY)) {
-					err = -errno;
-					pr_err("reuseport: cannot record backend cgroup %s: %s\n", cgs[c].path,
-					       strerror(-err));
-					goto fail;
-				}
-				break;
-			}
 			/* a backend index that changed cgroup: its old listeners go */
 			if (sp->had_old && (sp->old.present & (1u << b)) && sp->old.cgid[b] != sp->svc.cgid[b])
 				clear_backend(&pl->st, idx);
 		}
 	}
 	err = attach_links(pl, cgs, ncgs);
+	if (!err)
+		err = write_backends(pl);
 	if (err)
 		goto fail;
 	for (unsigned i = 0; i < pl->nsvcs; i++) {
@@ -1212,6 +1307,8 @@ void cgp_reuseport_commit(struct cgp_rp_plan *pl)
 
 	if (!pl)
 		return;
+	for (unsigned i = 0; i < pl->nstale; i++)
+		bpf_map_delete_elem(pl->st.map[RPM_SOCKS], &pl->stale_slots[i]);
 	/* The switch: each service's weights in one hash update. */
 	for (unsigned i = 0; i < pl->nsvcs; i++) {
 		struct rp_svcplan *sp = &pl->svcs[i];
@@ -1296,6 +1393,8 @@ void cgp_reuseport_abort(struct cgp_rp_plan *pl)
 		return;
 	for (unsigned i = 0; i < pl->nnew_slots; i++)
 		bpf_map_delete_elem(pl->st.map[RPM_SOCKS], &pl->new_slots[i]);
+	for (unsigned i = 0; i < pl->nsaved; i++)
+		bpf_map_update_elem(pl->st.map[RPM_BACKEND], &pl->saved_cgid[i], &pl->saved[i], BPF_ANY);
 	for (unsigned i = 0; i < pl->nattached; i++) {
 		int one = 0;
 
@@ -1322,7 +1421,7 @@ int cgp_reuseport_remove(const struct cgp_pins *p)
 	if (!pl)
 		return -ENOMEM;
 	cgp_pins_init(&pl->pins, p->dir);
-	err = rp_open(p, &pl->st);
+	err = rp_open_layout(p, &pl->st, true);
 	if (err == -ENOENT) {
 		char path[PATH_MAX];
 
@@ -1376,7 +1475,7 @@ void cgp_reuseport_status(const struct cgp_pins *p, FILE *f, bool json)
 	struct rp_state st;
 	unsigned n = 0;
 
-	if (rp_open(p, &st)) {
+	if (rp_open_layout(p, &st, true)) {
 		if (json)
 			fputs("[]", f);
 		return;

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/features.h"
 #include "agent/log.h"
 #include "agent/reuseport.h"
 #include "agent/state.h"
@@ -155,9 +156,12 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			cgp_reuseport_status(&p, stdout, true);
 		else
 			printf("[]");
+		printf(", \"kernel\": ");
+		cgp_features_json(stdout);
 		printf("}\n");
 	} else if (!n) {
 		printf("no policy applied at %s\n", pin_path);
+		cgp_features_print_short(stdout);
 	} else {
 		printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st.gen, n,
 		       n == 1 ? "policy" : "policies");
@@ -181,6 +185,7 @@ int cgp_cmd_status(const char *pin_path, bool json)
 		printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
 		       "`status --json` adds bytes\n");
 		cgp_reuseport_status(&p, stdout, false);
+		cgp_features_print_short(stdout);
 	}
 	free(rows);
 	cgp_pins_close(&p);

@@ -310,7 +310,7 @@ struct cgp_sockrec {
 #define CGP_RP_SLOTS		64	/* listeners per backend (bits of cgp_rp_occ) */
 #define CGP_RP_NAME_MAX		64
 
-/* Index of backend b of service id in cgp_rp_cgroups, cgp_rp_occ, cgp_rp_steered. */
+/* Index of backend b of service id in cgp_rp_occ, cgp_rp_steered. */
 #define CGP_RP_BIDX(id, b)	((id) * CGP_RP_MAX_BACKENDS + (b))
 /* Slot k of backend b of service id in the sockmap cgp_rp_socks. */
 #define CGP_RP_SLOT(id, b, k)	(CGP_RP_BIDX(id, b) * CGP_RP_SLOTS + (k))
@@ -340,14 +340,25 @@ struct cgp_rp_svc {
 	__u32 id;				/* 0..CGP_RP_MAX_SVCS-1 */
 	__u32 present;				/* bit b: backend b is configured */
 	__u8  weight[CGP_RP_MAX_BACKENDS];	/* 0..100, 0 = drain */
-	__u8  level[CGP_RP_MAX_BACKENDS];	/* cgroup depth: the deepest match wins */
+	__u8  level[CGP_RP_MAX_BACKENDS];	/* cgroup depth: the deepest match wins (apply) */
 	__u64 cgid[CGP_RP_MAX_BACKENDS];	/* backend cgroup ids (user space) */
 };
 
 /* SK_STORAGE of a listener the sockops program has registered. */
 struct cgp_rp_sk {
-	__u32 slot;		/* CGP_RP_SLOT() + 1; 0 = not registered */
+	__u32 slot;		/* CGP_RP_SLOT() + 1; 0 = not claimed yet; CGP_RP_SK_FULL */
 	__u32 pad;
+};
+/* cgp_rp_sk.slot of a listener claimed by a backend whose slots were all taken. */
+#define CGP_RP_SK_FULL		0xffffffffu
+
+/*
+ * CGROUP_STORAGE of a backend cgroup (map cgp_rp_backend, one per cgroup the
+ * sockops program is attached to): backend[id] = b + 1 when the cgroup is
+ * backend b of service id, 0 when it is no backend of that service.
+ */
+struct cgp_rp_cgback {
+	__u8  backend[CGP_RP_MAX_SVCS];
 };
 
 /* User-space records (maps cgp_rp_info, keyed by service id). */

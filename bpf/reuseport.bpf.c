@@ -2,14 +2,21 @@
 /*
  * reuseport.bpf.c - listener steering by cgroup ([reuseport NAME]).
  *
- * cgp_rp_listen (sockops, attached to every backend cgroup): at
- * BPF_SOCK_OPS_TCP_LISTEN_CB, which runs in the listening process, finds the
- * service of the new listener (its bound address and port), the backend whose
- * cgroup holds the current task (bpf_current_task_under_cgroup: a child
- * cgroup belongs to its ancestor; the deepest backend wins) and puts the
- * socket in the lowest free slot of that backend in the sockmap cgp_rp_socks.
- * The kernel removes a listener from the sockmap when it closes, so its slot
- * becomes empty by itself.
+ * cgp_rp_listen (sockops, one link on every backend cgroup): at
+ * BPF_SOCK_OPS_TCP_LISTEN_CB finds the service of the new listener (its bound
+ * address and port) and the backend from the attach point: the cgroup storage
+ * cgp_rp_backend of the cgroup this copy of the program is attached to says
+ * which backend of each service that cgroup is. The program runs once per
+ * backend cgroup on the socket's cgroup path, the socket's own cgroup first,
+ * then its ancestors; the first run whose cgroup is a backend of the service
+ * claims the socket (SK_STORAGE cgp_rp_sk), so the deepest backend wins. It
+ * puts the socket in the lowest free slot of that backend in the sockmap
+ * cgp_rp_socks. The kernel removes a listener from the sockmap when it
+ * closes, so its slot becomes empty by itself.
+ *
+ * Only helpers that sockops has had since 5.x (bpf_get_local_storage,
+ * bpf_sk_storage_get, bpf_sock_map_update): 6.1 does not offer
+ * bpf_current_task_under_cgroup to sockops (newer kernels do).
  *
  * cgp_rp_select (sk_reuseport, attached to the reuseport group of the port):
  *   1. the service of the group (exact address, then port only); none: pass;
@@ -39,12 +46,13 @@ struct {
 	__type(value, struct cgp_rp_svc);
 } cgp_rp_svcs SEC(".maps");
 
+/* Per backend cgroup (written by apply once the link exists): its backend
+ * index in each service. Keyed by cgroup id alone (shared by attach types). */
 struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, CGP_RP_MAX_SVCS * CGP_RP_MAX_BACKENDS);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgp_rp_cgroups SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct cgp_rp_cgback);
+} cgp_rp_backend SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
@@ -243,11 +251,11 @@ int cgp_rp_select(struct sk_reuseport_md *md)
 SEC("sockops")
 int cgp_rp_listen(struct bpf_sock_ops *skops)
 {
+	struct cgp_rp_cgback *cb;
 	struct cgp_rp_sk *st;
 	struct cgp_rp_svc *s;
 	struct bpf_sock *sk;
-	__u32 ip6[4], id, best = CGP_RP_MAX_BACKENDS, bidx;
-	int bestlvl = -1;
+	__u32 ip6[4], id, b, bidx;
 	__u64 *occ;
 
 	if (skops->op != BPF_SOCK_OPS_TCP_LISTEN_CB)
@@ -265,28 +273,23 @@ int cgp_rp_listen(struct bpf_sock_ops *skops)
 	id = s->id;
 	if (id >= CGP_RP_MAX_SVCS)
 		return 1;
-	/* Nested backend cgroups run this twice: register once. */
+	/* Nested backend cgroups run this once each, deepest first: the first claims. */
 	st = bpf_sk_storage_get(&cgp_rp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st || st->slot)
 		return 1;
-	for (__u32 b = 0; b < CGP_RP_MAX_BACKENDS; b++) {
-		__u32 idx = CGP_RP_BIDX(id, b);
-
-		if (!(s->present & (1u << b)))
-			continue;
-		if ((int)s->level[b] > bestlvl && bpf_current_task_under_cgroup(&cgp_rp_cgroups, idx) == 1) {
-			best = b;
-			bestlvl = s->level[b];
-		}
-	}
-	if (best >= CGP_RP_MAX_BACKENDS)
-		return 1;
-	bidx = CGP_RP_BIDX(id, best);
+	cb = bpf_get_local_storage(&cgp_rp_backend, 0);
+	b = cb->backend[id];
+	if (!b || b > CGP_RP_MAX_BACKENDS)
+		return 1;	/* this cgroup is no backend of this service: an ancestor may be */
+	b--;
+	/* Claimed even without a free slot: an ancestor backend must not take it. */
+	st->slot = CGP_RP_SK_FULL;
+	bidx = CGP_RP_BIDX(id, b);
 	occ = bpf_map_lookup_elem(&cgp_rp_occ, &bidx);
 	if (!occ)
 		return 1;
 	for (__u32 k = 0; k < CGP_RP_SLOTS; k++) {
-		__u32 key = CGP_RP_SLOT(id, best, k);
+		__u32 key = CGP_RP_SLOT(id, b, k);
 
 		if (bpf_sock_map_update(skops, &cgp_rp_socks, &key, BPF_NOEXIST))
 			continue;

@@ -3,8 +3,11 @@
 # cgroups on one port, each answering its own name. Weights 100/0, 0/100,
 # 50/50; a listener started after apply (also in a child cgroup) is steered;
 # a listener that exits is dropped without a refused connection; weights
-# change without reattaching; dropping the section and `remove` give the
-# kernel's plain reuseport spreading back.
+# change without reattaching; with nested backend cgroups a listener is the
+# deepest one's; dropping the section and `remove` give the kernel's plain
+# reuseport spreading back. A kernel without steering (test hook
+# CGP_TEST_DISABLE_FEATURES=steering): the section is refused, the rest of the
+# file applied, exit 3.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -157,6 +160,40 @@ check "100/0: a listener started after apply in a child cgroup of blue is steere
 	test "$(get "$r" blue2)" -gt 0 -a $(($(get "$r" blue1) + $(get "$r" blue2))) = "$N"
 expect_eq "status: blue has 2 listeners" "$(status_field blue listeners)" 2
 
+# --- nested backends: a listener is the deepest backend's (blue/sub inside blue)
+write_policy nested.ini >/dev/null <<EOT
+[blue]
+cgroup = $BLUE
+
+[bluesub]
+cgroup = $BLUE/sub
+
+[green]
+cgroup = $GREEN
+
+[reuseport api]
+port = $P
+backend = blue 100
+backend = bluesub 0
+backend = green 0
+EOT
+cgp apply "$TMPD/nested.ini" >/dev/null || not_ok "apply with the nested backend blue/sub"
+r=$(connect)
+expect_eq "blue/sub made a backend of weight 0: its listener leaves blue's share ($r)" "$(get "$r" blue1)" "$N"
+expect_eq "status: bluesub has 1 listener" "$(status_field bluesub listeners)" 1
+expect_eq "status: blue has 1 listener" "$(status_field blue listeners)" 1
+listener blue3 blue/sub || not_ok "start blue3"
+r=$(connect)
+expect_eq "a listener started in blue/sub after apply is bluesub's, not blue's ($r)" "$(get "$r" blue1)" "$N"
+expect_eq "status: bluesub has 2 listeners" "$(status_field bluesub listeners)" 2
+sed -e 's/^backend = blue 100/backend = blue 0/' -e 's/^backend = bluesub 0/backend = bluesub 100/' \
+	"$TMPD/nested.ini" | write_policy nested2.ini >/dev/null
+cgp apply "$TMPD/nested2.ini" >/dev/null || not_ok "apply bluesub 100, blue 0"
+r=$(connect)
+check "bluesub 100: only the listeners of blue/sub answer ($r)" \
+	test "$(get "$r" blue2)" -gt 0 -a "$(get "$r" blue3)" -gt 0 -a $(($(get "$r" blue2) + $(get "$r" blue3))) = "$N"
+stop_listener blue3
+
 cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100 again"
 listener green2 green || not_ok "start green2"
 r=$(connect)
@@ -250,5 +287,32 @@ expect_eq "proto = udp is refused with exit 1" "$rc" 1
 check "... with FILE:LINE" grep -q "udp.ini:4: \[reuseport dns\]" <<<"$out"
 check "dry run shows the steering plan" \
 	bash -c "'$CGP' --pin-path '$PIN' apply --dry-run '$TMPD/rp.ini' | grep -q 'would steer \[reuseport api\] tcp any port $P: blue 0, green 100'"
+
+# --- a kernel without listener steering (test hook): the section is refused, the rest applied
+nosteer() { CGP_TEST_DISABLE_FEATURES=steering "$CGP" --pin-path "$PIN" "$@"; }
+line=$(grep -n '^\[reuseport api\]' "$TMPD/rp.ini" | cut -d: -f1)
+out=$(nosteer apply "$TMPD/rp.ini" 2>&1); rc=$?
+expect_eq "without steering, apply exits 3 (applied, a section refused)" "$rc" 3
+check "... naming FILE:LINE, the section, the feature and the reason" \
+	grep -q "rp.ini:$line: \[reuseport api\] refused: listener steering needs the kernel feature 'steering', which this kernel ($(uname -r)) lacks: disabled by CGP_TEST_DISABLE_FEATURES" <<<"$out"
+[ $? = 0 ] || echo "$out" | sed 's/^/# /'
+check "... the policies of the file are in force" \
+	bash -c "'$CGP' --pin-path '$PIN' status --json | python3 -c 'import json,sys; p = json.load(sys.stdin)[\"policies\"]; sys.exit(sorted(x[\"name\"] for x in p) != [\"blue\", \"green\"])'"
+check "... nothing of steering is pinned" test ! -e "$PIN/reuseport"
+r=$(connect)
+check "... the kernel spreads connections ($r)" test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0
+out=$(nosteer apply --dry-run "$TMPD/rp.ini" 2>&1); rc=$?
+expect_eq "... a dry run exits 3 too" "$rc" 3
+check "... and says the section would be refused" grep -q "rp.ini:$line: \[reuseport api\] would be refused" <<<"$out"
+cgp apply "$TMPD/rp.ini" >/dev/null; rc=$?
+expect_eq "with steering the same file applies (exit 0)" "$rc" 0
+r=$(connect)
+expect_eq "... and steers: 0/100, all to green ($r)" "$(get "$r" green1)" "$N"
+out=$(nosteer apply "$TMPD/rp.ini" 2>&1); rc=$?
+expect_eq "refused on a later apply: exit 3" "$rc" 3
+check "... the steering in force is removed, not left stale" test ! -e "$PIN/reuseport"
+r=$(connect)
+check "... the kernel spreads connections again ($r)" test "$(get "$r" blue1)" -gt 0 -a "$(get "$r" green1)" -gt 0
+cgp remove >/dev/null
 
 e2e_done
