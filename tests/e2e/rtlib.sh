@@ -29,8 +29,8 @@
 #   rt_unlisted CGPATH            true when status no longer lists CGPATH
 #   rt_denied CGPATH ingress|egress   its denied_packets in status
 #   rt_listening PID PORT         a TCP listener on PORT in PID's netns
-#   rt_stale_links                prints the link pins of cgroup ids that
-#                                 status does not list (empty: none stale)
+#   rt_stale_links                prints the link pins of cgroups that no
+#                                 longer exist (empty: none stale)
 #   rt_http_server CG ADDR PORT TEXT  busybox httpd on the host in test cgroup
 #                                 CG, serving TEXT at /
 #
@@ -257,14 +257,14 @@ rt_listening() {	# PID PORT
 	nsenter -t "$1" -n ss -Htln "sport = :$2" 2>/dev/null | grep -q .
 }
 
-# Link pins whose cgroup id status does not list (pins are named ID_KIND).
+# Link pins of cgroups that no longer exist. A pin name holds the id (inode)
+# of its cgroup: ID_KIND, or KIND_ID_... for pins on a glob's parent.
 rt_stale_links() {
-	local ids f
-	ids=$(cgp status --json 2>/dev/null | python3 -c '
-import json, sys
-for p in json.load(sys.stdin)["policies"]: print(p["cgroup_id"])')
+	local f id
 	for f in $(ls "$PIN/links" 2>/dev/null); do
-		grep -qx "${f%%_*}" <<<"$ids" || echo "$f"
+		id=$(grep -oE '[0-9]+' <<<"$f" | head -n 1)
+		[ -n "$id" ] || continue
+		[ -n "$(find "$CGMNT" -xdev -type d -inum "$id" -print -quit 2>/dev/null)" ] || echo "$f"
 	done
 }
 
@@ -276,13 +276,17 @@ rt_http_server() {	# CG ADDR PORT TEXT
 	wait_listen tcp "$3"
 }
 
-# The third octet of a 198.18.X.0/24 no interface or route uses now.
+# The third octet of a 198.18.X.0/24 no interface or route uses now,
+# reserved against concurrent test runs (lib.sh's reserve).
 rt_free_subnet() {
 	local used x i
 	used=$(ip -4 -o addr show; ip -4 route show table all)
 	x=$(( (${TID#cgpt} + RANDOM) % 200 + 20 ))
-	for i in $(seq 200); do
-		grep -q "198\.18\.$x\." <<<"$used" || { echo "$x"; return 0; }
+	for i in $(seq 250); do
+		if ! grep -q "198\.18\.$x\." <<<"$used" && reserve "net-198.18.$x"; then
+			echo "$x"
+			return 0
+		fi
 		x=$(( x % 250 + 1 ))
 	done
 	echo "rt: no free 198.18.X.0/24" >&2
