@@ -4,6 +4,7 @@
 # The host (tests/vm/run.sh) put into the result share /run/cgpvm:
 #   repo   the checkout's path     build  the BUILD directory (as given)
 #   tests  test names, one a line (tests/run.sh's NAME arguments)
+#   exec   (optional) a shell command to run instead of tests/run.sh
 # This writes back: booted (uptime when it started), kernel (uname -r),
 # output (tests/run.sh's output, as it goes), times ("NAME RESULT SECONDS"
 # per test), rc (tests/run.sh's exit status), dmesg; then powers off.
@@ -41,7 +42,11 @@ cd "$repo" || { echo "cgpvm: FATAL: checkout $repo not visible in the guest"; ec
 : > "$R/times"
 (
 	echo "# vm: guest kernel $(uname -r), up after ${up}s, $(nproc) CPUs, cgroup2 at /sys/fs/cgroup"
-	tests/run.sh "$build" "${names[@]}" 2>&1
+	if [ -f "$R/exec" ]; then
+		BUILD=$build CGP=$build/cgpolicy bash -c "$(cat "$R/exec")" 2>&1
+	else
+		tests/run.sh "$build" "${names[@]}" 2>&1
+	fi
 	echo "$?" > "$R/rc.tmp"
 ) | while IFS= read -r line; do
 	printf '%s\n' "$line"

@@ -3,6 +3,7 @@
 #
 # usage: tests/vm/run.sh [--kernel PKG|VERSION]... [--build DIR] [--timeout S]
 #                        [--mem SIZE] [--cpus N] [TEST NAME...]
+#        tests/vm/run.sh [--kernel ...] --exec 'SHELL COMMAND'
 #
 # For each --kernel (default 6.1): fetches Debian's linux-image package with
 # `apt-get download` into a cache (CGP_VM_CACHE, default /var/cache/cgpolicy-vm;
@@ -20,6 +21,9 @@
 # --build DIR       the build directory (default $BUILD or build), relative to
 #                   the checkout or absolute; it must hold cgpolicy and the tests
 # --timeout S       deadline for each VM, boot included (default 3600)
+# --exec CMD        run CMD (bash -c, in the checkout, BUILD and CGP set)
+#                   instead of tests/run.sh: a shell on the guest kernel for
+#                   debugging; counts as 1 passed or 1 failed by its exit status
 # TEST NAME...      passed to tests/run.sh (substrings of test paths); none:
 #                   test_enforce and every e2e script (the kernel-dependent ones)
 #
@@ -41,6 +45,7 @@ MEM=2G
 CPUS=2
 KERNELS=()
 NAMES=()
+EXEC=""
 
 usage() {
 	sed -n '3,4p' "$0" | sed 's/^# \{0,1\}//'
@@ -58,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	--mem) [ $# -ge 2 ] || usage; MEM=$2; shift 2 ;;
 	--cpus) [ $# -ge 2 ] || usage; CPUS=$2; shift 2 ;;
+	--exec) [ $# -ge 2 ] || usage; EXEC=$2; shift 2 ;;
 	-h | --help) usage ;;
 	--) shift; NAMES+=("$@"); break ;;
 	-*) echo "vm: unknown option $1" >&2; usage ;;
@@ -238,17 +244,22 @@ run_kernel() {	# ARG
 	echo "$REPO" > "$RUN/out/repo"
 	echo "$BUILD" > "$RUN/out/build"
 	printf '%s\n' "${NAMES[@]}" > "$RUN/out/tests"
+	[ -n "$EXEC" ] && printf '%s\n' "$EXEC" > "$RUN/out/exec"
+	# shellcheck disable=SC2054 # commas belong to qemu's option values
 	local shares=(-fsdev "local,id=p0,path=$REPO,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=p0,mount_tag=cgpp0)
 	echo "cgpp0 $REPO" > "$RUN/out/shares"
 	case $ABS_BUILD/ in
 	"$REPO"/*) ;;
-	*)	shares+=(-fsdev "local,id=p1,path=$ABS_BUILD,security_model=none,readonly=on,multidevs=remap"
+	*)	# shellcheck disable=SC2054
+		shares+=(-fsdev "local,id=p1,path=$ABS_BUILD,security_model=none,readonly=on,multidevs=remap"
 			-device virtio-9p-pci,fsdev=p1,mount_tag=cgpp1)
 		echo "cgpp1 $ABS_BUILD" >> "$RUN/out/shares" ;;
 	esac
 
-	echo "=== vm: $pkg $KPKGVER ($KVER) under qemu TCG, $CPUS vCPUs, $MEM, deadline ${TIMEOUT}s: tests/run.sh $BUILD ${NAMES[*]}"
+	local what="tests/run.sh $BUILD ${NAMES[*]}"
+	[ -n "$EXEC" ] && what="--exec $EXEC"
+	echo "=== vm: $pkg $KPKGVER ($KVER) under qemu TCG, $CPUS vCPUs, $MEM, deadline ${TIMEOUT}s: $what"
 	t0=$EPOCHREALTIME
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m "$MEM" -smp "$CPUS" \
 		-nodefaults -display none -no-reboot -pidfile "$RUN/qemu.pid" \
@@ -313,6 +324,10 @@ run_kernel() {	# ARG
 		read -r p f <<<"$(partial_counts "$RUN/out/output")"
 		s=0
 		f=$((f + 1))
+	elif [ -n "$EXEC" ]; then
+		rc=$(cat "$RUN/out/rc")
+		s=0
+		if [ "$rc" = 0 ]; then p=1 f=0 res="PASS (--exec exit 0)"; else p=0 f=1 res="FAIL (--exec exit $rc)" code=1; fi
 	else
 		rc=$(cat "$RUN/out/rc")
 		line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$RUN/out/output" | tail -n 1)
