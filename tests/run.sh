@@ -4,12 +4,16 @@
 # Each test program (unit, BPF, end-to-end script) prints "ok N - ..." /
 # "not ok N - ..." lines and closes with "N passed, N failed"; exit code 77
 # means skipped. This runner adds them up and closes with the same line.
-# tests/e2e/*lib.sh are libraries the scripts source, not tests.
+# tests/e2e/*lib.sh are libraries the scripts source, not tests. A test that
+# runs longer than TEST_TIMEOUT seconds (default 1800) is stopped (SIGTERM:
+# its EXIT trap cleans up) and counted as failed, so a hang cannot stall
+# the whole run.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 shift || true
 export BUILD CGP="$BUILD/cgpolicy"
+TEST_TIMEOUT=${TEST_TIMEOUT:-1800}
 
 tests=()
 for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_hostile "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
@@ -29,11 +33,12 @@ for t in "${tests[@]}"; do
 	echo "=== $name"
 	log=$(mktemp)
 	if [ "${t%.sh}" != "$t" ]; then
-		bash "$t" 2>&1 | tee "$log"
+		timeout --foreground -k 30 "$TEST_TIMEOUT" bash "$t" 2>&1 | tee "$log"
 	else
-		"$t" 2>&1 | tee "$log"
+		timeout --foreground -k 30 "$TEST_TIMEOUT" "$t" 2>&1 | tee "$log"
 	fi
 	rc=${PIPESTATUS[0]}
+	[ "$rc" = 124 ] && echo "[$name] stopped after ${TEST_TIMEOUT}s"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	rm -f "$log"
 	if [ "$rc" = 77 ]; then
