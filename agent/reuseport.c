@@ -1148,10 +1148,12 @@ static int write_backends(struct cgp_rp_plan *pl)
 		if (!bpf_map_lookup_elem(pl->st.map[RPM_BACKEND], &cgid, &old)) {
 			if (!memcmp(&old, &v, sizeof(v)))
 				continue;
-			if (PUSH(pl->saved_cgid, pl->nsaved, cgid))
+			struct cgp_rp_cgback *sv = realloc(pl->saved, (pl->nsaved + 1) * sizeof(*sv));
+
+			if (!sv)
 				return -ENOMEM;
-			pl->saved = realloc(pl->saved, pl->nsaved * sizeof(*pl->saved));
-			if (!pl->saved)
+			pl->saved = sv;
+			if (PUSH(pl->saved_cgid, pl->nsaved, cgid))
 				return -ENOMEM;
 			pl->saved[pl->nsaved - 1] = old;
 		}
