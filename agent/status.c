@@ -73,6 +73,8 @@ static void read_counters(const struct cgp_pins *p, struct row *r)
 				r->redir.bytes += rc[c].bytes;
 				for (int w = 0; w < CGP_TCP_MAX; w++)
 					r->redir.to_tcp[w] += rc[c].to_tcp[w];
+				for (int w = 0; w < CGP_NA_MAX; w++)
+					r->redir.not_accel[w] += rc[c].not_accel[w];
 			}
 		free(rc);
 	}
@@ -144,12 +146,16 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
 			printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu, \"to_tcp\": "
 			       "{\"policy_change\": %llu, \"small_writes\": %llu, \"slow_reader\": %llu, "
-			       "\"peer_gone\": %llu}}}",
+			       "\"peer_gone\": %llu, \"blocking_reader\": %llu}, \"not_accelerated\": "
+			       "{\"blocking_reader\": %llu, \"rcvlowat\": %llu}}}",
 			       (unsigned long long)rows[i].redir.msgs, (unsigned long long)rows[i].redir.bytes,
 			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_POLICY],
 			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_STREAM],
 			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_SLOW],
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_GONE]);
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_GONE],
+			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_BLOCKING],
+			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_BLOCKING],
+			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_RCVLOWAT]);
 		}
 		printf("], \"reuseport\": ");
 		if (!err)

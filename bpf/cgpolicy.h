@@ -237,7 +237,21 @@ enum {
 	CGP_TCP_STREAM,		/* a stream of small writes: TCP coalesces them */
 	CGP_TCP_SLOW,		/* its reader fell behind: TCP flow control */
 	CGP_TCP_GONE,		/* the peer closed */
+	CGP_TCP_BLOCKING,	/* its reader turned to blocking reads or SO_RCVLOWAT */
 	CGP_TCP_MAX,
+};
+
+/*
+ * Why a connection between two accelerated sockets was not accelerated
+ * (cgp_redir_cnt.not_accel): an end whose reads can block (the kernel's
+ * tcp_bpf_recvmsg() returns EAGAIN to a blocked reader on a wake-up without
+ * data, and ignores MSG_WAITALL for redirected data), or one that set
+ * SO_RCVLOWAT (ignored for redirected data too). See docs/ARCHITECTURE.md.
+ */
+enum {
+	CGP_NA_BLOCKING,	/* an end's socket is in blocking mode (no O_NONBLOCK) */
+	CGP_NA_RCVLOWAT,	/* an end set SO_RCVLOWAT above 1 */
+	CGP_NA_MAX,
 };
 
 /* PERCPU_ARRAY cgp_redir, index slot: sends redirected to a local peer. */
@@ -245,6 +259,7 @@ struct cgp_redir_cnt {
 	__u64 msgs;
 	__u64 bytes;
 	__u64 to_tcp[CGP_TCP_MAX];	/* sockets whose sends went back to TCP, by reason */
+	__u64 not_accel[CGP_NA_MAX];	/* connections never accelerated, by reason */
 };
 
 /*
@@ -266,6 +281,7 @@ struct cgp_sockkey {
 #define CGP_SS_F_STATS		(1u << 2)	/* its policy has stats = yes */
 #define CGP_SS_F_REDIRECTING	(1u << 3)	/* sends go straight to the peer socket */
 #define CGP_SS_F_PASSING	(1u << 4)	/* sends take the normal TCP path */
+#define CGP_SS_F_PASSIVE	(1u << 5)	/* the accepted end of its connection */
 
 /* cgslots (hash, cgroup id -> slot) of every policy cgroup with `stats = yes`,
  * for the dump to adopt sockets that existed before the policy. */

@@ -24,6 +24,7 @@
 #define SOL_SOCKET_	1
 #define SO_SNDBUF_	7
 #define CGP_ACCEL_SNDBUF	(4 << 20)	/* the default tcp_wmem maximum */
+#define O_NONBLOCK_	04000		/* asm-generic (x86, arm64, riscv...) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -110,6 +111,50 @@ struct {
  * if larger) the pair goes to TCP, whose flow control makes the writer wait.
  */
 #define CGP_ACCEL_RCVQ		(6 << 20)	/* the default tcp_rmem maximum */
+
+/*
+ * How an end's application reads, from its socket's file. Only event-loop
+ * readers (O_NONBLOCK, no SO_RCVLOWAT) are ever redirected to: the kernel's
+ * tcp_bpf_recvmsg() (what a socket in a sockhash reads through) waits once
+ * and returns EAGAIN when a wake-up brings no data (the ACK of its own FIN,
+ * send space, a signal, a reset), and returns what the redirect queue holds
+ * whatever MSG_WAITALL or SO_RCVLOWAT ask. A non-blocking read gets the same
+ * from plain TCP: EAGAIN when nothing is there, what is there otherwise.
+ */
+enum { RD_UNKNOWN, RD_EVENTS, RD_BLOCKING, RD_LOWAT };
+
+static __always_inline int reader_mode(__u64 addr)
+{
+	struct sock *sk = (struct sock *)addr;
+	struct file *f;
+
+	if (!sk)
+		return RD_UNKNOWN;
+	f = BPF_CORE_READ(sk, sk_socket, file);
+	if (!f)
+		return RD_UNKNOWN;	/* not accepted yet: no file, no reader */
+	if (!(BPF_CORE_READ(f, f_flags) & O_NONBLOCK_))
+		return RD_BLOCKING;
+	if (BPF_CORE_READ(sk, sk_rcvlowat) > 1)
+		return RD_LOWAT;
+	return RD_EVENTS;
+}
+
+/* Whether the application of this end has read anything yet. */
+static __always_inline bool has_read(struct tcp_sock *tp)
+{
+	__u32 unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+
+	return unread != (__u32)BPF_CORE_READ(tp, bytes_received);
+}
+
+static __always_inline void count_not_accel(__u32 slot, __u32 why)
+{
+	struct cgp_redir_cnt *cnt = bpf_map_lookup_elem(&cgp_redir, &slot);
+
+	if (cnt && why < CGP_NA_MAX)
+		cnt->not_accel[why]++;
+}
 
 static __always_inline void v4mapped(__u8 a[16], __u32 ip4)
 {
@@ -217,10 +262,22 @@ static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_sk
 	gs = bpf_map_lookup_elem(&cgp_state, &zero);
 	if (!gs)
 		return;
+	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+		/* a blocking connect(): its reads will block too, never join */
+		struct bpf_sock *sk = skops->sk;
+		struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+
+		if (tp && reader_mode((__u64)tp) == RD_BLOCKING) {
+			count_not_accel(st->slot, CGP_NA_BLOCKING);
+			return;
+		}
+	}
 	st->gen = gs->gen;
 	if (bpf_sock_hash_update(skops, &cgp_socks, &k, BPF_NOEXIST))
 		return;
 	st->flags |= CGP_SS_F_ACCELERATED;
+	if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		st->flags |= CGP_SS_F_PASSIVE;
 	bpf_map_update_elem(&cgp_members, &k, &one, BPF_ANY);
 	register_end(skops, &k);
 	/*
@@ -235,7 +292,9 @@ static __always_inline void accelerate(struct bpf_sock_ops *skops, struct cgp_sk
 
 		bpf_setsockopt(skops, SOL_SOCKET_, SO_SNDBUF_, &sndbuf, sizeof(sndbuf));
 	}
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG);
+	/* RTT: see cgp_sockops; header options: every segment it sends (leaving early) */
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG |
+				  BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 }
 
 /* Leave acceleration: the pair decided on the normal path. */
@@ -279,6 +338,56 @@ int cgp_sockops(struct bpf_sock_ops *skops)
 			accelerate(skops, st);
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 		break;
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB: {
+		/*
+		 * The end sends a segment (data or an ACK): leave the sockhash
+		 * at once when nothing can ever be redirected to it, so its
+		 * reads are plain tcp_recvmsg() again: its pair decided on TCP
+		 * (an end reads with blocking I/O, ...), or its peer is not in
+		 * the sockhash. The peer's membership is settled once the
+		 * passive end is established: always for the passive end, and
+		 * for the active one once it got or had acked data. No option
+		 * space is reserved: the segment is unchanged.
+		 */
+		struct cgp_sockkey k = {}, pk, peer;
+		__u32 keep = BPF_SOCK_OPS_RTT_CB_FLAG;	/* flags to keep */
+		struct cgp_skstat *st;
+		struct cgp_pair *p;
+
+		sk = skops->sk;
+		if (!sk || !sockops_key(skops, &k))
+			break;
+		st = bpf_sk_storage_get(&cgp_sockstat, sk, 0, 0);
+		pair_key(&k, &pk);
+		p = bpf_map_lookup_elem(&cgp_pairs, &pk);
+		if (!st || !(st->flags & CGP_SS_F_ACCELERATED)) {
+			keep = 0;
+		} else if (p && p->decision != CGP_PAIR_REDIRECT) {
+			/*
+			 * Redirecting pairs: the RTT callback decides about
+			 * leaving. No entry (the peer closed and took it): it
+			 * may have redirected data this end has not read, stay.
+			 */
+			bool leave = p->decision == CGP_PAIR_PASS;
+
+			if (!leave && ((st->flags & CGP_SS_F_PASSIVE) || skops->bytes_received ||
+				       skops->bytes_acked > 1)) {	/* the SYN counts one */
+				__builtin_memcpy(peer.laddr, k.raddr, 16);
+				__builtin_memcpy(peer.raddr, k.laddr, 16);
+				peer.lport = k.rport;
+				peer.rport = k.lport;
+				peer.pad = 0;
+				leave = !bpf_map_lookup_elem(&cgp_members, &peer);
+			}
+			if (!leave)
+				break;	/* undecided: look again at the next segment */
+			unaccelerate(skops, st, &k);
+			keep = 0;
+		}
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+					  ~(BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG | (BPF_SOCK_OPS_RTT_CB_FLAG & ~keep)));
+		break;
+	}
 	case BPF_SOCK_OPS_RTT_CB: {
 		/*
 		 * RTT samples come with ACKs of data: this end sends on the TCP
@@ -426,9 +535,10 @@ int cgp_dump(struct bpf_iter__tcp *ctx)
  * cgp_redir_msg (sk_msg, attached to cgp_socks) runs for every send of an
  * accelerated socket. The first send of either end decides for the
  * connection (cgp_pairs, the first writer wins): if the peer socket is in
- * cgp_socks (a local, accelerated peer), both ends send straight to each
- * other's receive queue (REDIRECTING); if not, both take the normal TCP path
- * for good (PASSING) and leave the sockhash at their next RTT callback.
+ * cgp_socks (a local, accelerated peer) and both ends read with non-blocking
+ * I/O (reader_mode), both ends send straight to each other's receive queue
+ * (REDIRECTING); if not, both take the normal TCP path for good (PASSING) and
+ * leave the sockhash at the next segment they send (HDR_OPT_LEN callback).
  *
  * After that each end may go back to the normal path on its own, for good:
  * a redirected byte is read before any byte that came by TCP, so that
@@ -507,10 +617,31 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 			return to_tcp(st, CGP_TCP_GONE);
 	}
 	if (!p->decision) {
-		/* first send of the pair: redirect if the peer is an accelerated local socket */
-		__u32 dec = bpf_map_lookup_elem(&cgp_members, &peer) ? CGP_PAIR_REDIRECT : CGP_PAIR_PASS;
+		/*
+		 * First send of the pair: redirect if the peer is an accelerated
+		 * local socket and both ends read with non-blocking I/O. A peer
+		 * not accepted yet has no reader to judge, and one that has not
+		 * read yet may still be turning non-blocking (accept(), then
+		 * fcntl(O_NONBLOCK)): this send takes TCP and a later one
+		 * decides.
+		 */
+		__u32 dec = CGP_PAIR_PASS, why = CGP_NA_MAX;
 
-		__sync_val_compare_and_swap(&p->decision, 0, dec);
+		if (bpf_map_lookup_elem(&cgp_members, &peer)) {
+			__u64 pa = p->sk[(side ^ 1) & 1];
+			int me = reader_mode(p->sk[side & 1]), pe = reader_mode(pa);
+
+			if (me == RD_UNKNOWN || pe == RD_UNKNOWN || (pe > RD_EVENTS && !has_read((struct tcp_sock *)pa)))
+				return SK_PASS;	/* undecided */
+			if (me == RD_BLOCKING || pe == RD_BLOCKING)
+				why = CGP_NA_BLOCKING;
+			else if (me == RD_LOWAT || pe == RD_LOWAT)
+				why = CGP_NA_RCVLOWAT;
+			else
+				dec = CGP_PAIR_REDIRECT;
+		}
+		if (!__sync_val_compare_and_swap(&p->decision, 0, dec))
+			count_not_accel(st->slot, why);	/* this send decided */
 	}
 	gs = bpf_map_lookup_elem(&cgp_state, &zero);
 	if (!gs || gs->gen != st->gen)
@@ -530,7 +661,21 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 
 	if (p->decision != CGP_PAIR_REDIRECT)
 		return to_tcp(st, CGP_TCP_MAX);	/* never redirected: nothing to count */
+	/* the peer's reader may turn to blocking reads or set SO_RCVLOWAT later */
+	ps = (struct sock *)p->sk[(side ^ 1) & 1];
+	if (reader_mode((__u64)ps) > RD_EVENTS)
+		return to_tcp(st, CGP_TCP_BLOCKING);
 	if (!(st->flags & CGP_SS_F_REDIRECTING)) {
+		/*
+		 * Sends that took TCP before the decision (the peer was not
+		 * accepted yet) are read first: a redirected byte would be
+		 * read before them. Redirect once the peer's application
+		 * has read every byte this end wrote (the send after).
+		 */
+		struct tcp_sock *own = (struct tcp_sock *)p->sk[side & 1];
+
+		if (!ps || !own || BPF_CORE_READ(own, write_seq) != BPF_CORE_READ((struct tcp_sock *)ps, copied_seq))
+			return SK_PASS;
 		/*
 		 * First redirect of this end: say so, then look whether the peer
 		 * may be leaving the sockhash (its RTT callback does it the other
@@ -545,7 +690,6 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 	 * The peer may be closing: its socket memory stays a socket (TCP
 	 * sockets are SLAB_TYPESAFE_BY_RCU) and a probe read never faults.
 	 */
-	ps = (struct sock *)p->sk[(side ^ 1) & 1];
 	if (ps && (!(++st->sends & 7) || msg->size >= CGP_STREAM_SEG)) {
 		int queued = 0, rcvbuf = 0;
 

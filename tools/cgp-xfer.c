@@ -2,24 +2,43 @@
 /*
  * cgp-xfer - TCP probe for socket-acceleration tests and benchmarks.
  *
- *   cgp-xfer echo ADDR PORT                 epoll echo server, non-blocking sockets
+ *   cgp-xfer echo ADDR PORT [CLOSE_MS]      epoll echo server, non-blocking sockets;
+ *                                           after a client's EOF it waits CLOSE_MS
+ *                                           before it closes (default 0)
  *   cgp-xfer sink ADDR PORT                 epoll server that reads and discards;
  *                                           on EOF answers the byte count (8 bytes)
  *   cgp-xfer echo-blocking ADDR PORT        echo server, a thread per connection,
  *                                           blocking read() then write()
  *   cgp-xfer pingpong ADDR PORT SIZE SECS   SIZE-byte request, SIZE-byte echo, in
- *                                           lock step: "p50_us p99_us count"
+ *                                           lock step on a non-blocking socket
+ *                                           (poll() when it would block, as an
+ *                                           event loop): "p50_us p99_us count"
  *   cgp-xfer pingpong-unix SIZE SECS [CPU]  the same over an AF_UNIX socket pair
  *                                           (forked blocking echo, on CPU if given)
- *   cgp-xfer bulk ADDR PORT SIZE SECS       SIZE-byte writes to a sink; throughput
- *                                           up to the sink's count: "gbit_s bytes"
+ *   cgp-xfer bulk ADDR PORT SIZE SECS       SIZE-byte writes to a sink on a
+ *                                           non-blocking socket; throughput up to
+ *                                           the sink's count: "gbit_s bytes"
  *   cgp-xfer verify ADDR PORT BYTES [CHUNK] pseudo-random payload through an echo
- *                                           server, writer and reader interleaved,
- *                                           every byte compared: "ok BYTES"
+ *                                           server on a blocking socket, a writer
+ *                                           thread and a reader thread, every byte
+ *                                           compared, then shutdown(SHUT_WR) and a
+ *                                           blocking read that must return 0: "ok BYTES"
  *   cgp-xfer halfclose ADDR PORT BYTES      send BYTES then shutdown(SHUT_WR); the
  *                                           echo must return all of them, then EOF
- *   cgp-xfer verify-nb ADDR PORT BYTES      like verify, on one non-blocking socket
- *                                           driven by poll() (an event-loop client)
+ *   cgp-xfer waitall ADDR PORT BYTES        a writer thread sends 100-byte writes
+ *                                           through an echo server; the blocking
+ *                                           reader's recv(2500, MSG_WAITALL) must
+ *                                           return 2500 bytes each time, then EOF
+ *   cgp-xfer verify-nb ADDR PORT BYTES [CHUNK]  like verify (writes of 1..CHUNK, 16384
+ *                                           by default), on one non-blocking socket
+ *                                           driven by poll() (an event-loop client);
+ *                                           the first byte goes alone and comes
+ *                                           back before the rest (a greeting)
+ *
+ * Blocking clients (verify, halfclose, waitall) connect with a blocking
+ * connect(); with CGP_XFER_CONNECT=nonblocking they connect non-blocking and
+ * turn the socket to blocking once connected (as many libraries do for a
+ * connect timeout). Blocking sockets never retry EAGAIN: it is an error.
  *
  * ADDR may be IPv4 or IPv6; a server on "::" is dual-stack. Exit 1 on any
  * error, with the reason on stderr.
@@ -66,17 +85,37 @@ static int resolve(const char *addr, const char *port, struct sockaddr_storage *
 	return 0;
 }
 
-static int dial_opt(const char *addr, const char *port, int nodelay)
+/*
+ * A connected TCP socket, blocking unless `nonblock`. connect() itself is
+ * non-blocking when the socket stays so, or when CGP_XFER_CONNECT=nonblocking.
+ */
+static int dial_opt(const char *addr, const char *port, int nodelay, int nonblock)
 {
+	const char *cm = getenv("CGP_XFER_CONNECT");
+	int nbconnect = nonblock || (cm && !strcmp(cm, "nonblocking"));
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
 
 	if (resolve(addr, port, &ss, &len))
 		die("bad address");
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len))
-		die("connect");
+	fd = socket(ss.ss_family, SOCK_STREAM | (nbconnect ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		die("socket");
+	if (connect(fd, (struct sockaddr *)&ss, len)) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (!nbconnect || errno != EINPROGRESS)
+			die("connect");
+		if (poll(&p, 1, 10000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
+			errno = err ? err : ETIMEDOUT;
+			die("connect");
+		}
+	}
+	if (nbconnect && !nonblock && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		die("fcntl");
 	if (nodelay)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
@@ -85,7 +124,7 @@ static int dial_opt(const char *addr, const char *port, int nodelay)
 /* Request/response clients disable Nagle, like latency-sensitive apps do. */
 static int dial(const char *addr, const char *port)
 {
-	return dial_opt(addr, port, 1);
+	return dial_opt(addr, port, 1, 0);
 }
 
 /* ---- servers: one epoll loop, non-blocking sockets ---- */
@@ -119,7 +158,7 @@ static int listen_on(const char *addr, const char *port, int flags)
 	return lfd;
 }
 
-static void serve(const char *addr, const char *port, int sink)
+static void serve(const char *addr, const char *port, int sink, int close_ms)
 {
 	struct epoll_event ev, evs[64];
 	int lfd, ep, one = 1;
@@ -188,6 +227,8 @@ static void serve(const char *addr, const char *port, int sink)
 
 						(void)!write(c->fd, &v, sizeof(v));
 					}
+					if (close_ms)	/* a late close: the client waits for EOF meanwhile */
+						usleep((useconds_t)close_ms * 1000);
 					shutdown(c->fd, SHUT_WR);
 					goto drop;
 				}
@@ -305,7 +346,7 @@ static void rr_measure(int fd, size_t size, double secs)
 
 static void pingpong(const char *addr, const char *port, size_t size, double secs)
 {
-	int fd = dial(addr, port);
+	int fd = dial_opt(addr, port, 1, 1);
 
 	rr_measure(fd, size, secs);
 	close(fd);
@@ -353,7 +394,7 @@ static void pingpong_unix(size_t size, double secs, int cpu)
 /* Bulk keeps Nagle on, as iperf3 and most streaming apps do. */
 static void bulk(const char *addr, const char *port, size_t size, double secs)
 {
-	int fd = dial_opt(addr, port, 0);
+	int fd = dial_opt(addr, port, 0, 1);
 	char *buf = calloc(1, size);
 	uint64_t sent = 0, got = 0;
 	double t0 = now(), end = t0 + secs, t1;
@@ -364,24 +405,8 @@ static void bulk(const char *addr, const char *port, size_t size, double secs)
 		sent += size;
 	}
 	shutdown(fd, SHUT_WR);
-	/*
-	 * A blocking read can get a spurious EAGAIN on a socket in a sockhash
-	 * (tcp_bpf_recvmsg after a write-space wake-up, see ARCHITECTURE.md).
-	 * The measurement retries it and says so on stderr.
-	 */
-	for (size_t done = 0; done < sizeof(got); ) {
-		ssize_t r = read(fd, (char *)&got + done, sizeof(got) - done);
-
-		if (r < 0 && errno == EAGAIN) {
-			fprintf(stderr, "cgp-xfer: bulk: spurious EAGAIN on a blocking read (retried)\n");
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die("bulk: no count from the sink");
-		done += (size_t)r;
-	}
+	if (full_io(fd, (char *)&got, sizeof(got), 0))
+		die("bulk: no count from the sink");
 	t1 = now();
 	if (got != sent) {
 		fprintf(stderr, "cgp-xfer: bulk: sent %llu bytes, sink counted %llu\n",
@@ -415,6 +440,7 @@ struct writer {
 	int err;
 	uint64_t got;	/* bytes read back so far (the reader's, atomic) */
 	uint64_t window;	/* 0: none (halfclose writes everything first) */
+	size_t fixed;		/* every write this size (the last one cut), 0: random */
 };
 
 /*
@@ -439,7 +465,7 @@ static void *write_all(void *arg)
 	char *buf = malloc(w->chunk);
 
 	while (left) {
-		size_t n = write_size(&sz, left, w->chunk);
+		size_t n = w->fixed ? (w->fixed < left ? w->fixed : (size_t)left) : write_size(&sz, left, w->chunk);
 
 		for (uint64_t got; w->window; usleep(50)) {
 			got = __atomic_load_n(&w->got, __ATOMIC_ACQUIRE);
@@ -459,10 +485,14 @@ static void *write_all(void *arg)
 	return NULL;
 }
 
-static void verify(const char *addr, const char *port, uint64_t bytes, size_t chunk, int halfclose)
+#define WAITALL_WRITE	100
+#define WAITALL_READ	2500
+
+static void verify(const char *addr, const char *port, uint64_t bytes, size_t chunk, int halfclose,
+		   int waitall)
 {
 	struct writer w = { .fd = dial(addr, port), .bytes = bytes, .chunk = chunk,
-			     .window = halfclose ? 0 : VERIFY_WINDOW };
+			     .window = halfclose ? 0 : VERIFY_WINDOW, .fixed = waitall ? WAITALL_WRITE : 0 };
 	uint64_t s = 0x9e3779b97f4a7c15ull, got = 0;
 	char *buf = malloc(65536);
 	pthread_t th;
@@ -477,10 +507,16 @@ static void verify(const char *addr, const char *port, uint64_t bytes, size_t ch
 		shutdown(w.fd, SHUT_WR);
 	}
 	while (got < bytes) {
-		ssize_t r = read(w.fd, buf, 65536);
+		size_t want = bytes - got < WAITALL_READ ? (size_t)(bytes - got) : WAITALL_READ;
+		ssize_t r = waitall ? recv(w.fd, buf, want, MSG_WAITALL) : read(w.fd, buf, 65536);
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (waitall && r > 0 && (size_t)r != want) {
+			fprintf(stderr, "cgp-xfer: waitall: recv(%zu, MSG_WAITALL) returned %zd bytes at %llu of %llu\n",
+				want, r, (unsigned long long)got, (unsigned long long)bytes);
+			exit(1);
+		}
 		if (r <= 0) {
 			fprintf(stderr, "cgp-xfer: verify: stream ended after %llu of %llu bytes (%s)\n",
 				(unsigned long long)got, (unsigned long long)bytes, r < 0 ? strerror(errno) : "EOF");
@@ -515,17 +551,20 @@ static void verify(const char *addr, const char *port, uint64_t bytes, size_t ch
 }
 
 /* Full duplex on one non-blocking socket: write when writable, read when readable. */
-static void verify_nb(const char *addr, const char *port, uint64_t bytes)
+static void verify_nb(const char *addr, const char *port, uint64_t bytes, size_t chunk)
 {
-	int fd = dial(addr, port);
+	int fd = dial_opt(addr, port, 1, 1);	/* a non-blocking connect, as event loops do */
 	uint64_t ws = 0x9e3779b97f4a7c15ull, rs = ws, sz = 0x2545f4914f6cdd1dull, sent = 0, got = 0;
-	char out[16384], in[65536];
+	char *out = malloc(chunk), in[65536];
 	size_t olen = 0, ooff = 0;
 	int shut = 0;
 
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (!out)
+		die("malloc");
+
 	for (;;) {
-		int more = sent < bytes && sent < got + VERIFY_WINDOW;
+		/* the first byte alone, then nothing until it came back (a greeting) */
+		int more = sent < bytes && sent < got + VERIFY_WINDOW && (sent == 0 || got > 0);
 		struct pollfd p = { .fd = fd, .events = POLLIN | (more || ooff < olen ? POLLOUT : 0) };
 
 		if (poll(&p, 1, 10000) <= 0) {
@@ -535,7 +574,7 @@ static void verify_nb(const char *addr, const char *port, uint64_t bytes)
 		}
 		if (p.revents & POLLOUT) {
 			if (ooff == olen && more) {
-				olen = write_size(&sz, bytes - sent, sizeof(out));
+				olen = sent ? write_size(&sz, bytes - sent, chunk) : 1;
 				for (size_t i = 0; i < olen; i++)
 					out[i] = (char)next_byte(&ws);
 				ooff = 0;
@@ -584,16 +623,17 @@ static void verify_nb(const char *addr, const char *port, uint64_t bytes)
 	}
 	printf("ok %llu\n", (unsigned long long)got);
 	close(fd);
+	free(out);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "echo"))
-		serve(argv[2], argv[3], 0);
+		serve(argv[2], argv[3], 0, argc > 4 ? atoi(argv[4]) : 0);
 	else if (argc >= 4 && !strcmp(argv[1], "echo-blocking"))
 		serve_blocking(argv[2], argv[3]);
 	else if (argc >= 4 && !strcmp(argv[1], "sink"))
-		serve(argv[2], argv[3], 1);
+		serve(argv[2], argv[3], 1, 0);
 	else if (argc >= 6 && !strcmp(argv[1], "pingpong"))
 		pingpong(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 4 && !strcmp(argv[1], "pingpong-unix"))
@@ -601,11 +641,13 @@ int main(int argc, char **argv)
 	else if (argc >= 6 && !strcmp(argv[1], "bulk"))
 		bulk(argv[2], argv[3], strtoul(argv[4], NULL, 0), atof(argv[5]));
 	else if (argc >= 5 && !strcmp(argv[1], "verify"))
-		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), argc > 5 ? strtoul(argv[5], NULL, 0) : 65536, 0);
+		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), argc > 5 ? strtoul(argv[5], NULL, 0) : 65536, 0, 0);
 	else if (argc >= 5 && !strcmp(argv[1], "verify-nb"))
-		verify_nb(argv[2], argv[3], strtoull(argv[4], NULL, 0));
+		verify_nb(argv[2], argv[3], strtoull(argv[4], NULL, 0), argc > 5 ? strtoul(argv[5], NULL, 0) : 16384);
 	else if (argc >= 5 && !strcmp(argv[1], "halfclose"))
-		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), 65536, 1);
+		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), 65536, 1, 0);
+	else if (argc >= 5 && !strcmp(argv[1], "waitall"))
+		verify(argv[2], argv[3], strtoull(argv[4], NULL, 0), WAITALL_WRITE, 0, 1);
 	else {
 		fprintf(stderr, "usage: see the comment at the top of tools/cgp-xfer.c\n");
 		return 2;
