@@ -92,8 +92,12 @@ if [ "$all_yes" = 1 ]; then
 else
 	echo "# this kernel lacks something (bpftool): rows that are 'no' must give a reason"
 fi
+# columns: FEATURE (24) SUPPORTED (9) NEEDED BY (48) WHY NOT, from character 85
 check "every row that is not supported says why" \
-	bash -c "awk 'f && NF && \$2 != \"yes\" && NF < 4 { bad = 1 } /^FEATURE +SUPPORTED/ { f = 1 } END { exit bad }' <<<'$out'"
+	bash -c "awk 'f && NF && \$2 != \"yes\" && substr(\$0, 85) !~ /[^ ]/ { bad = 1 } /^FEATURE +SUPPORTED/ { f = 1 } END { exit bad }' <<<'$out'"
+out_hook=$(CGP_TEST_DISABLE_FEATURES=lpm_trie "$CGP" --version --verbose 2>&1)
+check "... (the check sees a reason: lpm_trie disabled by the hook)" \
+	bash -c "awk '\$1 == \"lpm_trie\" && substr(\$0, 85) ~ /test hook/ { ok = 1 } END { exit !ok }' <<<'$out_hook'"
 
 # --- status --json: the "kernel" object agrees with the table
 js=$(cgp status --json); rc=$?
