@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/accel_probe.h"
 #include "agent/features.h"
 #include "agent/log.h"
 
@@ -382,7 +383,7 @@ int cgp_probe_accel(char *why, size_t len)
 		err = p_sk_msg(why, len);
 	if (!err)
 		err = p_sockops(why, len);
-	return err;
+	return err ? err : cgp_accel_probe_behaviour(why, len);
 }
 
 static int p_accel(char *why, size_t len)
