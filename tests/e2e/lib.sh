@@ -5,6 +5,20 @@
 #
 # Each test gets its own pin path and cgroup subtree named after its PID, so
 # it never touches a real deployment (nor a parallel test run).
+#
+# Tests must pass on a busy machine (other test runs, stress-ng, load 20 on
+# 2 CPUs), so:
+# - wait for a condition with a deadline, never with a fixed sleep: wait_for
+#   (a command) or wait_until (shell code evaluated anew on every try, for
+#   conditions like '[ "$(gen)" -gt "$g" ]'). Deadlines are generous (they
+#   cost nothing when the condition comes); a sleep only *produces* a
+#   condition (let a denied client try for a while);
+# - never assert timing; print it as a "# " comment;
+# - an "allowed" check retries a client that heard nothing (tcp_get, udp_get,
+#   fetch); a "denied" check proves the attempt happened (tcp_get prints ""
+#   only when socat saw its connection refused; udp_try counts the datagrams);
+# - ports come from rand_port (a free block of 8, reserved machine-wide), other
+#   shared names (subnets) from reserve.
 
 set -u
 
@@ -196,9 +210,11 @@ wait_listen() {	# tcp|udp PORT : some socket listens on PORT (any owner)
 
 # fetch SECONDS CMD...: CMD is one socat client ("-" to a TCP address, with
 # connect-timeout). Prints its answer (return 0). A refused connection is an
-# answer too (socat's "E connect...": EPERM from a cgroup egress deny, a
-# reset, no SYN-ACK within connect-timeout): prints nothing, returns 1, and
-# the attempt provably happened. Anything else (the client did not start,
+# answer too (socat's "E connect...": no SYN-ACK within connect-timeout - a
+# cgroup_skb deny drops the SYN or the SYN-ACK, and TCP's connect does not
+# report the dropped SYN, it times out -, a reset from a port without
+# listener, EPERM): prints nothing, returns 1, and the attempt provably
+# happened. Anything else (the client did not start,
 # connected but heard nothing, was killed by its timeout: a busy machine) is
 # tried again until SECONDS, then printed as "<no answer ...>", so that
 # neither an "allowed" check ("hello P") nor a "denied" one ("") passes on it.
