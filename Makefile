@@ -169,8 +169,8 @@ $(BUILD)/tools/%: tools/%.c | $(BUILD)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
 
-install: all
-	install -D -m 0755 $(BUILD)/cgpolicy $(DESTDIR)$(PREFIX)/sbin/cgpolicy
+# install, uninstall, deb, image, --version with the git commit: packaging/README.md
+-include packaging/pkg.mk
 
 clean:
 	rm -rf $(BUILD)
