@@ -206,3 +206,175 @@ int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp
 	}
 	return glob_walk(dir, sizeof(dir), first, on_match, on_dir, ctx);
 }
+
+static bool has_glob(const char *s, size_t n)
+{
+	return memchr(s, '*', n) || memchr(s, '?', n) || memchr(s, '[', n);
+}
+
+int cgp_cgroup_glob_root(const char *mnt, const char *spec, char *anc, size_t anclen, unsigned *depth)
+{
+	const char *pat = rel_pattern(mnt, spec);
+	struct stat st;
+	unsigned d = 0;
+	size_t n;
+
+	if (snprintf(anc, anclen, "%s", mnt) >= (int)anclen)
+		return -ENAMETOOLONG;
+	while (*pat == '/') {
+		const char *next = strchr(pat + 1, '/');
+		size_t clen = next ? (size_t)(next - pat - 1) : strlen(pat + 1);
+
+		if (has_glob(pat + 1, clen))
+			break;
+		n = strlen(anc);
+		if (n + 1 + clen >= anclen)
+			return -ENAMETOOLONG;
+		if (clen)
+			snprintf(anc + n, anclen - n, "/%.*s", (int)clen, pat + 1);
+		if (!next)
+			return -EINVAL;	/* no glob at all */
+		pat = next;
+	}
+	for (const char *c = pat; *c; c++)
+		d += *c == '/';
+	if (!d)
+		return -EINVAL;
+	*depth = d;
+	return stat(anc, &st) || !S_ISDIR(st.st_mode) ? -ENOENT : 0;
+}
+
+bool cgp_cgroup_glob_match(const char *mnt, const char *spec, const char *path)
+{
+	const char *pat = rel_pattern(mnt, spec), *rel;
+	size_t ml = strlen(mnt);
+
+	if (strncmp(path, mnt, ml) || (path[ml] != '/' && path[ml]))
+		return false;
+	rel = path + ml;
+	for (;;) {
+		char pc[NAME_MAX + 1], nc[NAME_MAX + 1];
+		size_t pl, nl;
+
+		while (*pat == '/')
+			pat++;
+		while (*rel == '/')
+			rel++;
+		if (!*pat || !*rel)
+			return !*pat && !*rel;
+		pl = strcspn(pat, "/");
+		nl = strcspn(rel, "/");
+		if (pl > NAME_MAX || nl > NAME_MAX)
+			return false;
+		memcpy(pc, pat, pl);
+		pc[pl] = 0;
+		memcpy(nc, rel, nl);
+		nc[nl] = 0;
+		if (fnmatch(pc, nc, FNM_PERIOD))
+			return false;
+		pat += pl;
+		rel += nl;
+	}
+}
+
+/* The root of the cgroup2 mount inside the hierarchy (mountinfo field 4). */
+static int mount_root(const char *mnt, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char *sep = strstr(line, " - ");
+		char root[PATH_MAX], mp[PATH_MAX], fstype[64];
+
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2)
+			continue;
+		unescape(root);
+		unescape(mp);
+		if (strcmp(mp, mnt))
+			continue;
+		if (strlen(root) >= len) {
+			ret = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(buf, root);
+		ret = 0;
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+static unsigned components(const char *s)
+{
+	unsigned n = 0;
+
+	for (; *s; s++)
+		if (*s != '/' && (s[1] == '/' || !s[1]))
+			n++;
+	return n;
+}
+
+int cgp_cgroup_level(const char *mnt, const char *path, unsigned *level)
+{
+	size_t ml = strlen(mnt);
+	char root[PATH_MAX];
+	int err;
+
+	if (strncmp(path, mnt, ml) || (path[ml] != '/' && path[ml]))
+		return -EINVAL;
+	err = mount_root(mnt, root, sizeof(root));
+	if (err)
+		return err;
+	/* Inside a cgroup namespace whose root is not the mount's, the root reads
+	 * "/.." and the level cannot be known from here. */
+	if (strstr(root, "/.."))
+		return -EXDEV;
+	*level = components(root) + components(path + ml);
+	return 0;
+}
+
+static int cand_walk(char *dir, size_t dlen, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,
+		     void *ctx)
+{
+	size_t base = strlen(dir);
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (!depth)
+		return on_cand(dir, ctx);
+	if (on_dir && (err = on_dir(dir, ctx)))
+		return err;
+	d = opendir(dir);
+	if (!d)
+		return 0;	/* removed meanwhile */
+	while ((de = readdir(d)) && !err) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (base + 1 + strlen(de->d_name) >= dlen)
+			continue;
+		snprintf(dir + base, dlen - base, "/%s", de->d_name);
+		err = cand_walk(dir, dlen, depth - 1, on_cand, on_dir, ctx);
+		dir[base] = 0;
+	}
+	closedir(d);
+	return err;
+}
+
+int cgp_cgroup_candidates(const char *anc, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,
+			  void *ctx)
+{
+	char dir[PATH_MAX];
+
+	if (!depth || snprintf(dir, sizeof(dir), "%s", anc) >= (int)sizeof(dir))
+		return -EINVAL;
+	return cand_walk(dir, sizeof(dir), depth, on_cand, on_dir, ctx);
+}

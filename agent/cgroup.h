@@ -32,4 +32,33 @@ typedef int (*cgp_glob_cb)(const char *path, void *ctx);
 int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp_glob_cb on_dir,
 		    void *ctx);
 
+/*
+ * Guards of glob policies. The fixed ancestor of a glob is its literal
+ * prefix (the components before the first one with a glob character); its
+ * candidates are every cgroup `depth` levels below it (depth: the number of
+ * components from the first glob one on), matching or not.
+ * cgp_cgroup_glob_root: fills anc (absolute path) and *depth; 0, or -ENOENT
+ * when the ancestor does not exist (anc filled all the same), -EINVAL when
+ * spec has no glob.
+ */
+int cgp_cgroup_glob_root(const char *mnt, const char *spec, char *anc, size_t anclen, unsigned *depth);
+
+/* Does the cgroup at absolute path `path` match glob `spec` (fnmatch per component)? */
+bool cgp_cgroup_glob_match(const char *mnt, const char *spec, const char *path);
+
+/*
+ * The absolute level of a cgroup directory in the cgroup2 hierarchy (root: 0),
+ * what bpf_skb_ancestor_cgroup_id() counts: the mount's own root (mountinfo,
+ * not "/" inside a cgroup namespace) plus the components below the mount.
+ */
+int cgp_cgroup_level(const char *mnt, const char *path, unsigned *level);
+
+/*
+ * Every directory exactly `depth` levels below `anc`: on_cand(path) for each;
+ * on_dir(path) (may be NULL) for anc and every directory between, where new
+ * candidates can appear. A non-zero return of a callback stops the walk.
+ */
+int cgp_cgroup_candidates(const char *anc, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,
+			  void *ctx);
+
 #endif

@@ -176,6 +176,19 @@ static int sig_add(const char *path, void *ctx)
 	return 0;
 }
 
+/* A candidate with its cgroup id: one removed and re-created under the same
+ * name within the debounce is a new cgroup to decide. */
+static int sig_add_cand(const char *path, void *ctx)
+{
+	char buf[CGP_PATH_MAX + 32];
+	struct stat st;
+
+	if (stat(path, &st))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s %llu", path, (unsigned long long)st.st_ino);
+	return sig_add(buf, ctx);
+}
+
 static int watch_dir(const char *path, void *ctx)
 {
 	struct agent *a = ctx;
@@ -186,19 +199,34 @@ static int watch_dir(const char *path, void *ctx)
 	return 0;
 }
 
-/* Walk every glob of cfg: adds watches, returns the match list in a->sig. */
+/*
+ * Walk every glob of cfg: adds watches, returns in a->sig every candidate
+ * (each cgroup at the glob's level below its fixed ancestor, matching or
+ * not): until an apply has decided a new candidate, the guard judges it by
+ * the glob's template, so a new non-matching cgroup needs an apply too.
+ */
 static void glob_scan(struct agent *a, const struct cgp_config *cfg)
 {
+	char anc[CGP_PATH_MAX];
+	unsigned depth;
+
 	a->siglen = 0;
 	if (a->sig)
 		a->sig[0] = 0;
 	a->have_globs = false;
 	for (unsigned i = 0; i < cfg->npolicies; i++) {
-		if (!cgp_cgroup_is_glob(cfg->policies[i].cgroup))
+		const char *spec = cfg->policies[i].cgroup;
+
+		if (!cgp_cgroup_is_glob(spec))
 			continue;
 		a->have_globs = true;
 		sig_add(cfg->policies[i].name, a);
-		cgp_cgroup_glob(a->mnt, cfg->policies[i].cgroup, sig_add, watch_dir, a);
+		if (!cgp_cgroup_glob_root(a->mnt, spec, anc, sizeof(anc), &depth)) {
+			sig_add_cand(anc, a);	/* a re-created ancestor needs a new guard */
+			cgp_cgroup_candidates(anc, depth, sig_add_cand, watch_dir, a);
+		} else {
+			cgp_cgroup_glob(a->mnt, spec, sig_add, watch_dir, a);
+		}
 	}
 }
 

@@ -21,9 +21,11 @@
 
 const char *const cgp_map_names[CGP_MAP_N] = {
 	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
-	"cgslots", "socks", "redir", "events", "rl",
+	"cgslots", "socks", "redir", "events", "rl", "guard", "known", "gcnt", "guards",
 };
-const char *const cgp_prog_names[CGP_PROG_N] = { "ingress", "egress", "sockops", "dump", "redir" };
+const char *const cgp_prog_names[CGP_PROG_N] = {
+	"ingress", "egress", "sockops", "dump", "redir", "guard_in", "guard_out",
+};
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 
@@ -51,6 +53,15 @@ int cgp_link_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgi
 	char name[64];
 
 	snprintf(name, sizeof(name), "%llu_%s", (unsigned long long)cgid, cgp_prog_names[prog]);
+	return cgp_pin_join(buf, len, p, "links", name);
+}
+
+int cgp_guard_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, int dir)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "guard_%llu_%s", (unsigned long long)cgid,
+		 dir == CGP_DIR_IN ? "ingress" : "egress");
 	return cgp_pin_join(buf, len, p, "links", name);
 }
 
@@ -312,6 +323,14 @@ static int create_info_map(void)
 			      CGP_MAX_SLOTS, &o);
 }
 
+static int create_guards_map(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+
+	return bpf_map_create(BPF_MAP_TYPE_HASH, "cgp_guards", sizeof(__u32),
+			      sizeof(struct cgp_guard_info), CGP_MAX_SLOTS, &o);
+}
+
 int cgp_pins_create(struct cgp_pins *p)
 {
 	struct cgp_enforce *skel = NULL;
@@ -321,7 +340,7 @@ int cgp_pins_create(struct cgp_pins *p)
 	struct cgp_state st = { .gen = 0, .layout = CGP_LAYOUT_VERSION };
 	char path[PATH_MAX];
 	__u32 zero = 0;
-	int info_fd = -1, err;
+	int info_fd = -1, guards_fd = -1, err;
 
 
 	skel = cgp_enforce__open();
@@ -369,11 +388,17 @@ int cgp_pins_create(struct cgp_pins *p)
 	maps[CGP_MAP_REDIR] = ss->maps.cgp_redir;
 	maps[CGP_MAP_EVENTS] = skel->maps.cgp_events;
 	maps[CGP_MAP_RL] = skel->maps.cgp_rl;
+	maps[CGP_MAP_GUARD] = skel->maps.cgp_guard;
+	maps[CGP_MAP_KNOWN] = skel->maps.cgp_known;
+	maps[CGP_MAP_GCNT] = skel->maps.cgp_gcnt;
+	maps[CGP_MAP_GUARDS] = NULL;
 	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
 	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
 	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;
 	progs[CGP_PROG_DUMP] = ss->progs.cgp_dump;
 	progs[CGP_PROG_REDIR] = ss->progs.cgp_redir_msg;
+	progs[CGP_PROG_GUARD_IN] = skel->progs.cgp_guard_in;
+	progs[CGP_PROG_GUARD_OUT] = skel->progs.cgp_guard_out;
 
 	/* The sk_msg program belongs to the sockhash (no bpf_link for that here). */
 	if (bpf_prog_attach(bpf_program__fd(progs[CGP_PROG_REDIR]), bpf_map__fd(maps[CGP_MAP_SOCKS]),
@@ -389,9 +414,10 @@ int cgp_pins_create(struct cgp_pins *p)
 		goto out;
 	}
 	info_fd = create_info_map();
-	if (info_fd < 0) {
+	guards_fd = info_fd < 0 ? -1 : create_guards_map();
+	if (info_fd < 0 || guards_fd < 0) {
 		err = -errno;
-		pr_err("failed to create the info map: %s\n", strerror(-err));
+		pr_err("failed to create the info maps: %s\n", strerror(-err));
 		goto out;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -425,8 +451,8 @@ int cgp_pins_create(struct cgp_pins *p)
 	}
 	for (int i = CGP_MAP_N - 1; i >= 0; i--) {
 		cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[i]);
-		if (i == CGP_MAP_INFO)
-			err = bpf_obj_pin(info_fd, path) ? -errno : 0;
+		if (i == CGP_MAP_INFO || i == CGP_MAP_GUARDS)
+			err = bpf_obj_pin(i == CGP_MAP_INFO ? info_fd : guards_fd, path) ? -errno : 0;
 		else
 			err = bpf_map__pin(maps[i], path);
 		if (err)
@@ -441,6 +467,8 @@ pin_fail:
 out:
 	if (info_fd >= 0)
 		close(info_fd);
+	if (guards_fd >= 0)
+		close(guards_fd);
 	cgp_sockstat__destroy(ss);
 	cgp_enforce__destroy(skel);
 	return err;

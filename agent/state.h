@@ -5,7 +5,10 @@
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
  *             socks,redir,events,rl}
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir}
+ *             guard,known,gcnt,guards}
+ *   PIN/progs/{..., guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
+ *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
  *
  * maps/state is pinned last when the state is created: its presence marks a
  * complete layout. All writers hold an exclusive flock on PIN.
@@ -24,13 +27,18 @@
 enum cgp_map {
 	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
 	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS,
-	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_EVENTS, CGP_MAP_RL, CGP_MAP_N,
+	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_EVENTS, CGP_MAP_RL,
+	/* guards of glob policies: cgroup storage of the ancestors, decided
+	 * cgroups, template counters, user-space records */
+	CGP_MAP_GUARD, CGP_MAP_KNOWN, CGP_MAP_GCNT, CGP_MAP_GUARDS, CGP_MAP_N,
 };
 
 /* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */
 enum cgp_prog {
 	CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_SOCKOPS, CGP_PROG_CGROUP_N,
-	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_REDIR, CGP_PROG_N,
+	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_REDIR,
+	CGP_PROG_GUARD_IN, CGP_PROG_GUARD_OUT,	/* attached to the fixed ancestors of globs */
+	CGP_PROG_N,
 };
 
 extern const char *const cgp_map_names[CGP_MAP_N];
@@ -47,6 +55,24 @@ struct cgp_info {
 	__u8  pad[5];
 	char  name[CGP_NAME_MAX + 1];
 	char  cgroup[CGP_PATH_MAX];	/* resolved absolute path */
+};
+
+/*
+ * User-space-only record per glob policy (map `guards`, hash keyed by its
+ * template slot): where its guard is and what it judges.
+ */
+struct cgp_guard_info {
+	__u64 ancestor_id;	/* cgroup id of the fixed ancestor (guard attach point) */
+	__u64 gen;		/* generation that last wrote it */
+	__u32 slot;		/* template slot */
+	__u32 level;		/* cgroup level of the candidates */
+	__u32 nrules;
+	__u8  def[CGP_DIR_MAX];
+	__u8  flags;
+	__u8  pad[1];
+	char  name[CGP_NAME_MAX + 1];
+	char  glob[CGP_PATH_MAX];	/* `cgroup =` as written */
+	char  ancestor[CGP_PATH_MAX];	/* resolved absolute path of the ancestor */
 };
 
 struct cgp_pins {
@@ -71,6 +97,8 @@ int cgp_pins_remove(struct cgp_pins *p);
 
 int cgp_pin_join(char *buf, size_t len, const struct cgp_pins *p, const char *sub, const char *name);
 int cgp_link_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, enum cgp_prog prog);
+/* PIN/links/guard_<ancestor id>_{ingress,egress} (dir: CGP_DIR_*). */
+int cgp_guard_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, int dir);
 
 /* Read state map. */
 int cgp_state_read(const struct cgp_pins *p, struct cgp_state *st);

@@ -88,6 +88,61 @@ static void print_json_dir(const struct cgp_counters *c, int d)
 	       (unsigned long long)c->packets[d][CGP_DENY], (unsigned long long)c->bytes[d][CGP_DENY]);
 }
 
+/* Guards of glob policies: where, and the template's counters ("pending":
+ * packets judged before the agent registered the cgroup). */
+static void print_guards(const struct cgp_pins *p, bool json)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_guard_info gi;
+	struct cgp_counters *pc = ncpu > 0 ? calloc(ncpu, sizeof(*pc)) : NULL;
+	__u32 key, next, *prev = NULL;
+	unsigned n = 0;
+
+	while (pc && !bpf_map_get_next_key(p->map_fd[CGP_MAP_GUARDS], prev, &next)) {
+		struct cgp_counters c = {};
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(p->map_fd[CGP_MAP_GUARDS], &key, &gi))
+			continue;
+		if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_GCNT], &key, pc))
+			for (int i = 0; i < ncpu; i++)
+				for (int d = 0; d < CGP_DIR_MAX; d++)
+					for (int v = 0; v < 2; v++) {
+						c.packets[d][v] += pc[i].packets[d][v];
+						c.bytes[d][v] += pc[i].bytes[d][v];
+					}
+		if (json) {
+			printf("%s{\"policy\": ", n ? ", " : "");
+			json_str(gi.name);
+			printf(", \"glob\": ");
+			json_str(gi.glob);
+			printf(", \"ancestor\": ");
+			json_str(gi.ancestor);
+			printf(", \"ancestor_id\": %llu, \"guarded\": %s, \"level\": %u, \"template_slot\": %u, "
+			       "\"pending\": {\"ingress\": ", (unsigned long long)gi.ancestor_id,
+			       gi.ancestor_id ? "true" : "false", gi.level, gi.slot);
+			print_json_dir(&c, CGP_DIR_IN);
+			printf(", \"egress\": ");
+			print_json_dir(&c, CGP_DIR_OUT);
+			printf("}}");
+		} else {
+			if (!n)
+				printf("\nguards (new cgroups judged by their glob's policy until registered):\n"
+				       "%-16s %-5s %12s %12s %12s %12s  %s\n", "POLICY", "LEVEL", "PEND-IN-OK",
+				       "PEND-IN-DENY", "PEND-OUT-OK", "PEND-OUT-DENY", "ANCESTOR");
+			printf("%-16s %-5u %12llu %12llu %12llu %12llu  %s%s\n", gi.name, gi.level,
+			       (unsigned long long)c.packets[CGP_DIR_IN][CGP_ALLOW],
+			       (unsigned long long)c.packets[CGP_DIR_IN][CGP_DENY],
+			       (unsigned long long)c.packets[CGP_DIR_OUT][CGP_ALLOW],
+			       (unsigned long long)c.packets[CGP_DIR_OUT][CGP_DENY], gi.ancestor,
+			       gi.ancestor_id ? "" : " (missing: no guard)");
+		}
+		n++;
+	}
+	free(pc);
+}
+
 int cgp_cmd_status(const char *pin_path, bool json)
 {
 	struct row *rows = NULL;
@@ -157,6 +212,9 @@ int cgp_cmd_status(const char *pin_path, bool json)
 			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_BLOCKING],
 			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_RCVLOWAT]);
 		}
+		printf("], \"guards\": [");
+		if (!err)
+			print_guards(&p, true);
 		printf("], \"reuseport\": ");
 		if (!err)
 			cgp_reuseport_status(&p, stdout, true);
@@ -190,6 +248,7 @@ int cgp_cmd_status(const char *pin_path, bool json)
 		}
 		printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
 		       "`status --json` adds bytes\n");
+		print_guards(&p, false);
 		cgp_reuseport_status(&p, stdout, false);
 		cgp_features_print_short(stdout);
 	}

@@ -20,7 +20,7 @@
 #ifndef CGPOLICY_H
 #define CGPOLICY_H
 
-#define CGP_LAYOUT_VERSION	3	/* bump when a pinned map layout changes */
+#define CGP_LAYOUT_VERSION	4	/* bump when a pinned map layout changes */
 
 #define CGP_MAX_SLOTS		1024	/* policies (cgroups) per pin path, slot 0 reserved */
 #define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
@@ -178,6 +178,33 @@ struct cgp_cgroup {
 struct cgp_counters {
 	__u64 packets[CGP_DIR_MAX][2];	/* [dir][verdict] */
 	__u64 bytes[CGP_DIR_MAX][2];
+};
+
+/*
+ * Fail-closed guards of glob policies (see docs/ARCHITECTURE.md, "Guards").
+ * The fixed ancestor of a glob (its literal prefix) has the guard programs
+ * attached; their own CGROUP_STORAGE (cgp_guard, not cgp_cgroup: storage is
+ * shared by every program of an attach point using the same map) lists the
+ * globs rooted there: the absolute cgroup level of their candidates and the
+ * template slot that judges a candidate the last apply has not decided
+ * (cgroup id not in cgp_known).
+ */
+#define CGP_GUARDS		4	/* glob policies sharing one fixed ancestor */
+#define CGP_MAX_KNOWN		65536	/* decided cgroups (entries of cgp_known) */
+
+struct cgp_guard_ent {
+	__u16 slot;		/* template slot; 0 = unused entry (entries are packed) */
+	__u16 level;		/* cgroup level of the candidates (cgroup2 root: 0) */
+};
+
+struct cgp_guard {
+	struct cgp_guard_ent e[CGP_GUARDS];
+};
+
+/* Value of cgp_known (HASH, key: cgroup id of a candidate the last apply decided). */
+struct cgp_known {
+	__u32 slot;		/* its own policy slot, 0 when it matches no glob (free) */
+	__u32 pad;
 };
 
 /*

@@ -34,6 +34,9 @@
 
 /* Set by the BPF unit tests only: BPF_PROG_TEST_RUN has a fresh, zeroed cgroup storage. */
 const volatile __u32 test_slot = 0;
+/* ... and for the guard programs: one guard entry (template slot, candidate level). */
+const volatile __u32 test_guard_slot = 0;
+const volatile __u32 test_guard_level = 0;
 
 struct cgp_rules_inner {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -113,6 +116,33 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cgp_rl);
 } cgp_rl SEC(".maps");
+
+/*
+ * Guards (fail-closed glob policies). Only the guard programs use these: the
+ * guard's attach point data lives in its own cgroup storage, so an ancestor
+ * that is also a policy cgroup keeps its slot and counters apart.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, __u64);
+	__type(value, struct cgp_guard);
+} cgp_guard SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CGP_MAX_KNOWN);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct cgp_known);
+} cgp_known SEC(".maps");
+
+/* Counters of the template slots: packets judged before the cgroup was registered. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CGP_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cgp_counters);
+} cgp_gcnt SEC(".maps");
 
 struct pkt {
 	__u8  proto;		/* enum cgp_proto */
@@ -462,20 +492,40 @@ static __noinline void deny_event(struct __sk_buff *skb, struct ctx *c, struct p
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+/*
+ * The counters of the policy judging the packet: the attach point's per-CPU
+ * cgroup storage for the programs attached to policy cgroups, the template
+ * slot's entry of cgp_gcnt for the guards (which must not touch
+ * cgp_counters: that would give the ancestor a second counter set). `guard`
+ * is a constant: each program references only its own map.
+ */
+static __always_inline struct cgp_counters *counters(bool guard, __u32 slot)
 {
-	struct cgp_cgroup *cg = bpf_get_local_storage(&cgp_cgroup, 0);
-	struct cgp_counters *cnt;
+	if (guard)
+		return bpf_map_lookup_elem(&cgp_gcnt, &slot);
+	return bpf_get_local_storage(&cgp_counters, 0);
+}
+
+static __always_inline void count(struct cgp_counters *cnt, __u8 dir, __u8 v, __u32 len)
+{
+	if (!cnt)
+		return;
+	cnt->packets[dir & 1][v & 1]++;
+	cnt->bytes[dir & 1][v & 1] += len;
+}
+
+/* The whole judgement of a packet by policy slot `slot`. */
+static __always_inline int judge(struct __sk_buff *skb, __u8 dir, __u32 slot, bool guard)
+{
 	struct cgp_state *s;
 	struct ctx c = { .dir = dir };
 	struct cgp_pol *pol;
 	struct bpf_sock *sk0;
 	struct pkt p = {};
 	void *pols;
-	__u32 zero = 0, slot;
+	__u32 zero = 0;
 	__u8 v;
 
-	slot = test_slot ? test_slot : cg->slot;
 	if (!slot || slot >= CGP_MAX_SLOTS)
 		return 1;		/* not configured (yet): as before apply */
 	s = bpf_map_lookup_elem(&cgp_state, &zero);
@@ -498,9 +548,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				if (st->e[i].slot != slot)
 					continue;
 				if (st->e[i].gen == s->gen && st->e[i].verdict == CGP_ALLOW) {
-					cnt = bpf_get_local_storage(&cgp_counters, 0);
-					cnt->packets[dir & 1][1]++;
-					cnt->bytes[dir & 1][1] += skb->len;
+					count(counters(guard, slot), dir, 1, skb->len);
 					return 1;
 				}
 				break;
@@ -527,9 +575,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		v = verdict_dgram(skb, &c, &p);
 
 	v = v == CGP_ALLOW;
-	cnt = bpf_get_local_storage(&cgp_counters, 0);
-	cnt->packets[dir & 1][v]++;
-	cnt->bytes[dir & 1][v] += skb->len;
+	count(counters(guard, slot), dir, v, skb->len);
 	if (!v && (pol->flags & (CGP_POL_F_LOG | CGP_POL_F_AUDIT))) {
 		/* off the fast path: only denies of log/audit policies get here */
 		if ((pol->flags & CGP_POL_F_LOG) && p.proto != CGP_PROTO_MAX)
@@ -538,6 +584,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			return 1;	/* counted as denied, let through */
 	}
 	return v;
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	struct cgp_cgroup *cg = bpf_get_local_storage(&cgp_cgroup, 0);
+
+	return judge(skb, dir, test_slot ? test_slot : cg->slot, false);
 }
 
 SEC("cgroup_skb/ingress")
@@ -550,6 +603,63 @@ SEC("cgroup_skb/egress")
 int cgp_egress(struct __sk_buff *skb)
 {
 	return handle(skb, CGP_DIR_OUT);
+}
+
+/*
+ * Guards: attached to the fixed ancestor of glob policies, so they run for
+ * every socket below it, from the first packet of a cgroup created a moment
+ * ago. Per glob rooted here: the socket's ancestor at the glob's candidate
+ * level; none (the socket lives above that level): not ours. A candidate the
+ * last apply decided (cgp_known) passes: a match is judged by the programs
+ * attached to it, the others are free. Any other candidate is new: the glob
+ * policy's template slot judges it, with that policy's rules and verdicts.
+ */
+/* Subprograms (verified once per program, not per guard entry), one per
+ * direction: judge() wants a constant direction. */
+static __noinline int guard_judge_in(struct __sk_buff *skb, __u32 slot)
+{
+	return judge(skb, CGP_DIR_IN, slot, true);
+}
+
+static __noinline int guard_judge_out(struct __sk_buff *skb, __u32 slot)
+{
+	return judge(skb, CGP_DIR_OUT, slot, true);
+}
+
+static __always_inline int guard(struct __sk_buff *skb, __u8 dir)
+{
+	struct cgp_guard *g = bpf_get_local_storage(&cgp_guard, 0);
+	int ret = 1;
+
+	for (int i = 0; i < CGP_GUARDS; i++) {
+		__u32 slot = g->e[i].slot, level = g->e[i].level;
+		__u64 id;
+
+		if (test_guard_slot && i == 0) {
+			slot = test_guard_slot;
+			level = test_guard_level;
+		}
+		if (!slot)
+			break;
+		id = bpf_skb_ancestor_cgroup_id(skb, (int)level);
+		if (!id || bpf_map_lookup_elem(&cgp_known, &id))
+			continue;
+		if (!(dir == CGP_DIR_IN ? guard_judge_in(skb, slot) : guard_judge_out(skb, slot)))
+			ret = 0;
+	}
+	return ret;
+}
+
+SEC("cgroup_skb/ingress")
+int cgp_guard_in(struct __sk_buff *skb)
+{
+	return guard(skb, CGP_DIR_IN);
+}
+
+SEC("cgroup_skb/egress")
+int cgp_guard_out(struct __sk_buff *skb)
+{
+	return guard(skb, CGP_DIR_OUT);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
