@@ -48,41 +48,60 @@
 #   rt_runc_start NAME            run the stopped container's bundle again
 #   rt_runc_rm NAME               stop + remove bundle and netns
 #
-#   podman (rootful, cgroupfs manager, CNI; $RT_PGW is the host's address on
-#   the network's bridge, $RT_PIMAGE the busybox image):
-#   rt_podman_setup               private storage/config, image, network
-#                                 $RT_PNET on a free 198.18.X.0/24
+#   podman (rootful, cgroupfs manager, CNI bridge network):
+#   rt_podman_setup               private storage/config/network config under
+#                                 $TMPD, image $RT_PIMAGE (busybox), network
+#                                 $RT_PNET on a free 198.18.X.0/24 ($RT_PSUBNET
+#                                 = 198.18.X, the host's address on its bridge
+#                                 is $RT_PGW), cgroup parent $RT_PPARENT =
+#                                 /cgpolicy-test-$TID/podman (a test cgroup:
+#                                 policies on it never reach other containers)
 #   rt_podman ARGS...             podman with the private storage and config
 #   rt_podman_run_detached [OPTS...] IMAGE CMD...
-#                                 `podman run -d` on $RT_PNET with the ulimits
-#                                 this host allows, prints the container id.
-#                                 OPTS are leading arguments starting with "-";
-#                                 give values as --opt=value (--ip=198.18.X.5,
-#                                 -p=198.18.X.1:8000:8080).
+#                                 `podman run -d` on $RT_PNET under $RT_PPARENT
+#                                 with the ulimits this host allows; prints the
+#                                 container id. OPTS are the leading arguments
+#                                 starting with "-"; give values as --opt=value
+#                                 (--ip=198.18.X.5, --publish=$RT_PGW:8000:8080)
+#   rt_podman_run_many N [OPTS...] IMAGE CMD...
+#                                 N of them, $RT_JOBS (default 4) at a time;
+#                                 prints the ids, one a line
 #   rt_podman_create [OPTS...] IMAGE CMD...   the same with `podman create`
-#   rt_podman_cgroup ID           /libpod_parent/libpod-<full id> (cgroupfs)
+#   rt_podman_cgroup ID           its cgroup: $RT_PPARENT/libpod-<full id>
 #   rt_podman_cleanup             remove containers, network, image, storage
 #                                 and what podman/CNI left on the host
-#                                 (called by the EXIT trap; idempotent)
+#                                 (iptables chains, /var/lib/cni/networks/NET,
+#                                 /libpod_parent in every hierarchy if it made
+#                                 it); called by the EXIT trap; idempotent
 #
-#   docker (a private dockerd, cgroupfs driver, --iptables=false: published
-#   ports go through docker-proxy; $RT_DGW, $RT_DIMAGE like podman's):
-#   rt_docker_setup               start dockerd, import the image, network
-#                                 $RT_DNET on a free 198.18.X.0/24; returns 1
-#                                 with the reason in $RT_WHY when dockerd
-#                                 cannot run here
-#   rt_docker ARGS...             docker CLI on the private daemon
+#   docker (a private dockerd: cgroupfs driver, --iptables=false, published
+#   ports through docker-proxy); $RT_DNET, $RT_DSUBNET, $RT_DGW, $RT_DIMAGE,
+#   $RT_DPARENT (/cgpolicy-test-$TID/docker) like podman's:
+#   rt_docker_setup               start dockerd, import the image, create the
+#                                 network; returns 1 with the reason in $RT_WHY
+#                                 when dockerd cannot run here
+#   rt_docker ARGS...             docker CLI (/usr/bin/docker) on that daemon
 #   rt_docker_run_detached [OPTS...] IMAGE CMD...   like podman's
+#   rt_docker_run_many N [OPTS...] IMAGE CMD...
 #   rt_docker_create [OPTS...] IMAGE CMD...
-#   rt_docker_cgroup ID           /docker/<full id>
-#   rt_docker_cleanup             containers, network, image, dockerd, its
-#                                 dirs and what it left on the host
+#   rt_docker_cgroup ID           $RT_DPARENT/<full id>
+#   rt_docker_cleanup             containers, network, image, dockerd and its
+#                                 containerd, their dirs, what they left
 #
-# Example (the 100-starts test):
-#   . lib.sh; e2e_init; . rtlib.sh; rt_init; rt_podman_setup || skip_all "$RT_WHY"
-#   id=$(rt_podman_run_detached "$RT_PIMAGE" nc -w 1 "$RT_PGW" "$PORT")
+#   rt_suite RT                   the checks runtimes_*.sh run (see below)
+#
+# Example, 100 container starts whose entrypoint connects at once to a denied
+# server (the server, policy and counting are the test's own):
+#   . "$(dirname "$0")/lib.sh"; e2e_init
+#   . "$(dirname "$0")/rtlib.sh"; rt_init || exit 1
+#   rt_podman_setup || skip_all "$RT_WHY"
+#   P=$(rand_port); mkcg srv >/dev/null; tcp_server srv "$RT_PGW" "$P"
+#   POL=$(printf '[ctrs]\ncgroup = %s/libpod-*\ndefault_egress = deny\n' "$RT_PPARENT" |
+#         write_policy policy.ini)
+#   start_agent "$POL"
+#   rt_podman_run_many 100 "$RT_PIMAGE" sh -c "nc -w 2 $RT_PGW $P </dev/null; sleep 5"
+#   # ... count the connections the server saw: 0
 
-RT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RT_ROOTFS=""
 RT_WHY=""
 RT_NEW_PATHS=()		# host paths absent at rt_init: removed (empty dirs only) at exit
@@ -291,6 +310,25 @@ rt_free_subnet() {
 	done
 	echo "rt: no free 198.18.X.0/24" >&2
 	return 1
+}
+
+# Run RUNFN ARGS... N times, RT_JOBS at a time; prints what each printed
+# (the container ids); fails when one failed.
+rt_run_many() {	# RUNFN N ARGS...
+	local fn=$1 n=$2 i rc=0 d
+	shift 2
+	d=$(mktemp -d "$TMPD/many.XXXXXX")
+	for i in $(seq "$n"); do
+		while [ "$(jobs -rp | wc -l)" -ge "${RT_JOBS:-4}" ]; do wait -n; done
+		{ "$fn" "$@" > "$d/$i" 2> "$d/$i.err" || echo "$?" > "$d/$i.rc"; } &
+	done
+	wait
+	for i in $(seq "$n"); do
+		[ -e "$d/$i.rc" ] && { rc=1; echo "# start $i failed: $(tail -n 2 "$d/$i.err")" >&2; }
+		cat "$d/$i"
+	done
+	rm -rf "$d"
+	return $rc
 }
 
 # Split "[OPTS...] IMAGE CMD..." into RT_OPTS and RT_REST.
@@ -614,6 +652,16 @@ EOF
 	RT_NETS+=("$RT_PNET")
 	rt_podman network create --subnet "$RT_PSUBNET.0/24" "$RT_PNET" >/dev/null ||
 		{ RT_WHY="podman network create failed"; return 1; }
+	# CNI makes the bridge at the first container; made now (CNI takes it
+	# as it is), servers can listen on $RT_PGW before any container runs.
+	RT_PBR=$(rt_podman network inspect -f '{{.NetworkInterface}}' "$RT_PNET") && [ -n "$RT_PBR" ] ||
+		{ RT_WHY="podman network inspect: no bridge name"; return 1; }
+	if ! ip link show "$RT_PBR" >/dev/null 2>&1; then
+		ip link add "$RT_PBR" type bridge || { RT_WHY="cannot create bridge $RT_PBR"; return 1; }
+		RT_LINKS+=("$RT_PBR")
+		ip addr add "$RT_PGW/24" dev "$RT_PBR" && ip link set "$RT_PBR" up ||
+			{ RT_WHY="cannot set up bridge $RT_PBR"; return 1; }
+	fi
 }
 
 rt_podman() {
@@ -627,6 +675,11 @@ rt_podman_run_detached() {	# [OPTS...] IMAGE CMD...
 	rt_split_opts "$@"
 	rt_podman run -d --network "$RT_PNET" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 		--cgroup-parent "$RT_PPARENT" "${RT_OPTS[@]}" "${RT_REST[@]}"
+}
+
+# N containers, RT_JOBS (4) started at a time; prints their ids, one a line.
+rt_podman_run_many() {	# N [OPTS...] IMAGE CMD...
+	rt_run_many rt_podman_run_detached "$@"
 }
 
 rt_podman_create() {	# [OPTS...] IMAGE CMD...
@@ -695,6 +748,10 @@ rt_docker() {
 rt_docker_run_detached() {	# [OPTS...] IMAGE CMD...
 	rt_split_opts "$@"
 	rt_docker run -d --network "$RT_DNET" --cgroup-parent "$RT_DPARENT" "${RT_OPTS[@]}" "${RT_REST[@]}"
+}
+
+rt_docker_run_many() {	# N [OPTS...] IMAGE CMD...
+	rt_run_many rt_docker_run_detached "$@"
 }
 
 rt_docker_create() {	# [OPTS...] IMAGE CMD...
