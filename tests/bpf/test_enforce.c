@@ -36,9 +36,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/cgroup.h"
 #include "agent/state.h"
 #include "policy/policy.h"
 #include "enforce.skel.h"
@@ -938,6 +940,205 @@ static void run_slots(void)
 	env_close(&e2);
 }
 
+/* ------------------------------------------------------------------ guards */
+
+/*
+ * The guard programs (cgp_guard_in/out) under BPF_PROG_TEST_RUN. test_run's
+ * skb carries a dummy socket made in this process, so it belongs to this
+ * process's cgroup: the test moves itself into a fresh cgroup, makes the
+ * guard look at that cgroup's level (test_guard_slot/test_guard_level stand
+ * for the guard's cgroup storage, which test_run gives zeroed) and checks
+ * what bpf_skb_ancestor_cgroup_id() and the `known` map decide.
+ */
+static int write_str(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(s, f) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+static __u64 counter_sum(int fd, __u32 slot, int dir, int v)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_counters *pc = ncpu > 0 ? calloc(ncpu, sizeof(*pc)) : NULL;
+	__u64 sum = 0;
+
+	if (pc && !bpf_map_lookup_elem(fd, &slot, pc))
+		for (int c = 0; c < ncpu; c++)
+			sum += pc[c].packets[dir][v];
+	free(pc);
+	return sum;
+}
+
+struct genv {
+	struct cgp_enforce *skel;
+	struct env e;		/* prog_fd[] = the guard programs */
+};
+
+static int genv_open(struct genv *g, __u32 slot, __u32 level, char *why, size_t whylen)
+{
+	int err;
+
+	memset(g, 0, sizeof(*g));
+	g->skel = cgp_enforce__open();
+	if (!g->skel) {
+		snprintf(why, whylen, "cannot open the BPF skeleton: %s", strerror(errno));
+		return -1;
+	}
+	g->skel->rodata->test_guard_slot = slot;
+	g->skel->rodata->test_guard_level = level;
+	err = cgp_enforce__load(g->skel);
+	if (err) {
+		snprintf(why, whylen, "cannot load the BPF object: %s", strerror(-err));
+		cgp_enforce__destroy(g->skel);
+		g->skel = NULL;
+		return -1;
+	}
+	g->e.skel = g->skel;
+	g->e.prog_fd[CGP_DIR_IN] = bpf_program__fd(g->skel->progs.cgp_guard_in);
+	g->e.prog_fd[CGP_DIR_OUT] = bpf_program__fd(g->skel->progs.cgp_guard_out);
+	g->e.outer[0] = bpf_map__fd(g->skel->maps.cgp_rules);
+	g->e.outer[1] = bpf_map__fd(g->skel->maps.cgp_ports);
+	g->e.outer[2] = bpf_map__fd(g->skel->maps.cgp_pols);
+	g->e.state_fd = bpf_map__fd(g->skel->maps.cgp_state);
+	return 0;
+}
+
+/* Average ns per run of prog over `repeat` runs of one packet. */
+static double time_run(int prog_fd, const uint8_t *pkt, size_t len, __u32 repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len, .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -1;
+	return o.duration;
+}
+
+static void run_guards(void)
+{
+	char mnt[CGP_PATH_MAX], top[CGP_PATH_MAX + 64], leaf[CGP_PATH_MAX + 80], orig[CGP_PATH_MAX + 64];
+	char line[CGP_PATH_MAX + 16], why[512], pid[32];
+	const struct cgp_compiled *cp;
+	struct policy tpl;
+	struct genv g[4];
+	struct stat st;
+	unsigned lvl = 0;
+	__u64 top_id, leaf_id, d0;
+	__u32 slot = 3;
+	struct cgp_known kn = { .slot = 0 };
+	FILE *f;
+	int known_fd, v, r;
+
+	if (cgp_cgroup2_mount(mnt, sizeof(mnt))) {
+		printf("# guards: no cgroup2 mount, skipped\n");
+		return;
+	}
+	/* Where this process is, to come back. */
+	orig[0] = 0;
+	f = fopen("/proc/self/cgroup", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(orig, sizeof(orig), "%s%s/cgroup.procs", mnt, line + 3);
+		}
+	if (f)
+		fclose(f);
+	snprintf(top, sizeof(top), "%s/cgp-test-guard-%d", mnt, (int)getpid());
+	snprintf(leaf, sizeof(leaf), "%s/c", top);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (mkdir(top, 0755) || mkdir(leaf, 0755) || stat(leaf, &st) || cgp_cgroup_level(mnt, leaf, &lvl)) {
+		result(false, "guards: cannot make test cgroups under %s: %s", mnt, strerror(errno));
+		rmdir(leaf);
+		rmdir(top);
+		return;
+	}
+	leaf_id = st.st_ino;
+	stat(top, &st);
+	top_id = st.st_ino;
+	memset(g, 0, sizeof(g));
+	if (policy_build(&tpl, "default_egress = deny\nallow = out udp 10.0.0.0/8\n", (uint16_t)slot, why,
+			 sizeof(why))) {
+		result(false, "guards: parse/compile: %s", why);
+		goto out;
+	}
+	/* g[0]: the leaf's level; g[1]: deeper than the process; g[2]: the top's level. */
+	if (genv_open(&g[0], slot, lvl, why, sizeof(why)) || genv_open(&g[1], slot, lvl + 1, why, sizeof(why)) ||
+	    genv_open(&g[2], slot, lvl - 1, why, sizeof(why))) {
+		result(false, "guards: %s", why);
+		goto out;
+	}
+	snprintf(line, sizeof(line), "%s/cgroup.procs", leaf);
+	r = write_str(line, pid);
+	if (r) {
+		result(false, "guards: cannot move into %s: %s", leaf, strerror(-r));
+		goto out;
+	}
+	cp = &tpl.comp;
+	for (int i = 0; i < 3; i++) {
+		/* template slot not configured in the live set: as before apply */
+		set_gen(&g[i].e, 1);
+		v = quick(&g[i].e, OUT, P_UDP, "11.1.1.1", 53);
+		result(v == 1, "guard level %u, template not configured yet: passes (got %d)",
+		       i == 0 ? lvl : i == 1 ? lvl + 1 : lvl - 1, v);
+		install_and_switch(&g[i].e, &cp, &slot, 1);
+	}
+	known_fd = bpf_map__fd(g[0].skel->maps.cgp_known);
+	d0 = counter_sum(bpf_map__fd(g[0].skel->maps.cgp_gcnt), slot, CGP_DIR_OUT, CGP_DENY);
+	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(v == 0, "unknown cgroup at the guard's level: template denies what the policy denies (got %d)", v);
+	v = quick(&g[0].e, OUT, P_UDP, "10.1.1.1", 53);
+	result(v == 1, "unknown cgroup at the guard's level: template allows what the policy allows (got %d)", v);
+	v = quick(&g[0].e, IN, P_UDP, "11.1.1.1", 53);
+	result(v == 1, "unknown cgroup: template's own default for ingress (allow) (got %d)", v);
+	result(counter_sum(bpf_map__fd(g[0].skel->maps.cgp_gcnt), slot, CGP_DIR_OUT, CGP_DENY) == d0 + 1,
+	       "template denies counted in cgp_gcnt[template slot]");
+	r = bpf_map_update_elem(known_fd, &leaf_id, &kn, BPF_ANY);
+	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(!r && v == 1, "cgroup in known (decided): the guard passes (got %d)", v);
+	bpf_map_delete_elem(known_fd, &leaf_id);
+	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(v == 0, "removed from known: judged by the template again (got %d)", v);
+	v = quick(&g[1].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(v == 1, "socket above the guard's level (ancestor id 0): passes (got %d)", v);
+	v = quick(&g[2].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(v == 0, "guard one level up: the socket's ancestor there is unknown: template (got %d)", v);
+	r = bpf_map_update_elem(bpf_map__fd(g[2].skel->maps.cgp_known), &top_id, &kn, BPF_ANY);
+	v = quick(&g[2].e, OUT, P_UDP, "11.1.1.1", 53);
+	result(!r && v == 1, "guard one level up, that ancestor known: passes (got %d)", v);
+
+	/* Cost: a registered cgroup (known) pays storage + helper + hash lookup. */
+	{
+		uint8_t pkt[256], a[16];
+		size_t len;
+		double known_ns, tpl_ns;
+
+		addr16("11.1.1.1", a);
+		len = build_pkt(pkt, sizeof(pkt), OUT, a, P_UDP, 53, OPORT, 0);
+		bpf_map_update_elem(known_fd, &leaf_id, &kn, BPF_ANY);
+		known_ns = time_run(g[0].e.prog_fd[OUT], pkt, len, 1000000);
+		bpf_map_delete_elem(known_fd, &leaf_id);
+		tpl_ns = time_run(g[0].e.prog_fd[OUT], pkt, len, 1000000);
+		printf("# guard cost (BPF_PROG_TEST_RUN, 1e6 runs): registered cgroup %.0f ns/packet, "
+		       "unregistered (template judges UDP) %.0f ns/packet\n", known_ns, tpl_ns);
+	}
+out:
+	if (orig[0])
+		write_str(orig, pid);
+	for (int i = 0; i < 4; i++)
+		if (g[i].skel)
+			cgp_enforce__destroy(g[i].skel);
+	policy_free(&tpl);
+	rmdir(leaf);
+	rmdir(top);
+}
+
 /* ------------------------------------------------------------------ random */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -1207,6 +1408,7 @@ int main(void)
 	run_random(&e);
 	env_close(&e);
 	run_slots();
+	run_guards();
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
