@@ -283,8 +283,10 @@ run_kernel() {	# ARG
 	wait "$TPID" 2>/dev/null
 	TPID=""
 
+	# boot: from qemu's start to guest.sh's first write (wall clock, host)
 	if [ -f "$RUN/out/booted" ]; then
 		boot=$(awk -v t0="$t0" -v m="$(stat -c %.3Y "$RUN/out/booted")" 'BEGIN { printf "%.1f", m - t0 }')
+		boot="${boot}s (guest uptime $(cat "$RUN/out/booted")s)"
 	fi
 	local total
 	total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }')
@@ -316,6 +318,10 @@ run_kernel() {	# ARG
 			res="VM STOPPED"
 			echo "vm: FAIL: the VM on $KVER stopped before the tests ended (qemu exit $qrc)"
 		fi
+	fi
+	if [ $code = 3 ] && [ -f "$RUN/out/booted" ]; then
+		line=$(grep -a '^=== ' "$RUN/out/output" 2>/dev/null | tail -n 1)
+		[ -n "$line" ] && echo "vm: the test running then: ${line#=== }"
 	fi
 	if [ $code != 0 ]; then
 		echo "vm: last lines of the serial console ($RUN/console.log):"
@@ -362,13 +368,13 @@ run_kernel() {	# ARG
 	for x in console.log qemu.log out/output out/times out/dmesg; do
 		[ -f "$RUN/$x" ] && cp "$RUN/$x" "$ABS_BUILD/vm/$KVER/"
 	done
-	echo "vm: $kname: $res; boot ${boot}s, total ${total}s (qemu TCG); logs in $ABS_BUILD/vm/$KVER/"
+	echo "vm: $kname: $res; boot $boot, total ${total}s (qemu TCG); logs in $ABS_BUILD/vm/$KVER/"
 	if [ -s "$RUN/out/times" ]; then
 		echo "vm: per test (seconds, in the guest):"
 		awk '{ printf "vm|   %-24s %-8s %7.1f\n", $1, $2, $3 }' "$RUN/out/times"
 	fi
 	echo "vm: $kname: $p passed, $f failed, $s skipped"
-	RECAP+=("$kname: $res ($p passed, $f failed, $s skipped; boot ${boot}s, total ${total}s)")
+	RECAP+=("$kname: $res ($p passed, $f failed, $s skipped; boot $boot, total ${total}s)")
 	cleanup
 	return $code
 }
