@@ -10,7 +10,10 @@
  *
  *   1. a send arrives whole at the peer and did not take TCP (the peer's
  *      tcpi_bytes_received stays 0);
- *   2. the peer is readable (poll) and a non-blocking read returns the bytes;
+ *   2. the peer is readable (poll), FIONREAD (SIOCINQ) counts the bytes, and
+ *      a non-blocking read returns them (kernels whose sockhash sockets answer
+ *      FIONREAD from the TCP queue only say 0: an application that sizes its
+ *      reads with it, or waits for it to grow, would stall);
  *   3. a non-blocking read of the empty queue fails with EAGAIN;
  *   4. after the sender's shutdown(SHUT_WR) the peer polls readable and a
  *      read returns 0 (EOF), as with plain TCP.
@@ -27,6 +30,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,7 +120,7 @@ static bool readable(int fd)
 int cgp_accel_probe_behaviour(char *why, size_t len)
 {
 	char out[PROBE_BYTES], in[PROBE_BYTES + 1];
-	int map = -1, prog = -1, cli = -1, srv = -1, err;
+	int map = -1, prog = -1, cli = -1, srv = -1, err, n = -1;
 	struct tcp_info ti = {};
 	socklen_t tl = sizeof(ti);
 	__u64 v;
@@ -164,6 +168,11 @@ added:
 	if (!readable(srv)) {
 		why_set(why, len, "redirected data did not make the peer readable (poll) within %d ms",
 			PROBE_WAIT_MS);
+		goto out;
+	}
+	if (ioctl(srv, FIONREAD, &n) || n != (int)sizeof(out)) {
+		why_set(why, len, "FIONREAD (SIOCINQ) on a socket holding %zu redirected bytes says %d: "
+			"this kernel's sockhash sockets count only TCP's queue", sizeof(out), n);
 		goto out;
 	}
 	r = read(srv, in, sizeof(in));

@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/cgroup.h"
+#include "agent/features.h"
 #include "agent/log.h"
 #include "agent/reuseport.h"
 #include "agent/ruleset.h"
@@ -415,6 +416,15 @@ static int compile_all(const struct cgp_config *cfg, struct target *t, unsigned 
 		if (cgp_compile(cfg->file, t[i].pol, (uint16_t)t[i].slot, &t[i].comp, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			return CGP_EXIT_POLICY;
+		}
+		/* socket redirection failing its check here: enforce the rest, say so once a section */
+		if ((t[i].comp.pol.flags & CGP_POL_F_ACCELERATE) && !cgp_feature_ok(CGP_FEAT_ACCEL)) {
+			t[i].comp.pol.flags &= (uint8_t)~CGP_POL_F_ACCELERATE;
+			if (!i || t[i - 1].pol != t[i].pol)
+				fprintf(stderr, "%s:%d: [%s]: warning: accelerate = yes is not applied: the kernel "
+					"feature 'acceleration' fails its check here (%s); the policy is enforced "
+					"without acceleration\n", cfg->file, t[i].pol->line, t[i].pol->name,
+					cgp_features()[CGP_FEAT_ACCEL].why);
 		}
 	}
 	for (unsigned i = 0; i < ng; i++) {

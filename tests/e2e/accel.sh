@@ -11,8 +11,12 @@
 #    also when the peer closes late), MSG_WAITALL reads are full, a blocking
 #    reader beside a writer thread on the same socket (the write-space wake-up)
 #    works, SO_RCVLOWAT is honoured;
+#  - FIONREAD counts redirected bytes;
 #  - hand-offs to TCP mid-stream (small writes, slow reader), mixed pairs,
-#    half-close, abortive close, policy changes.
+#    half-close, abortive close, policy changes;
+#  - a kernel whose redirection fails the start-up check (agent/accel_probe.c;
+#    Debian's 6.1: FIONREAD) gets the policy without acceleration and a
+#    FILE:LINE warning; on other kernels that path runs through the test hook.
 # cgp-xfer never retries EAGAIN on a blocking socket: it is a failure.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -77,6 +81,29 @@ xfer() {
 	fi
 }
 why() { echo "cli $(redirected cli to_tcp), srv $(redirected srv to_tcp)"; }
+accel_off_checks() {	# APPLY_OUTPUT: the policy is enforced without acceleration
+	check "apply names each section (FILE:LINE), the reason and the feature" bash -c '
+		grep -q "accel.ini:1: \[cli\]: warning: accelerate = yes is not applied: the kernel feature .acceleration. fails its check here (.\+); the policy is enforced without acceleration" <<< "$0" &&
+		grep -q "accel.ini:[0-9]*: \[srv\]: warning: accelerate = yes is not applied" <<< "$0"' "$1"
+	expect_eq "status shows both policies without acceleration" \
+		"$(cgp status --json | python3 -c 'import json,sys; print([p["accelerate"] for p in json.load(sys.stdin)["policies"]])')" \
+		"[False, False]"
+	local c0 s0
+	c0=$(redirected cli bytes); s0=$(redirected srv bytes)
+	xfer "an event-loop client still works (plain TCP), 20 MB" cli 20000000 verify-nb 127.0.0.1 "$P1" 20000000 262144
+	xfer "a blocking reader reads to EOF with a late close" cli 1000000 verify 127.0.0.1 "$P2" 1000000
+	expect_eq "nothing was redirected" "$(redirected cli bytes) $(redirected srv bytes)" "$c0 $s0"
+}
+
+# A kernel whose socket redirection fails the behavioural check (cgpolicy
+# --version --verbose, agent/accel_probe.c): apply enforces without it.
+if ! "$CGP" --version --verbose 2>/dev/null | grep -Eq '^acceleration +yes'; then
+	echo "# this kernel fails the acceleration check: $("$CGP" --version --verbose 2>&1 | grep -E '^acceleration')"
+	accel_off_checks "$out"
+	cgp remove >/dev/null
+	e2e_done
+	exit
+fi
 
 # ---- event-loop clients and servers: redirected ----
 # Writes of 1 B-256 KiB (128 KiB on average): no stream of small writes, so
@@ -98,6 +125,25 @@ xfer "a non-blocking reader gets EOF (0) when the server closes 300 ms after the
 c3=$(redirected cli bytes); s3=$(redirected srv bytes)
 check "and that payload was redirected, both ways (cli $c2 -> $c3, srv $s2 -> $s3)" \
 	test "$c3" -ge "$((c2 + 999999))" -a "$s3" -ge "$((s2 + 1000000))"
+
+# FIONREAD counts redirected bytes as it counts TCP's (the behavioural check
+# turns acceleration off on kernels where it does not).
+m0=$(redirected srv messages)
+out=$(in_cg cli python3 -c '
+import fcntl, select, socket, struct, sys, termios
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+for i in range(4):
+    s.sendall(b"%d hello world\n" % i)
+    n = 0
+    while n < 14:	# the whole echo is queued
+        select.select([s], [], [], 10)
+        n = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+        if n < 14: select.select([], [], [], 0.01)
+    print(n, len(s.recv(100)))' "$P1" 2>&1 | tr '\n' ' ')
+expect_eq "FIONREAD then recv on an accelerated event-loop client" "$out" "14 14 14 14 14 14 14 14 "
+check "and the echoes were redirected ($m0 -> $(redirected srv messages) messages)" \
+	test "$(redirected srv messages)" -ge "$((m0 + 3))"
+c3=$(redirected cli bytes); s3=$(redirected srv bytes)
 
 # ---- blocking readers: never redirected to, plain TCP semantics ----
 b0=$(nblk)
@@ -303,5 +349,10 @@ expect_eq "and new connections are refused" "$(tcp_get cli 127.0.0.1 "$P1")" ""
 
 cgp remove >/dev/null
 xfer "after remove, plain loopback works (20 MB)" cli 20000000 verify 127.0.0.1 "$P1" 20000000
+
+# The path of a kernel that fails the check, through the test hook.
+out=$(CGP_TEST_DISABLE_FEATURES=acceleration cgp apply "$POL" 2>&1)
+accel_off_checks "$out"
+cgp remove >/dev/null
 
 e2e_done
