@@ -4,7 +4,9 @@
 
 MODE get:   stop at the first answer and print it (nothing when none came);
             for "this flow is allowed": a lost datagram is sent again.
-MODE count: keep sending for the whole SECONDS and print
+MODE count: keep sending for the whole SECONDS, and until at least 5
+            datagrams were tried (a busy machine may not run the client 5
+            times in SECONDS; at most 60 s), and print
             "sent=N errors=E answers=A" (errors: sends the kernel refused,
             e.g. EPERM from a cgroup egress deny); for "this flow is denied":
             the counts prove the client really tried.
@@ -18,11 +20,12 @@ addr, port, secs, mode = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.
 s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
 sent = errors = answers = 0
 first = None
-end = time.monotonic() + secs
+start = time.monotonic()
+end = start + secs
 next_send = 0.0
 while True:
     now = time.monotonic()
-    if now >= end:
+    if now >= end and (mode != "count" or sent + errors >= 5 or now >= start + 60):
         break
     if now >= next_send:
         try:
@@ -31,7 +34,7 @@ while True:
         except OSError:
             errors += 1
         next_send = now + 0.05
-    r, _, _ = select.select([s], [], [], max(0.0, min(next_send, end) - time.monotonic()))
+    r, _, _ = select.select([s], [], [], max(0.0, next_send - time.monotonic()))
     if r:
         try:
             data = s.recv(65536)
