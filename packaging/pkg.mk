@@ -105,7 +105,7 @@ deb:
 	  git diff --quiet HEAD -- || echo "deb: building HEAD ($(DEB_GIT)): uncommitted changes are not in the package"; \
 	else \
 	  tar --exclude='./build*' -cf - . | tar -xf - -C $(DEB_OUT)/src; fi
-	cd $(DEB_OUT)/src && CGP_GIT='$(DEB_GIT)' dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || \
+	cd $(DEB_OUT)/src && CGP_GIT='$(DEB_GIT)' dpkg-buildpackage -b -us -uc -J$$(nproc) > ../build.log 2>&1 || \
 	  { tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, full log in $(DEB_OUT)/build.log"; exit 1; }
 	$(Q)rm -rf $(DEB_OUT)/src
 	@cd $(DEB_OUT) && ls -l *.deb
