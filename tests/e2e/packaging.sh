@@ -57,7 +57,6 @@ LAPN=(docs install completion deb image)
 lap() { echo "# ${LAPN[0]}: $((SECONDS - LAP)) s"; LAP=$SECONDS; LAPN=("${LAPN[@]:1}"); }
 
 # ---------------------------------------------------------------- docs agree
-command -v mandoc >/dev/null || skip_all "mandoc not installed (make deps)"
 check "man/cgpolicy.8: mandoc -T lint, no warning" mandoc -T lint -W warning man/cgpolicy.8
 check "man/cgpolicy.ini.5: mandoc -T lint, no warning" mandoc -T lint -W warning man/cgpolicy.ini.5
 check "man/cgpolicy.8: man (groff) renders it without warning" \
