@@ -620,13 +620,17 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 		/*
 		 * First send of the pair: redirect if the peer is an accelerated
 		 * local socket and both ends read with non-blocking I/O. A peer
-		 * not accepted yet has no reader to judge, and one that has not
+		 * not established or not accepted yet has no reader to judge (a
+		 * peer that is not ours never is: its end leaves the sockhash at
+		 * its next segment, HDR_OPT_LEN callback), and one that has not
 		 * read yet may still be turning non-blocking (accept(), then
 		 * fcntl(O_NONBLOCK)): this send takes TCP and a later one
 		 * decides.
 		 */
 		__u32 dec = CGP_PAIR_PASS, why = CGP_NA_MAX;
 
+		if (!p->sk[(side ^ 1) & 1])
+			return SK_PASS;	/* the peer is not established yet, or not ours: undecided */
 		if (bpf_map_lookup_elem(&cgp_members, &peer)) {
 			__u64 pa = p->sk[(side ^ 1) & 1];
 			int me = reader_mode(p->sk[side & 1]), pe = reader_mode(pa);

@@ -96,13 +96,23 @@ accel_off_checks() {	# APPLY_OUTPUT: the policy is enforced without acceleration
 }
 
 # A kernel whose socket redirection fails the behavioural check (cgpolicy
-# --version --verbose, agent/accel_probe.c): apply enforces without it.
-if ! "$CGP" --version --verbose 2>/dev/null | grep -Eq '^acceleration +yes'; then
-	echo "# this kernel fails the acceleration check: $("$CGP" --version --verbose 2>&1 | grep -E '^acceleration')"
+# --version --verbose, agent/accel_probe.c): apply enforces without it. When
+# the only fault is FIONREAD of TCP-queued data on sockhash sockets (counted
+# 0: some 6.6-6.18 stable kernels, this build host's 6.18.44), the redirect
+# paths are tested anyway with the check bypassed (CGP_TEST_ACCEL_PROBE=skip);
+# elsewhere (6.1: FIONREAD of redirected data) the test ends here.
+accel_row=$("$CGP" --version --verbose 2>&1 | grep -E '^acceleration')
+if ! grep -Eq '^acceleration +yes' <<<"$accel_row"; then
+	echo "# this kernel fails the acceleration check: $accel_row"
 	accel_off_checks "$out"
 	cgp remove >/dev/null
-	e2e_done
-	exit
+	if ! grep -q "1 byte that came by TCP says" <<<"$accel_row"; then
+		e2e_done
+		exit
+	fi
+	echo "# the redirect paths are tested with the check bypassed (CGP_TEST_ACCEL_PROBE=skip)"
+	export CGP_TEST_ACCEL_PROBE=skip
+	out=$(cgp apply "$POL" 2>&1) || { not_ok "apply: $out"; e2e_done; exit 1; }
 fi
 
 # ---- event-loop clients and servers: redirected ----
