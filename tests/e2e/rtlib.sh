@@ -168,11 +168,14 @@ rt_ipt_chains() {	# TABLE:CHAIN per line, IPv4 and IPv6
 	done
 }
 
-# Remove what runtimes left in iptables: rules naming our networks, then the
-# CNI-/NETAVARK-/DOCKER- chains that did not exist at rt_init, once nothing
-# but their own static rules is in them (another test's container keeps them).
+# Remove what runtimes left in iptables: the rules naming our networks, then
+# the CNI-/NETAVARK-/DOCKER- chains that did not exist at rt_init. While a
+# chain of that family still holds another container's rules (addresses,
+# ports: another test run uses them; the last one out removes the rest), only
+# empty chains nothing jumps to go. A chain is removed with the jumps to it
+# from the built-in chains, once nothing else jumps to it.
 rt_ipt_cleanup() {
-	local ipt t line net c pass changed
+	local ipt t line net c pass changed rules fam busy
 	for ipt in iptables ip6tables; do
 		command -v "$ipt" >/dev/null || continue
 		for t in filter nat mangle; do
@@ -181,22 +184,31 @@ rt_ipt_cleanup() {
 					eval "$ipt -w -t $t ${line/#-A /-D }" 2>/dev/null
 				done < <("$ipt" -w -t "$t" -S 2>/dev/null | grep -F -- "name: \\\"$net\\\"")
 			done
-			for pass in 1 2 3 4; do
-				changed=0
-				for c in $("$ipt" -w -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }' | grep -E '^(CNI|NETAVARK|DOCKER)(-|$)'); do
-					grep -qxF "$ipt:$t:$c" <<<"$RT_CHAINS0" && continue
-					# referenced and holding per-container rules: still in use
-					if "$ipt" -w -t "$t" -S 2>/dev/null | grep -qE -- "-j $c( |\$)" &&
-					   "$ipt" -w -t "$t" -S "$c" 2>/dev/null | grep -qE -- ' -[sd] |--dports|dnat name'; then
-						continue
-					fi
-					while read -r line; do
-						eval "$ipt -w -t $t ${line/#-A /-D }" 2>/dev/null
-					done < <("$ipt" -w -t "$t" -S 2>/dev/null | grep -E -- "^-A .* -j $c( |\$)")
-					"$ipt" -w -t "$t" -F "$c" 2>/dev/null
-					"$ipt" -w -t "$t" -X "$c" 2>/dev/null && changed=1
+		done
+		for fam in CNI NETAVARK DOCKER; do
+			busy=0
+			for t in filter nat mangle; do
+				"$ipt" -w -t "$t" -S 2>/dev/null | grep -E -- "^-A $fam(-[^ ]*)? " |
+					grep -qE -- ' -[sd] |--dports|dnat name' && busy=1
+			done
+			for t in filter nat mangle; do
+				for pass in 1 2 3 4 5; do
+					changed=0
+					rules=$("$ipt" -w -t "$t" -S 2>/dev/null)
+					for c in $(awk '$1 == "-N" { print $2 }' <<<"$rules" | grep -E "^$fam(-|\$)"); do
+						grep -qxF "$ipt:$t:$c" <<<"$RT_CHAINS0" && continue
+						# in use: only an empty chain nothing jumps to goes
+						[ $busy = 1 ] && grep -qE -- "^-A $c |-j $c( |\$)" <<<"$rules" && continue
+						grep -E -- "^-A [^ ]+ .*-j $c( |\$)" <<<"$rules" |
+							grep -qvE -- '^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ' && continue
+						while read -r line; do
+							eval "$ipt -w -t $t ${line/#-A /-D }" 2>/dev/null
+						done < <(grep -E -- "^-A [^ ]+ .*-j $c( |\$)" <<<"$rules")
+						"$ipt" -w -t "$t" -F "$c" 2>/dev/null
+						"$ipt" -w -t "$t" -X "$c" 2>/dev/null && changed=1
+					done
+					[ $changed = 1 ] || break
 				done
-				[ $changed = 1 ] || break
 			done
 		done
 	done
