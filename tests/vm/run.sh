@@ -249,6 +249,12 @@ run_kernel() {	# ARG
 	local shares=(-fsdev "local,id=p0,path=$REPO,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=p0,mount_tag=cgpp0)
 	echo "cgpp0 $REPO" > "$RUN/out/shares"
+	# the guest copies the checkout: without the other build directories
+	local keep="" e
+	case $ABS_BUILD/ in "$REPO"/*/) keep=${ABS_BUILD#"$REPO"/}; keep=${keep%%/*} ;; esac
+	for e in "$REPO"/build "$REPO"/build-*; do
+		[ -e "$e" ] && [ "${e##*/}" != "$keep" ] && echo "${e##*/}"
+	done > "$RUN/out/skip.cgpp0"
 	case $ABS_BUILD/ in
 	"$REPO"/*) ;;
 	*)	# shellcheck disable=SC2054
