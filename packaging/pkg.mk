@@ -79,7 +79,7 @@ install: all $(BUILD)/cgpolicy.service
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(PKG_FILES))
-	-rmdir $(DESTDIR)$(DOCDIR)/examples/kubernetes $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@rmdir $(DESTDIR)$(DOCDIR)/examples/kubernetes $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 # ---- tools, installed on demand (as root) ----
 # $(call pkg-need,COMMAND,PACKAGE...)
@@ -104,7 +104,7 @@ deb:
 	  git archive --format=tar HEAD | tar -xf - -C $(DEB_OUT)/src; \
 	  git diff --quiet HEAD -- || echo "deb: building HEAD ($(DEB_GIT)): uncommitted changes are not in the package"; \
 	else \
-	  tar --exclude='./build*' -cf - . | tar -xf - -C $(DEB_OUT)/src; fi
+	  tar --exclude='./build*' --exclude='./$(BUILD)' --exclude=./debian/build -cf - . | tar -xf - -C $(DEB_OUT)/src; fi
 	cd $(DEB_OUT)/src && CGP_GIT='$(DEB_GIT)' dpkg-buildpackage -b -us -uc -J$$(nproc) > ../build.log 2>&1 || \
 	  { tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed, full log in $(DEB_OUT)/build.log"; exit 1; }
 	$(Q)rm -rf $(DEB_OUT)/src
