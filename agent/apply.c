@@ -198,6 +198,7 @@ static int resolve_glob(struct resolve_ctx *r, const struct cgp_policy *p)
 	char err[CGP_PATH_MAX + 256], anc[CGP_PATH_MAX];
 	struct guard *g = realloc(r->g, (r->ng + 1) * sizeof(*g)), *n;
 	unsigned depth = 0, alevel = 0;
+	bool exists = false;
 	int e;
 
 	if (!g)
@@ -207,17 +208,19 @@ static int resolve_glob(struct resolve_ctx *r, const struct cgp_policy *p)
 	memset(n, 0, sizeof(*n));
 	n->pol = p;
 	n->anc_fd = -1;
-	e = cgp_cgroup_glob_root(r->mnt, p->cgroup, anc, sizeof(anc), &depth);
+	e = cgp_cgroup_guard_point(r->mnt, p->cgroup, anc, sizeof(anc), &depth, &exists);
 	if (e == -ENOENT) {
-		pr_warn("%s:%d: [%s]: %s does not exist: no guard, so cgroups created under it before "
-			"the next apply are not policed from their first packet; create it first "
-			"(mkdir) to have them judged by this policy at once\n",
-			r->cfg->file, p->cgroup_line, p->name, anc);
+		pr_warn("%s:%d: [%s]: no existing ancestor of %s: no guard\n", r->cfg->file,
+			p->cgroup_line, p->name, p->cgroup);
 		snprintf(n->anc, sizeof(n->anc), "%s", anc);
 		return 0;
 	}
 	if (e)
 		return e;
+	if (!exists)
+		pr_info("%s:%d: [%s]: the glob's fixed ancestor does not exist yet: guarded from %s, "
+			"where a new cgroup is judged by this policy until an apply has seen it\n",
+			r->cfg->file, p->cgroup_line, p->name, anc);
 	if (cgp_cgroup_resolve(r->mnt, anc, n->anc, sizeof(n->anc), &n->anc_fd, &n->anc_id, err,
 			       sizeof(err))) {
 		pr_warn("%s:%d: [%s]: no guard: %s\n", r->cfg->file, p->cgroup_line, p->name, err);

@@ -244,6 +244,29 @@ int cgp_cgroup_glob_root(const char *mnt, const char *spec, char *anc, size_t an
 	return stat(anc, &st) || !S_ISDIR(st.st_mode) ? -ENOENT : 0;
 }
 
+int cgp_cgroup_guard_point(const char *mnt, const char *spec, char *anc, size_t anclen, unsigned *depth,
+			   bool *exists)
+{
+	size_t ml = strlen(mnt);
+	struct stat st;
+	int e = cgp_cgroup_glob_root(mnt, spec, anc, anclen, depth);
+
+	*exists = !e;
+	if (e != -ENOENT)
+		return e;
+	while (strlen(anc) > ml && (stat(anc, &st) || !S_ISDIR(st.st_mode))) {
+		char *sl = strrchr(anc, '/');
+
+		if (!sl)
+			return -ENOENT;
+		*sl = 0;
+	}
+	if (strlen(anc) < ml)
+		return -ENOENT;
+	*depth = 1;
+	return 0;
+}
+
 bool cgp_cgroup_glob_match(const char *mnt, const char *spec, const char *path)
 {
 	const char *pat = rel_pattern(mnt, spec), *rel;

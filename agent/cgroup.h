@@ -43,6 +43,15 @@ int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp
  */
 int cgp_cgroup_glob_root(const char *mnt, const char *spec, char *anc, size_t anclen, unsigned *depth);
 
+/*
+ * Where a glob's guard goes: its fixed ancestor and the glob's depth when the
+ * ancestor exists (*exists = true); otherwise the nearest existing ancestor of
+ * it (the mount at worst) and depth 1: a new cgroup there may be the start of
+ * the missing prefix, so its children are the candidates until it appears.
+ */
+int cgp_cgroup_guard_point(const char *mnt, const char *spec, char *anc, size_t anclen, unsigned *depth,
+			   bool *exists);
+
 /* Does the cgroup at absolute path `path` match glob `spec` (fnmatch per component)? */
 bool cgp_cgroup_glob_match(const char *mnt, const char *spec, const char *path);
 

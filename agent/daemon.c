@@ -209,6 +209,7 @@ static void glob_scan(struct agent *a, const struct cgp_config *cfg)
 {
 	char anc[CGP_PATH_MAX];
 	unsigned depth;
+	bool exists;
 
 	a->siglen = 0;
 	if (a->sig)
@@ -221,7 +222,7 @@ static void glob_scan(struct agent *a, const struct cgp_config *cfg)
 			continue;
 		a->have_globs = true;
 		sig_add(cfg->policies[i].name, a);
-		if (!cgp_cgroup_glob_root(a->mnt, spec, anc, sizeof(anc), &depth)) {
+		if (!cgp_cgroup_guard_point(a->mnt, spec, anc, sizeof(anc), &depth, &exists)) {
 			sig_add_cand(anc, a);	/* a re-created ancestor needs a new guard */
 			cgp_cgroup_candidates(anc, depth, sig_add_cand, watch_dir, a);
 		} else {

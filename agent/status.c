@@ -225,6 +225,8 @@ int cgp_cmd_status(const char *pin_path, bool json)
 		printf("}\n");
 	} else if (!n) {
 		printf("no policy applied at %s\n", pin_path);
+		if (!err)
+			print_guards(&p, false);	/* globs that match nothing yet */
 		cgp_features_print_short(stdout);
 	} else {
 		printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st.gen, n,

@@ -508,7 +508,7 @@ static __always_inline struct cgp_counters *counters(bool guard, __u32 slot)
 
 static __always_inline void count(struct cgp_counters *cnt, __u8 dir, __u8 v, __u32 len)
 {
-	if (!cnt)
+	if (!cnt)	/* a map lookup (guards); the cgroup storage is never NULL */
 		return;
 	cnt->packets[dir & 1][v & 1]++;
 	cnt->bytes[dir & 1][v & 1] += len;

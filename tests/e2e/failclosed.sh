@@ -128,6 +128,25 @@ check "after remove: the guard links are gone" bash -c "! ls '$PIN/links' 2>/dev
 check "plain apply (no agent)" bash -c "'$CGP' --pin-path '$PIN' apply '$POL' >/dev/null 2>&1"
 out=$(new_and_connect ctr-once-1)
 expect_eq "plain apply: a new cgroup is judged by the template (denied, allowed)" "$(echo $out)" "hello $PA denied"
+# --- 5: a glob whose fixed ancestor does not exist yet: guarded from its nearest ancestor ---
+cgp remove >/dev/null
+LATE=$(write_policy late.ini <<EOT
+[late]
+cgroup = /cgpolicy-test-$TID/later/ctr-*
+default_egress = deny
+allow = out tcp 127.0.0.1 port $PA
+EOT
+)
+check "plain apply, glob under a missing parent" bash -c "'$CGP' --pin-path '$PIN' apply '$LATE' >/dev/null 2>&1"
+expect_eq "status: the guard sits on the nearest existing ancestor" \
+	"$(js "[(g['ancestor'], g['level']) for g in s['guards']]")" "[('$CGROOT', $((lvl - 1)))]"
+out=$(bash -c 'mkdir -p "$0" && echo $$ > "$0/cgroup.procs" && exec bash -c "$1"' \
+	"$CGROOT/later/ctr-1" "$CLIENT" 2>/dev/null)
+expect_eq "parent and cgroup made after apply, no agent: judged by the template (allowed, denied)" \
+	"$(echo $out)" "hello $PA denied"
+check "a sibling decided at apply (the servers' cgroup) is not judged by the template" \
+	connects_within_3s srv "$PD"
+
 cgp remove >/dev/null
 out=$(new_and_connect unguarded-1)
 expect_eq "control: with nothing applied the same client reaches both servers" "$(echo $out)" "hello $PA LEAK"
