@@ -507,9 +507,9 @@ const struct cgp_feature_row *cgp_features(void)
 			snprintf(r->why, sizeof(r->why), "disabled by %s (test hook)", disable_env);
 		}
 		if (r->unknown)
-			pr_info("features: %s: cannot tell: %s\n", r->name, r->why);
+			pr_debug("features: %s: cannot tell: %s\n", r->name, r->why);
 		else if (!r->supported)
-			pr_info("features: %s: not supported: %s\n", r->name, r->why);
+			pr_debug("features: %s: not supported: %s\n", r->name, r->why);
 		else
 			r->why[0] = 0;
 	}
