@@ -35,7 +35,7 @@ EOT
 # The client, started about a millisecond after mkdir: the allowed server
 # (its answer), then the denied one ("LEAK" if it connects within 3 s, long
 # enough for the agent to register the cgroup meanwhile, "denied" if not).
-CLIENT="exec 4<>/dev/tcp/127.0.0.1/$PA && read -r -t 10 l <&4 && echo \"\$l\"
+CLIENT="exec 4<>/dev/tcp/127.0.0.1/$PA && read -r -t $GET_SECS l <&4 && echo \"\$l\"
 if timeout 3 bash -c ': 3<>/dev/tcp/127.0.0.1/$PD' 2>/dev/null; then echo LEAK; else echo denied; fi"
 
 # new_and_connect NAME: mkdir pods/NAME, move this very process into it, connect.
