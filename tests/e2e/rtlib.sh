@@ -173,9 +173,12 @@ rt_ipt_chains() {	# TABLE:CHAIN per line, IPv4 and IPv6
 # chain of that family still holds another container's rules (addresses,
 # ports: another test run uses them; the last one out removes the rest), only
 # empty chains nothing jumps to go. A chain is removed with the jumps to it
-# from the built-in chains, once nothing else jumps to it.
+# from the built-in chains, once nothing else jumps to it. Chains of a family
+# that a runtime test created (marked in $LOCKDIR) are removed by the last
+# runtime test to finish, even if they existed when it started; chains the
+# host had before any test are never touched.
 rt_ipt_cleanup() {
-	local ipt t line net c pass changed rules fam busy
+	local ipt t line net c pass changed rules fam busy mark others ours u
 	for ipt in iptables ip6tables; do
 		command -v "$ipt" >/dev/null || continue
 		for t in filter nat mangle; do
@@ -186,6 +189,20 @@ rt_ipt_cleanup() {
 			done
 		done
 		for fam in CNI NETAVARK DOCKER; do
+			# chains a runtime test made (marker in LOCKDIR) go with the last
+			# such test, also when they existed at this test's start
+			mark=$LOCKDIR/rt-made-$ipt-$fam
+			if ! grep -qE "^$ipt:[a-z]+:$fam(-|\$)" <<<"$RT_CHAINS0" &&
+			   { "$ipt" -w -S; "$ipt" -w -t nat -S; "$ipt" -w -t mangle -S; } 2>/dev/null |
+				grep -qE "^-N $fam(-|\$)"; then
+				mkdir -p "$mark" 2>/dev/null	# none at our start, some now: a test made them
+			fi
+			others=0
+			for u in "$LOCKDIR"/rtuser-*/owner; do
+				[ -e "$u" ] && [ "$(cat "$u" 2>/dev/null)" != "$$" ] && alive "$(cat "$u" 2>/dev/null)" && others=1
+			done
+			ours=0
+			[ -d "$mark" ] && [ $others = 0 ] && ours=1
 			busy=0
 			for t in filter nat mangle; do
 				"$ipt" -w -t "$t" -S 2>/dev/null | grep -E -- "^-A $fam(-[^ ]*)? " |
@@ -196,7 +213,7 @@ rt_ipt_cleanup() {
 					changed=0
 					rules=$("$ipt" -w -t "$t" -S 2>/dev/null)
 					for c in $(awk '$1 == "-N" { print $2 }' <<<"$rules" | grep -E "^$fam(-|\$)"); do
-						grep -qxF "$ipt:$t:$c" <<<"$RT_CHAINS0" && continue
+						[ $ours = 0 ] && grep -qxF "$ipt:$t:$c" <<<"$RT_CHAINS0" && continue
 						# in use: only an empty chain nothing jumps to goes
 						[ $busy = 1 ] && grep -qE -- "^-A $c |-j $c( |\$)" <<<"$rules" && continue
 						grep -E -- "^-A [^ ]+ .*-j $c( |\$)" <<<"$rules" |
@@ -210,6 +227,7 @@ rt_ipt_cleanup() {
 					[ $changed = 1 ] || break
 				done
 			done
+			[ $ours = 1 ] && [ $busy = 0 ] && rmdir "$mark" 2>/dev/null
 		done
 	done
 }
@@ -668,6 +686,7 @@ EOF
 		[ -e "$h/libpod_parent" ] || { RT_CG_PARENTS+=("libpod_parent"); break; }
 	done
 	RT_PODMAN_UP=1
+	reserve "rtuser-$TID" || true	# a runtime test runs: see rt_ipt_cleanup
 	RT_PPARENT=/cgpolicy-test-$TID/podman	# made by podman at the first container
 	RT_PIMAGE=localhost/cgpt-bb:$TID
 	tar -C "$RT_ROOTFS" -c . | rt_podman import - "$RT_PIMAGE" >/dev/null 2>"$d/import.log" ||
@@ -745,6 +764,7 @@ rt_docker_setup() {
 		[ -e "$i/docker" ] || { RT_CG_PARENTS+=("docker"); break; }
 	done
 	RT_DOCKER_UP=1
+	reserve "rtuser-$TID" || true
 	RT_DPARENT=/cgpolicy-test-$TID/docker	# made by runc at the first container
 	dockerd --config-file "$d/daemon.json" --data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" --pidfile "$d/docker.pid" \
