@@ -122,8 +122,21 @@ cleanup() {
 		q=$(cat "$RUN/qemu.pid")
 		[ "$(cat "/proc/$q/comm" 2>/dev/null)" = qemu-system-x86 ] && kill -KILL "$q" 2>/dev/null
 	fi
-	[ -n "$RUN" ] && rm -rf "$RUN"
+	if [ -n "$RUN" ]; then
+		save_logs
+		rm -rf "$RUN"
+	fi
 	RUN="" QPID="" TPID=""
+}
+# the last run's logs per kernel stay in BUILD/vm/KERNEL/ (also when interrupted)
+save_logs() {
+	local x
+	[ -n "${KVER:-}" ] && [ -d "$RUN" ] || return 0
+	mkdir -p "$ABS_BUILD/vm/$KVER" || return 0
+	for x in console.log qemu.log out/output out/times out/dmesg; do
+		rm -f "$ABS_BUILD/vm/$KVER/${x#out/}"
+		[ -f "$RUN/$x" ] && cp "$RUN/$x" "$ABS_BUILD/vm/$KVER/"
+	done
 }
 trap cleanup EXIT
 trap 'echo "vm: interrupted" >&2; exit 130' INT
@@ -370,10 +383,6 @@ run_kernel() {	# ARG
 		grep -aE 'BUG:|Oops|WARNING:' "$RUN/out/dmesg" | head -n 10 | sed 's/^/vm| /'
 	fi
 
-	mkdir -p "$ABS_BUILD/vm/$KVER"
-	for x in console.log qemu.log out/output out/times out/dmesg; do
-		[ -f "$RUN/$x" ] && cp "$RUN/$x" "$ABS_BUILD/vm/$KVER/"
-	done
 	echo "vm: $kname: $res; boot $boot, total ${total}s (qemu TCG); logs in $ABS_BUILD/vm/$KVER/"
 	if [ -s "$RUN/out/times" ]; then
 		echo "vm: per test (seconds, in the guest):"
