@@ -254,7 +254,8 @@ struct cgp_skstat {
 	__u32 slot;		/* policy slot of the deepest policy cgroup */
 	__u8  flags;		/* CGP_SS_F_* */
 	__u8  sends;		/* redirected sends, wrapping (sk_msg) */
-	__u8  pad[2];
+	__u8  waits;		/* sends that waited for the peer to read what came by TCP */
+	__u8  pad;
 	__u64 gen;		/* policy generation it was accelerated under */
 };
 

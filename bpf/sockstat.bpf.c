@@ -674,12 +674,17 @@ int cgp_redir_msg(struct sk_msg_md *msg)
 		 * Sends that took TCP before the decision (the peer was not
 		 * accepted yet) are read first: a redirected byte would be
 		 * read before them. Redirect once the peer's application
-		 * has read every byte this end wrote (the send after).
+		 * has read every byte this end wrote (the send after); after
+		 * 32 sends that found it behind, this end stays on TCP.
 		 */
 		struct tcp_sock *own = (struct tcp_sock *)p->sk[side & 1];
 
-		if (!ps || !own || BPF_CORE_READ(own, write_seq) != BPF_CORE_READ((struct tcp_sock *)ps, copied_seq))
+		if (!ps || !own || BPF_CORE_READ(own, write_seq) != BPF_CORE_READ((struct tcp_sock *)ps, copied_seq)) {
+			/* a reader that never catches up (a bulk stream): TCP for good */
+			if (++st->waits >= CGP_STREAM_RUN)
+				return to_tcp(st, CGP_TCP_MAX);
 			return SK_PASS;
+		}
 		/*
 		 * First redirect of this end: say so, then look whether the peer
 		 * may be leaving the sockhash (its RTT callback does it the other
