@@ -127,9 +127,13 @@ r=$(connect)
 expect_eq "100/0: every connection goes to blue ($r)" "$(get "$r" blue1)" "$N"
 expect_eq "status: blue has 1 listener" "$(status_field blue listeners)" 1
 expect_eq "status: green has 1 listener" "$(status_field green listeners)" 1
-expect_eq "status: $N connections steered to blue" "$(status_field blue steered)" "$N"
+# steered counts the program's selections: a SYN retransmitted on a slow machine counts again
+st=$(status_field blue steered)
+check "status: the $N connections were steered to blue ($st selections)" \
+	test "$st" -ge "$N" -a "$st" -le $((N + N / 4))
+expect_eq "status: none to green" "$(status_field green steered)" 0
 check "status text shows the service and its backends" \
-	bash -c "'$CGP' --pin-path '$PIN' status | grep -E '^api +tcp +any +$P +blue +100 +1 +$N\$' >/dev/null"
+	bash -c "'$CGP' --pin-path '$PIN' status | grep -E '^api +tcp +any +$P +blue +100 +1 +[0-9]+\$' | awk '{ ok = \$NF >= $N } END { exit !ok }'"
 
 # --- 0/100: a map write, no reattach
 cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100"
