@@ -77,9 +77,10 @@ unsigned cgp_feature_refusals(void);
 
 /*
  * Acceleration (accelerate = yes): 0 when it is available and safe on this
- * kernel, else a negative errno with the reason in why. First version: the
- * SOCKHASH map, an sk_msg program redirecting through it and a sockops
- * program adding to it load. (To be replaced by a behavioural check.)
+ * kernel, else a negative errno with the reason in why. The SOCKHASH map, an
+ * sk_msg program redirecting through it and a sockops program adding to it
+ * must load, then a redirected connection must behave like TCP
+ * (accel_probe.c: FIONREAD, EOF after the payload, no spurious EAGAIN).
  */
 int cgp_probe_accel(char *why, size_t len);
 
