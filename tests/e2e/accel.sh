@@ -56,6 +56,10 @@ EOT
 )
 out=$(cgp apply "$POL" 2>&1) || { not_ok "apply: $out"; e2e_done; exit 1; }
 
+# Deadline for a helper server to report (it waits for its client, which runs
+# first): generous, it only matters when something is broken.
+W=60
+
 redirected() {	# POLICY [messages|bytes|to_tcp|to_tcp.REASON|not_accelerated.REASON]: from status --json
 	cgp status --json | python3 -c '
 import json, sys
@@ -139,17 +143,18 @@ check "and that payload was redirected, both ways (cli $c2 -> $c3, srv $s2 -> $s
 # FIONREAD counts redirected bytes as it counts TCP's (the behavioural check
 # turns acceleration off on kernels where it does not).
 m0=$(redirected srv messages)
+# The client waits until the whole echo is queued (a peek that blocks, at most
+# GET_SECS: FIONREAD itself may never count it), then asks FIONREAD once.
 out=$(in_cg cli python3 -c '
-import fcntl, select, socket, struct, sys, termios, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+import fcntl, socket, struct, sys, termios, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
 for i in range(4):
     s.sendall(b"%d hello world\n" % i)
-    n, end = 0, time.time() + 10
-    while n < 14 and time.time() < end:	# the whole echo is queued (FIONREAD may never say so)
-        select.select([s], [], [], 10)
-        n = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0" * 4))[0]
-        if n < 14: time.sleep(0.01)
-    print(n, len(s.recv(100)))' "$P1" 2>&1 | tr '\n' ' ')
+    end = time.monotonic() + float(sys.argv[2])
+    while len(s.recv(100, socket.MSG_PEEK)) < 14 and time.monotonic() < end:
+        pass	# a part came (never seen: one write, one message); the rest follows
+    n = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+    print(n, len(s.recv(100)))' "$P1" "$GET_SECS" 2>&1 | tr '\n' ' ')
 expect_eq "FIONREAD then recv on an accelerated event-loop client" "$out" "14 14 14 14 14 14 14 14 "
 check "and the echoes were redirected ($m0 -> $(redirected srv messages) messages)" \
 	test "$(redirected srv messages)" -ge "$((m0 + 3))"
@@ -195,7 +200,7 @@ while True:
     if len(b) < 2500 and n < 10000: short += 1
 print("got", n, "short", short, flush=True)' "$P8" > "$TMPD/lowat.srv" 2>&1 &
 PIDS+=($!)
-wait_until 10 'grep -q ready "$TMPD/lowat.srv"'
+wait_until "$WAIT_SERVER" 'grep -q ready "$TMPD/lowat.srv"'
 l0=$(redirected srv not_accelerated.rcvlowat)
 in_cg cli python3 -c '
 import socket, sys
@@ -205,7 +210,7 @@ assert s.recv(2) == b"hi"
 for _ in range(100):
     s.sendall(b"x" * 100)
 s.close()' "$P8"
-wait_until 10 'grep -q got "$TMPD/lowat.srv"'
+wait_until "$W" 'grep -q got "$TMPD/lowat.srv"'
 expect_eq "a reader with SO_RCVLOWAT 2500 gets at least 2500 bytes a read (100 B writes)" \
 	"$(awk '/^got/ {print $2, $4}' "$TMPD/lowat.srv")" "10000 0"
 expect_eq "status counts it as not accelerated for SO_RCVLOWAT" "$(redirected srv not_accelerated.rcvlowat)" "$((l0 + 1))"
@@ -232,7 +237,7 @@ while True:
     n += len(b)
 print("got", n, "bad", bad, flush=True)' "$P6" > "$TMPD/hand.srv" 2>&1 &
 PIDS+=($!)
-wait_until 10 'grep -q ready "$TMPD/hand.srv"'
+wait_until "$WAIT_SERVER" 'grep -q ready "$TMPD/hand.srv"'
 r0=$(redirected cli bytes)
 h0=$(redirected cli to_tcp.small_writes)
 in_cg cli python3 -c '
@@ -244,7 +249,7 @@ for k in range(20000):
     off = (k * 100) % 251
     s.sendall(pat[off:off + 100])
 s.close()' "$P6"
-wait_until 30 'grep -q got "$TMPD/hand.srv"'
+wait_until "$W" 'grep -q got "$TMPD/hand.srv"'
 r1=$(redirected cli bytes)
 expect_eq "20000 writes of 100 B to a reader: all arrive, in order" "$(awk '/^got/ {print $2, $4}' "$TMPD/hand.srv")" "2000000 0"
 check "the first writes were redirected, the rest went to TCP ($((r1 - r0)) of 2000000 bytes redirected)" \
@@ -256,33 +261,42 @@ xfer "a stream of 64 KiB writes to a sink: every byte counted" cli - bulk 127.0.
 # A reader that does not read: a redirect is not bounded by its receive buffer,
 # so the pair goes to TCP and its flow control once 6 MiB wait unread. The
 # writer is held back (TCP alone lets ~10 MB wait), and every byte arrives.
+# The server reads only when told (a line on a FIFO), after the writer is
+# done: the writer sends until no send space comes back for 2 s (poll: the
+# kernel wakes it at once when space comes), or until 64 MB went (not held
+# back).
+mkfifo "$TMPD/slow.go"
 in_cg srv python3 -c '
-import socket, sys, time
-socket.setdefaulttimeout(30)
+import socket, sys
+socket.setdefaulttimeout(float(sys.argv[3]))
 l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("127.0.0.1", int(sys.argv[1]))); l.listen(); print("ready", flush=True)
-c, _ = l.accept(); c.sendall(b"hi"); time.sleep(3); n = 0
+c, _ = l.accept(); c.sendall(b"hi")
+open(sys.argv[2]).readline()	# blocks until the test says "read"
+n = 0
 while True:
     b = c.recv(1 << 20)
     if not b: break
     n += len(b)
-print("got", n, flush=True)' "$P7" > "$TMPD/slow.srv" 2>&1 &
+print("got", n, flush=True)' "$P7" "$TMPD/slow.go" "$W" > "$TMPD/slow.srv" 2>&1 &
 PIDS+=($!)
-wait_until 10 'grep -q ready "$TMPD/slow.srv"'
+wait_until "$WAIT_SERVER" 'grep -q ready "$TMPD/slow.srv"'
 w0=$(redirected cli to_tcp.slow_reader)
 in_cg cli python3 -c '
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+import select, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=float(sys.argv[2]))
 assert s.recv(2) == b"hi"; s.setblocking(False)
-b = b"x" * 262144; n = 0; t = time.time()
-while time.time() - t < 2:
+b = b"x" * 262144; n = 0
+while n < 64000000:
     try: n += s.send(b)
-    except BlockingIOError: time.sleep(0.01)
-print("sent", n, flush=True); s.setblocking(True); s.close()' "$P7" > "$TMPD/slow.cli" 2>&1
-wait_until 30 'grep -q got "$TMPD/slow.srv"'
+    except BlockingIOError:
+        if not select.select([], [s], [], 2)[1]: break	# held back
+print("sent", n, flush=True); s.setblocking(True); s.close()' "$P7" "$W" > "$TMPD/slow.cli" 2>&1
+timeout "$W" bash -c 'echo read > "$0"' "$TMPD/slow.go"	# (bounded: a dead server never opens it)
+wait_until "$W" 'grep -q got "$TMPD/slow.srv"'
 sent=$(awk '/^sent/ {print $2}' "$TMPD/slow.cli")
 got=$(awk '/^got/ {print $2}' "$TMPD/slow.srv")
-check "a writer to a reader that does not read is held back (${sent:-?} bytes sent in 2 s)" \
+check "a writer to a reader that does not read is held back (${sent:-?} bytes sent until no space came back)" \
 	test "${sent:-0}" -gt 1000000 -a "${sent:-0}" -lt 40000000
 expect_eq "and the reader gets every one of them when it reads" "${got:-none}" "${sent:-?}"
 expect_eq "status counts the hand-off as a slow reader" "$(redirected cli to_tcp.slow_reader)" "$((w0 + 1))"
@@ -318,43 +332,62 @@ c1=$(redirected cli bytes)
 check "and redirected ($((c1 - c0)) bytes of 40000000; $(why))" test "$((c1 - c0))" -ge 20000000
 
 # stats marks accelerated sockets: a non-blocking one is, a blocking one is not.
+# The clients hold their connection until the test is done with them (stdin,
+# a FIFO the test holds open, reaches EOF).
+mkfifo "$TMPD/held.stop"
 held() {	# OUTFILE TIMEOUT_ARG: a client that exchanges one line, then holds
 	in_cg cli python3 -c '
-import socket, sys, time
+import socket, sys
 t = None if sys.argv[2] == "none" else 30
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=t)
 s.sendall(b"hello\n"); s.recv(100)
-print("ready", s.getsockname()[1], flush=True); time.sleep(20)' "$P1" "$2" > "$1" &
+print("ready", s.getsockname()[1], flush=True)
+sys.stdin.read()' "$P1" "$2" > "$1" < "$TMPD/held.stop" &
 	PIDS+=($!)
 }
 held "$TMPD/held" 30
 held "$TMPD/held.blk" none
-wait_until 10 '[ -s "$TMPD/held" ] && [ -s "$TMPD/held.blk" ]'
+exec {HOLD}> "$TMPD/held.stop"	# (opens once both readers opened it)
+wait_until "$WAIT_SERVER" '[ -s "$TMPD/held" ] && [ -s "$TMPD/held.blk" ]'
 HP=$(awk '{print $2}' "$TMPD/held"); HB=$(awk '{print $2}' "$TMPD/held.blk")
 check "stats --json marks the non-blocking client's socket accelerated" \
 	bash -c "'$CGP' --pin-path '$PIN' stats --json | grep '\"sport\": $HP,' | grep -q '\"accelerated\": true'"
 check "and the blocking client's socket not accelerated" \
 	bash -c "'$CGP' --pin-path '$PIN' stats --json | grep '\"sport\": $HB,' | grep -q '\"accelerated\": false'"
+exec {HOLD}>&-	# the held clients end
 
 # A policy change takes live accelerated connections back to the normal path:
-# an allowed one keeps working, a newly denied one stops.
+# an allowed one keeps working, a newly denied one stops. The pinger runs until
+# an echo does not come within GET_SECS (600 s at most): the test waits for
+# echoes, and for its end once the connection is denied.
 m0=$(redirected cli messages)
-in_cg cli python3 "$(dirname "$0")/helpers/pinger.py" 127.0.0.1 "$P1" 8 > "$TMPD/ping" 2>&1 &
+in_cg cli python3 "$E2E_HELPERS/pinger.py" 127.0.0.1 "$P1" 600 "$GET_SECS" > "$TMPD/ping" 2>&1 &
 PING=$!
 PIDS+=($PING)
-wait_until 10 '[ "$(grep -c "^ok" "$TMPD/ping")" -ge 5 ]'
+echoes() { grep -c '^ok' "$TMPD/ping"; }
+ended() { grep -Eq '^(stalled|closed|done)' "$TMPD/ping" || ! alive "$PING"; }
+denied_out() {	# denied_packets of cli's egress
+	cgp status --json | python3 -c '
+import json, sys
+print([p for p in json.load(sys.stdin)["policies"] if p["name"] == "cli"][0]["counters"]["egress"]["denied_packets"])'
+}
+wait_until "$W" '[ "$(echoes)" -ge 5 ] || ended'
 check "the pinger's connection (a socket with a timeout: non-blocking) is redirected" \
 	test "$(redirected cli messages)" -gt "$m0"
 cgp apply "$POL" >/dev/null	# same rules: must not break it
-n0=$(grep -c '^ok' "$TMPD/ping")
-wait_until 10 '[ "$(grep -c "^ok" "$TMPD/ping")" -ge $((n0 + 5)) ] || grep -q stalled "$TMPD/ping"'
-n1=$(grep -c '^ok' "$TMPD/ping")
+n0=$(echoes)
+wait_until "$W" '[ "$(echoes)" -ge $((n0 + 5)) ] || ended'
+n1=$(echoes)
 check "accelerated connection survives a re-apply ($n0 -> $n1 echoes)" \
-	bash -c "test $n1 -ge $((n0 + 5)) && ! grep -q stalled '$TMPD/ping'"
+	bash -c "test $n1 -ge $((n0 + 5)) && ! grep -Eq '^(stalled|closed)' '$TMPD/ping'"
 sed "s/^allow = out tcp any port $P1-$P8\$/allow = out tcp any port $P2-$P8/" "$POL" > "$TMPD/deny.ini"
+d0=$(denied_out)
 cgp apply "$TMPD/deny.ini" >/dev/null
-wait "$PING"
-check "a policy change that denies it stops the accelerated connection" grep -q '^stalled' "$TMPD/ping"
+wait "$PING"	# (bounded: the pinger gives up GET_SECS after its last echo)
+check "a policy change that denies it stops the accelerated connection ($(tail -n 1 "$TMPD/ping"))" \
+	grep -q '^stalled' "$TMPD/ping"
+check "and its packets were denied at cli's egress (denied_packets $d0 -> $(denied_out))" \
+	test "$(denied_out)" -gt "$d0"
 expect_eq "and new connections are refused" "$(tcp_get cli 127.0.0.1 "$P1")" ""
 
 cgp remove >/dev/null
