@@ -42,8 +42,10 @@ addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 cnt = collections.Counter()
 for _ in range(n):
     try:
-        s = socket.create_connection((addr, port), timeout=3)
-        s.settimeout(3)
+        # generous: a refused connection fails at once, a timeout only
+        # when something is broken (a busy machine may delay a SYN-ACK)
+        s = socket.create_connection((addr, port), timeout=30)
+        s.settimeout(30)
         d = b""
         while not d.endswith(b"\n"):
             r = s.recv(64)
@@ -58,29 +60,30 @@ print(json.dumps(dict(cnt), sort_keys=True))
 PY
 
 declare -A LPID
-nlisten() { ss -Htln "sport = :$P" | wc -l; }
-listener() {	# NAME CGROUP : start, wait until the number of listeners grows
-	local before i
-	before=$(nlisten)
+# listens PID: PID has a listening socket on the port (ss -p names its owner)
+listens() { ss -Htlnp "sport = :$P" | grep -q "pid=$1,"; }
+child_of() {	# PID: its first child (bg_in_cg's subshell -> the bash -c that execs python3)
+	awk '{print $1}' "/proc/$1/task/$1/children" 2>/dev/null
+}
+listener() {	# NAME CGROUP : start, wait until that very process listens
+	local sub pid
 	bg_in_cg "$2" python3 "$TMPD/listener.py" "$1" 127.0.0.1 "$P"
-	for i in $(seq 50); do
-		if [ "$(nlisten)" -gt "$before" ]; then
-			# bg_in_cg's subshell -> bash -c that exec'd python3
-			LPID[$1]=$(cat "/proc/${PIDS[-1]}/task/${PIDS[-1]}/children" 2>/dev/null | awk '{print $1}')
-			[ -n "${LPID[$1]}" ] && PIDS+=("${LPID[$1]}") && return 0
-		fi
-		sleep 0.1
-	done
-	echo "# listener $1 did not start" >&2
+	sub=${PIDS[-1]}
+	if wait_until "$WAIT_SERVER" '[ -n "$(child_of "$sub")" ]'; then
+		pid=$(child_of "$sub")
+		LPID[$1]=$pid
+		PIDS+=("$pid")
+		wait_until "$WAIT_SERVER" 'listens "$pid"' && return 0
+	fi
+	echo "# listener $1 did not start: $(tail -n 3 "$TMPD/bg.log")" >&2
 	return 1
 }
-stop_listener() {
-	local i
-	kill "${LPID[$1]}" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "${LPID[$1]}" 2>/dev/null || return 0
-		sleep 0.05
-	done
+stop_listener() {	# NAME : kill it, wait until its socket is gone
+	local pid=${LPID[$1]}
+	kill "$pid" 2>/dev/null
+	wait_until "$WAIT_SERVER" '! listens "$pid"' && return 0
+	echo "# listener $1 (pid $pid) still listens" >&2
+	return 1
 }
 connect() { python3 "$TMPD/client.py" 127.0.0.1 "$P" "${1:-$N}"; }
 # get JSON KEY: a count from a client result (0 when absent)
@@ -196,7 +199,7 @@ cgp apply "$TMPD/nested2.ini" >/dev/null || not_ok "apply bluesub 100, blue 0"
 r=$(connect)
 check "bluesub 100: only the listeners of blue/sub answer ($r)" \
 	test "$(get "$r" blue2)" -gt 0 -a "$(get "$r" blue3)" -gt 0 -a $(($(get "$r" blue2) + $(get "$r" blue3))) = "$N"
-stop_listener blue3
+stop_listener blue3 || not_ok "stop blue3"
 
 cgp apply "$(policy 0 100)" >/dev/null || not_ok "apply 0/100 again"
 listener green2 green || not_ok "start green2"
@@ -206,11 +209,11 @@ check "0/100: a green listener started after apply shares green's connections ($
 	$(($(get "$r" green1) + $(get "$r" green2))) = "$N"
 
 # --- listeners that exit
-stop_listener green1
+stop_listener green1 || not_ok "stop green1"
 r=$(connect)
 expect_eq "green1 exited: no refused connection, all go to green2 ($r)" "$(get "$r" green2)" "$N"
 expect_eq "status: green has 1 listener left" "$(status_field green listeners)" 1
-stop_listener green2
+stop_listener green2 || not_ok "stop green2"
 r=$(connect)
 expect_eq "no green listener left: no refused connection ($r)" "$(get "$r" fail)" 0
 check "... the kernel's choice applies (blue listeners answer) ($r)" \
@@ -219,7 +222,7 @@ check "status counts connections left to the kernel" \
 	bash -c "'$CGP' --pin-path '$PIN' status --json | grep -q '\"unsteered\": [1-9]'"
 
 # --- dropping the section gives plain reuseport back, and unpins the sub-state
-stop_listener blue2
+stop_listener blue2 || not_ok "stop blue2"
 listener green1 green || not_ok "restart green1"
 cgp apply "$(policy 100 0)" >/dev/null || not_ok "apply 100/0 before drop"
 r=$(connect)
