@@ -33,6 +33,19 @@ report(bool ok, const char *name, const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* A test name with printf arguments, for report(): valid until the next call. */
+static __attribute__((format(printf, 1, 2), unused)) const char *
+tap_name(const char *fmt, ...)
+{
+	static char name[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	return name;
+}
+
 /* The closing line; the exit code of the test. */
 static int __attribute__((unused)) tap_done(void)
 {

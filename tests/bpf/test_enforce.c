@@ -21,12 +21,14 @@
  * The rule logic itself is checked with UDP, ICMP and other protocols.
  *
  * Three oracles: the hand-written tables; cgp_compiled_eval (the compiler's
- * reference evaluator); spec_eval() below, which applies DESIGN.md section 3
- * to the parsed rules with nothing of the compiler's encoding. Random
- * policies (fixed seed) are probed with all three kinds of packets.
+ * reference evaluator); spec_eval() below, which applies the precedence of
+ * docs/POLICY.md to the parsed rules with nothing of the compiler's
+ * encoding. Random policies (fixed seed) are probed with all three kinds of
+ * packets.
  *
- * Output: "ok N - ..." / "not ok N - ...", then "P passed, F failed".
- * Exit 0, 1 on failures, 77 when it cannot run here (not root, no BPF).
+ * Output: tests/tap.h ("ok N - ..." / "not ok N - ...: detail", then
+ * "P passed, F failed"). Exit 0, 1 on failures, 77 when it cannot run here
+ * (not root, no BPF).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +46,10 @@
 #include "agent/state.h"
 #include "policy/policy.h"
 #include "enforce.skel.h"
+#include "tests/tap.h"
+
+/* Steering: the BPF limit and the parser's must agree. */
+_Static_assert(CGP_RP_MAX_BACKENDS == CGP_MAX_BACKENDS, "bpf/reuseport.h and policy/policy.h");
 
 #define SKIP_RC 77
 
@@ -60,26 +66,6 @@ enum { P_TCP, P_UDP, P_ICMP, P_GRE, P_SCTP };
 #define X_V4OPT		(1u << 3)	/* IPv4: 4 bytes of options (ihl 6) */
 #define X_TRUNC		(1u << 4)	/* cut 2 bytes into the L4 header */
 #define X_FRAGN		(1u << 5)	/* non-first fragment (offset 1480): no L4 header */
-
-static int npass, nfail, ntest;
-
-static void result(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void result(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	ntest++;
-	if (ok)
-		npass++;
-	else
-		nfail++;
-	printf("%s %d - ", ok ? "ok" : "not ok", ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* ------------------------------------------------------------------ packets */
 
@@ -696,7 +682,7 @@ static int run_case(const struct env *e, const struct tcase *c, int *got)
 }
 
 /*
- * The rules of DESIGN.md section 3 applied to the parsed rules directly, with
+ * The precedence of docs/POLICY.md applied to the parsed rules directly, with
  * nothing of the compiler's encoding (port classes, trie keys): longest
  * prefix, then a rule with ports beats one without, then deny; no match: the
  * direction's default. proto is CGP_PROTO_*; port 0 = no L4 port known.
@@ -780,14 +766,11 @@ static void check_case(const struct env *e, const char *pname, const struct tcas
 	int got = -1, err = run_case(e, c, &got);
 
 	if (err) {
-		result(false, "[%s] %s: test run failed: %s", pname, c->desc, strerror(-err));
+		report(false, tap_name("[%s] %s", pname, c->desc), "test run failed: %s", strerror(-err));
 		return;
 	}
-	if (got == c->expect)
-		result(true, "[%s] %s", pname, c->desc);
-	else
-		result(false, "[%s] %s: got %d expected %d (%s %s %s svc %u)", pname, c->desc, got,
-		       c->expect, c->dir == IN ? "in" : "out", proto_name(c->proto), c->raddr, c->svc);
+	report(got == c->expect, tap_name("[%s] %s", pname, c->desc), "got %d expected %d (%s %s %s svc %u)",
+	       got, c->expect, c->dir == IN ? "in" : "out", proto_name(c->proto), c->raddr, c->svc);
 }
 
 static void run_tables(struct env *e)
@@ -803,13 +786,13 @@ static void run_tables(struct env *e)
 		int r;
 
 		if (policy_build(&p, t->body, 1, err, sizeof(err))) {
-			result(false, "[%s] parse/compile: %s", t->name, err);
+			report(false, tap_name("[%s] parse/compile", t->name), "%s", err);
 			continue;
 		}
 		cp = &p.comp;
 		r = install_and_switch(e, &cp, &slot, 1);
 		if (r) {
-			result(false, "[%s] install: %s", t->name, strerror(-r));
+			report(false, tap_name("[%s] install", t->name), "%s", strerror(-r));
 			policy_free(&p);
 			continue;
 		}
@@ -828,8 +811,8 @@ static void run_tables(struct env *e)
 						 c->desc, ref, spec, c->expect);
 			}
 		}
-		result(!badrefs, "[%s] cgp_compiled_eval and the spec oracle agree with the table (%u cases%s%s)",
-		       t->name, nrefs, badrefs ? "; first mismatch: " : "", badrefs ? first : "");
+		report(!badrefs, tap_name("[%s] cgp_compiled_eval and the spec oracle agree with the table (%u cases)",
+					  t->name, nrefs), "first mismatch: %s", first);
 		policy_free(&p);
 	}
 }
@@ -857,16 +840,16 @@ static void run_generations(struct env *e)
 	/* Nothing installed at gen 0: the program must pass everything. */
 	r = set_gen(e, 0);
 	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 1, "gen 0, no rule set installed: in passes (got %d)", v);
+	report(!r && v == 1, "gen 0, no rule set installed: in passes", "got %d", v);
 	v = quick(e, OUT, P_ICMP, "2001:db8::1", 0);
-	result(v == 1, "gen 0, no rule set installed: out passes (got %d)", v);
+	report(v == 1, "gen 0, no rule set installed: out passes", "got %d", v);
 
 	if (policy_build(&deny_in, "default_ingress = deny\n", 1, err, sizeof(err))) {
-		result(false, "generations: parse/compile: %s", err);
+		report(false, "generations: parse/compile", "%s", err);
 		return;
 	}
 	if (policy_build(&allow_in, "default_ingress = deny\nallow = in udp 10.0.0.0/8\n", 1, err, sizeof(err))) {
-		result(false, "generations: parse/compile: %s", err);
+		report(false, "generations: parse/compile", "%s", err);
 		policy_free(&deny_in);
 		return;
 	}
@@ -874,21 +857,25 @@ static void run_generations(struct env *e)
 	cp = &deny_in.comp;
 	r = install_and_switch(e, &cp, &slot, 1);		/* gen 1, set 1 */
 	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 0, "gen %llu (set 1) deny-all in: udp dropped (got %d)", (unsigned long long)e->gen, v);
+	report(!r && v == 0, tap_name("gen %llu (set 1) deny-all in: udp dropped", (unsigned long long)e->gen),
+	       "got %d", v);
 
 	/* Build the next set without switching: invisible. */
 	cp = &allow_in.comp;
 	r = cgp_install_set(e->outer, &cp, &slot, 1, (__u32)((e->gen + 1) & 1));
 	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 0, "inactive set written, gen not switched: still dropped (got %d)", v);
+	report(!r && v == 0, "inactive set written, gen not switched: still dropped", "got %d", v);
 	r = set_gen(e, e->gen + 1);				/* gen 2, set 0 */
 	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 1, "switch to gen %llu (set 0): allowed (got %d)", (unsigned long long)e->gen, v);
+	report(!r && v == 1, tap_name("switch to gen %llu (set 0): allowed", (unsigned long long)e->gen),
+	       "got %d", v);
 	v = quick(e, IN, P_UDP, "11.1.1.1", 53);
-	result(v == 0, "gen %llu: outside the rule still dropped (got %d)", (unsigned long long)e->gen, v);
+	report(v == 0, tap_name("gen %llu: outside the rule still dropped", (unsigned long long)e->gen),
+	       "got %d", v);
 	r = set_gen(e, e->gen + 1);				/* gen 3, set 1: deny-all again */
 	v = quick(e, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 0, "gen %llu selects set 1 again: dropped (got %d)", (unsigned long long)e->gen, v);
+	report(!r && v == 0, tap_name("gen %llu selects set 1 again: dropped", (unsigned long long)e->gen),
+	       "got %d", v);
 
 	policy_free(&deny_in);
 	policy_free(&allow_in);
@@ -905,16 +892,16 @@ static void run_slots(void)
 	int r, v;
 
 	if (env_open(&e2, 2, err, sizeof(err))) {
-		result(false, "slot 2 skeleton: %s", err);
+		report(false, "slot 2 skeleton", "%s", err);
 		return;
 	}
 	if (policy_build(&p1, "default_ingress = deny\ndefault_egress = deny\n", 1, err, sizeof(err))) {
-		result(false, "slots: parse/compile: %s", err);
+		report(false, "slots: parse/compile", "%s", err);
 		env_close(&e2);
 		return;
 	}
 	if (policy_build(&p2, "default_ingress = deny\ndefault_egress = deny\n", 2, err, sizeof(err))) {
-		result(false, "slots: parse/compile: %s", err);
+		report(false, "slots: parse/compile", "%s", err);
 		policy_free(&p1);
 		env_close(&e2);
 		return;
@@ -923,17 +910,18 @@ static void run_slots(void)
 	cps[1] = &p2.comp;
 	r = install_and_switch(&e2, cps, slots, 1);		/* only slot 1 */
 	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 1, "test_slot 2, only slot 1 configured: in passes (got %d)", v);
+	report(!r && v == 1, "test_slot 2, only slot 1 configured: in passes", "got %d", v);
 	v = quick(&e2, OUT, P_TCP, "2001:db8::1", 443);
-	result(v == 1, "test_slot 2, only slot 1 configured: out passes (got %d)", v);
+	report(v == 1, "test_slot 2, only slot 1 configured: out passes", "got %d", v);
 	r = install_and_switch(&e2, cps, slots, 2);		/* slots 1 and 2 */
 	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 0, "test_slot 2, slot 2 configured deny-all: in dropped (got %d)", v);
+	report(!r && v == 0, "test_slot 2, slot 2 configured deny-all: in dropped", "got %d", v);
 	v = quick(&e2, OUT, P_ICMP, "2001:db8::1", 0);
-	result(v == 0, "test_slot 2, slot 2 configured deny-all: out dropped (got %d)", v);
+	report(v == 0, "test_slot 2, slot 2 configured deny-all: out dropped", "got %d", v);
 	r = install_and_switch(&e2, cps, slots, 1);		/* slot 2 unconfigured again */
 	v = quick(&e2, IN, P_UDP, "10.1.1.1", 53);
-	result(!r && v == 1, "test_slot 2, slot 2 dropped from the live set: passes again (got %d)", v);
+	report(!r && v == 1, "test_slot 2, slot 2 dropped from the live set: passes again",
+	       "got %d", v);
 
 	policy_free(&p1);
 	policy_free(&p2);
@@ -1055,7 +1043,7 @@ static void run_guards(void)
 	snprintf(leaf, sizeof(leaf), "%s/c", top);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (mkdir(top, 0755) || mkdir(leaf, 0755) || stat(leaf, &st) || cgp_cgroup_level(mnt, leaf, &lvl)) {
-		result(false, "guards: cannot make test cgroups under %s: %s", mnt, strerror(errno));
+		report(false, "guards: make test cgroups", "under %s: %s", mnt, strerror(errno));
 		rmdir(leaf);
 		rmdir(top);
 		return;
@@ -1066,20 +1054,20 @@ static void run_guards(void)
 	memset(g, 0, sizeof(g));
 	if (policy_build(&tpl, "default_egress = deny\nallow = out udp 10.0.0.0/8\n", (uint16_t)slot, why,
 			 sizeof(why))) {
-		result(false, "guards: parse/compile: %s", why);
+		report(false, "guards: parse/compile", "%s", why);
 		goto out;
 	}
 	/* g[0]: the leaf's level; g[1]: deeper than the process; g[2]: the top's level;
 	 * g[3]: the policy programs as the template's slot (timing only) */
 	if (genv_open(&g[0], slot, lvl, 0, why, sizeof(why)) || genv_open(&g[1], slot, lvl + 1, 0, why, sizeof(why)) ||
 	    genv_open(&g[2], slot, lvl - 1, 0, why, sizeof(why)) || genv_open(&g[3], 0, 0, slot, why, sizeof(why))) {
-		result(false, "guards: %s", why);
+		report(false, "guards: skeletons", "%s", why);
 		goto out;
 	}
 	snprintf(line, sizeof(line), "%s/cgroup.procs", leaf);
 	r = write_str(line, pid);
 	if (r) {
-		result(false, "guards: cannot move into %s: %s", leaf, strerror(-r));
+		report(false, "guards: move into the test cgroup", "%s: %s", leaf, strerror(-r));
 		goto out;
 	}
 	cp = &tpl.comp;
@@ -1087,8 +1075,8 @@ static void run_guards(void)
 		/* template slot not configured in the live set: as before apply */
 		set_gen(&g[i].e, 1);
 		v = quick(&g[i].e, OUT, P_UDP, "11.1.1.1", 53);
-		result(v == 1, "guard level %u, template not configured yet: passes (got %d)",
-		       i == 0 ? lvl : i == 1 ? lvl + 1 : lvl - 1, v);
+		report(v == 1, tap_name("guard level %u, template not configured yet: passes", i == 0 ? lvl : i == 1 ? lvl + 1 : lvl - 1),
+		       "got %d", v);
 		install_and_switch(&g[i].e, &cp, &slot, 1);
 	}
 	set_gen(&g[3].e, 1);
@@ -1096,26 +1084,29 @@ static void run_guards(void)
 	known_fd = bpf_map__fd(g[0].skel->maps.cgp_known);
 	d0 = counter_sum(bpf_map__fd(g[0].skel->maps.cgp_gcnt), slot, CGP_DIR_OUT, CGP_DENY);
 	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(v == 0, "unknown cgroup at the guard's level: template denies what the policy denies (got %d)", v);
+	report(v == 0, "unknown cgroup at the guard's level: template denies what the policy denies",
+	       "got %d", v);
 	v = quick(&g[0].e, OUT, P_UDP, "10.1.1.1", 53);
-	result(v == 1, "unknown cgroup at the guard's level: template allows what the policy allows (got %d)", v);
+	report(v == 1, "unknown cgroup at the guard's level: template allows what the policy allows",
+	       "got %d", v);
 	v = quick(&g[0].e, IN, P_UDP, "11.1.1.1", 53);
-	result(v == 1, "unknown cgroup: template's own default for ingress (allow) (got %d)", v);
-	result(counter_sum(bpf_map__fd(g[0].skel->maps.cgp_gcnt), slot, CGP_DIR_OUT, CGP_DENY) == d0 + 1,
-	       "template denies counted in cgp_gcnt[template slot]");
+	report(v == 1, "unknown cgroup: template's own default for ingress (allow)", "got %d", v);
+	report(counter_sum(bpf_map__fd(g[0].skel->maps.cgp_gcnt), slot, CGP_DIR_OUT, CGP_DENY) == d0 + 1,
+	       "template denies counted in cgp_gcnt[template slot]", "counter unchanged");
 	r = bpf_map_update_elem(known_fd, &leaf_id, &kn, BPF_ANY);
 	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(!r && v == 1, "cgroup in known (decided): the guard passes (got %d)", v);
+	report(!r && v == 1, "cgroup in known (decided): the guard passes", "got %d", v);
 	bpf_map_delete_elem(known_fd, &leaf_id);
 	v = quick(&g[0].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(v == 0, "removed from known: judged by the template again (got %d)", v);
+	report(v == 0, "removed from known: judged by the template again", "got %d", v);
 	v = quick(&g[1].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(v == 1, "socket above the guard's level (ancestor id 0): passes (got %d)", v);
+	report(v == 1, "socket above the guard's level (ancestor id 0): passes", "got %d", v);
 	v = quick(&g[2].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(v == 0, "guard one level up: the socket's ancestor there is unknown: template (got %d)", v);
+	report(v == 0, "guard one level up: the socket's ancestor there is unknown: template",
+	       "got %d", v);
 	r = bpf_map_update_elem(bpf_map__fd(g[2].skel->maps.cgp_known), &top_id, &kn, BPF_ANY);
 	v = quick(&g[2].e, OUT, P_UDP, "11.1.1.1", 53);
-	result(!r && v == 1, "guard one level up, that ancestor known: passes (got %d)", v);
+	report(!r && v == 1, "guard one level up, that ancestor known: passes", "got %d", v);
 
 	/* Cost: a registered cgroup (known) pays storage + helper + hash lookup. */
 	{
@@ -1312,13 +1303,13 @@ static void run_random(struct env *e)
 
 		gen_policy(body, sizeof(body), &nrules);
 		if (policy_build(&p, body, 1, err, sizeof(err))) {
-			result(false, "random policy %d: parse/compile: %s\n%s", i, err, body);
+			report(false, tap_name("random policy %d: parse/compile", i), "%s\n%s", err, body);
 			continue;
 		}
 		cp = &p.comp;
 		r = install_and_switch(e, &cp, &slot, 1);
 		if (r) {
-			result(false, "random policy %d: install: %s", i, strerror(-r));
+			report(false, tap_name("random policy %d: install", i), "%s", strerror(-r));
 			policy_free(&p);
 			continue;
 		}
@@ -1364,10 +1355,10 @@ static void run_random(struct env *e)
 		}
 		if (bad_ref || bad_spec || runerr)
 			fprintf(stderr, "# random policy %d was:\n%s", i, body);
-		result(!bad_ref && !bad_spec && !runerr,
-		       "random policy %d (%u rules, %zu entries): %d probes (%u passed), program = "
-		       "cgp_compiled_eval = spec (%u/%u disagree, %u run errors)", i, nrules, p.comp.nlpm,
-		       RANDOM_PROBES, nallow, bad_ref, bad_spec, runerr);
+		report(!bad_ref && !bad_spec && !runerr,
+		       tap_name("random policy %d (%u rules, %zu entries): %d probes (%u passed), program = "
+				"cgp_compiled_eval = spec", i, nrules, p.comp.nlpm, RANDOM_PROBES, nallow),
+		       "%u/%u disagree, %u run errors", bad_ref, bad_spec, runerr);
 		policy_free(&p);
 	}
 }
@@ -1419,6 +1410,5 @@ int main(void)
 	run_slots();
 	run_guards();
 
-	printf("%d passed, %d failed\n", npass, nfail);
-	return nfail ? 1 : 0;
+	return tap_done();
 }
