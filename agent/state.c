@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * state.c - the enforcement state: its pinned objects (the list in state.h,
+ * opened, created and removed by agent/pins.c), the pin path lock, bpffs.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +23,28 @@
 #include "enforce.skel.h"
 #include "sockstat.skel.h"
 
-const char *const cgp_map_names[CGP_MAP_N] = {
-	"state", "rules", "ports", "pols", "cgroup", "counters", "sk", "flows", "info", "sockstat",
-	"cgslots", "socks", "redir", "events", "rl", "guard", "known", "gcnt", "guards",
+CGP_PIN_SKEL_OPS(cgp_enforce)
+CGP_PIN_SKEL_OPS(cgp_sockstat)
+
+static const struct cgp_pin_obj enforce_objs[CGP_OBJ_N] = {
+	[CGP_OBJ_ENFORCE] = CGP_PIN_SKEL(cgp_enforce, "enforcement"),
+	[CGP_OBJ_SOCKSTAT] = CGP_PIN_SKEL(cgp_sockstat, "stats"),
 };
-const char *const cgp_prog_names[CGP_PROG_N] = {
-	"ingress", "egress", "sockops", "dump", "redir", "guard_in", "guard_out",
+static const struct cgp_pin enforce_maps[CGP_MAP_N] = { CGP_ENFORCE_MAPS(CGP_PIN_MAP) };
+static const struct cgp_pin enforce_progs[CGP_PROG_N] = { CGP_ENFORCE_PROGS(CGP_PIN_PROG) };
+
+static int check_state(const char *pin_dir, int fd);
+static int setup_state(const int *map_fd, const int *prog_fd);
+
+static const struct cgp_pinset enforce_pins = {
+	.sub = NULL,
+	.prefix = "",
+	.strict = true,
+	.objs = enforce_objs, .nobjs = CGP_OBJ_N,
+	.maps = enforce_maps, .nmaps = CGP_MAP_N,
+	.progs = enforce_progs, .nprogs = CGP_PROG_N,
+	.check_marker = check_state,
+	.setup = setup_state,
 };
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
@@ -50,10 +70,7 @@ int cgp_pin_join(char *buf, size_t len, const struct cgp_pins *p, const char *su
 
 int cgp_link_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, enum cgp_prog prog)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "%llu_%s", (unsigned long long)cgid, cgp_prog_names[prog]);
-	return cgp_pin_join(buf, len, p, "links", name);
+	return cgp_pinset_link_path(buf, len, &enforce_pins, p->dir, cgid, prog);
 }
 
 int cgp_guard_pin_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid, int dir)
@@ -171,16 +188,7 @@ int cgp_pins_lock(struct cgp_pins *p, bool create)
 
 void cgp_pins_close(struct cgp_pins *p)
 {
-	for (int i = 0; i < CGP_MAP_N; i++) {
-		if (p->map_fd[i] >= 0)
-			close(p->map_fd[i]);
-		p->map_fd[i] = -1;
-	}
-	for (int i = 0; i < CGP_PROG_N; i++) {
-		if (p->prog_fd[i] >= 0)
-			close(p->prog_fd[i]);
-		p->prog_fd[i] = -1;
-	}
+	cgp_pinset_close(&enforce_pins, p->map_fd, p->prog_fd);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
 	p->lock_fd = -1;
@@ -195,30 +203,22 @@ int cgp_state_read(const struct cgp_pins *p, struct cgp_state *st)
 	return 0;
 }
 
-static bool has_entries(const struct cgp_pins *p, const char *sub)
+/* The layout version in the state map says how to read the rest. */
+static int check_state(const char *pin_dir, int fd)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	bool any = false;
-	DIR *d;
+	struct cgp_state st;
+	__u32 zero = 0;
 
-	if (cgp_pin_join(path, sizeof(path), p, sub, NULL))
-		return false;
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!any && (de = readdir(d)))
-		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return any;
-}
-
-static int damaged(const struct cgp_pins *p, const char *what, const char *path, int err)
-{
-	pr_err("%s %s is missing or unreadable (%s): the pin path is damaged. Nothing was changed; "
-	       "run 'cgpolicy remove --pin-path %s' (it detaches what is left) and apply again\n",
-	       what, path, strerror(-err), p->dir);
-	return -EUCLEAN;
+	if (bpf_map_lookup_elem(fd, &zero, &st))
+		return -errno;
+	if (st.layout != CGP_LAYOUT_VERSION) {
+		pr_err("%s holds pins of layout %u, this cgpolicy uses layout %u: remove them with the "
+		       "cgpolicy that created them ('cgpolicy remove --pin-path %s'), or by hand "
+		       "(rm -r %s), then apply again\n",
+		       pin_dir, st.layout, CGP_LAYOUT_VERSION, pin_dir, pin_dir);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 /*
@@ -228,248 +228,36 @@ static int damaged(const struct cgp_pins *p, const char *what, const char *path,
  */
 int cgp_pins_open(struct cgp_pins *p)
 {
-	char path[PATH_MAX];
-	struct cgp_state st;
-	int err;
-
-	/* The state map first: its layout version says how to read the rest. */
-	if (cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[CGP_MAP_STATE]))
-		return -ENAMETOOLONG;
-	p->map_fd[CGP_MAP_STATE] = bpf_obj_get(path);
-	if (p->map_fd[CGP_MAP_STATE] < 0) {
-		err = -errno;
-		if (err == -ENOENT && !has_entries(p, "links") && !has_entries(p, "progs") &&
-		    !has_entries(p, "maps"))
-			return -ENOENT;
-		return damaged(p, "pinned map", path, err);
-	}
-	err = cgp_state_read(p, &st);
-	if (err)
-		return damaged(p, "pinned map", path, err);
-	if (st.layout != CGP_LAYOUT_VERSION) {
-		pr_err("%s holds pins of layout %u, this cgpolicy uses layout %u: remove them with the "
-		       "cgpolicy that created them ('cgpolicy remove --pin-path %s'), or by hand "
-		       "(rm -r %s), then apply again\n",
-		       p->dir, st.layout, CGP_LAYOUT_VERSION, p->dir, p->dir);
-		return -EPROTO;
-	}
-	for (int i = 0; i < CGP_MAP_N; i++) {
-		if (i == CGP_MAP_STATE)
-			continue;
-		if (cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[i]))
-			return -ENAMETOOLONG;
-		p->map_fd[i] = bpf_obj_get(path);
-		if (p->map_fd[i] < 0)
-			return damaged(p, "pinned map", path, -errno);
-	}
-	for (int i = 0; i < CGP_PROG_N; i++) {
-		if (cgp_pin_join(path, sizeof(path), p, "progs", cgp_prog_names[i]))
-			return -ENAMETOOLONG;
-		p->prog_fd[i] = bpf_obj_get(path);
-		if (p->prog_fd[i] < 0)
-			return damaged(p, "pinned program", path, -errno);
-	}
-	return 0;
-}
-
-/* Remove DIR/sub/ and everything pinned in it. */
-static int unpin_dir(const struct cgp_pins *p, const char *sub)
-{
-	char path[PATH_MAX], f[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	if (cgp_pin_join(path, sizeof(path), p, sub, NULL))
-		return -ENAMETOOLONG;
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (snprintf(f, sizeof(f), "%s/%s", path, de->d_name) >= (int)sizeof(f))
-			continue;
-		if (unlink(f) && errno != ENOENT) {
-			err = -errno;
-			pr_err("cannot unpin %s: %s\n", f, strerror(errno));
-		}
-	}
-	closedir(d);
-	if (rmdir(path) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
+	return cgp_pinset_open(&enforce_pins, p->dir, p->map_fd, p->prog_fd, 0);
 }
 
 int cgp_pins_remove(struct cgp_pins *p)
 {
-	int err = 0, e;
-
-	/* Links first: enforcement stops as a whole before maps disappear. */
-	if ((e = unpin_dir(p, "links")))
-		err = e;
-	if ((e = unpin_dir(p, "progs")) && !err)
-		err = e;
-	if ((e = unpin_dir(p, "maps")) && !err)
-		err = e;
-	return err;
+	return cgp_pinset_remove(&enforce_pins, p->dir);
 }
 
-static int create_info_map(void)
+/* At create, before pinning: the sk_msg program on its sockhash, the state's first value. */
+static int setup_state(const int *map_fd, const int *prog_fd)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct cgp_state st = { .gen = 0, .layout = CGP_LAYOUT_VERSION };
+	__u32 zero = 0;
+	int err;
 
-	return bpf_map_create(BPF_MAP_TYPE_HASH, "cgp_info", sizeof(__u32), sizeof(struct cgp_info),
-			      CGP_MAX_SLOTS, &o);
-}
-
-static int create_guards_map(void)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-
-	return bpf_map_create(BPF_MAP_TYPE_HASH, "cgp_guards", sizeof(__u32),
-			      sizeof(struct cgp_guard_info), CGP_MAX_SLOTS, &o);
+	/* The sk_msg program belongs to the sockhash (no bpf_link for that here). */
+	if (bpf_prog_attach(prog_fd[CGP_PROG_REDIR], map_fd[CGP_MAP_SOCKS], BPF_SK_MSG_VERDICT, 0)) {
+		err = -errno;
+		pr_err("failed to attach the redirect program to its sockhash: %s\n", strerror(-err));
+		return err;
+	}
+	if (bpf_map_update_elem(map_fd[CGP_MAP_STATE], &zero, &st, BPF_ANY)) {
+		err = -errno;
+		pr_err("failed to initialise the state map: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
 }
 
 int cgp_pins_create(struct cgp_pins *p)
 {
-	struct cgp_enforce *skel = NULL;
-	struct cgp_sockstat *ss = NULL;
-	struct bpf_map *maps[CGP_MAP_N];
-	struct bpf_program *progs[CGP_PROG_N];
-	struct cgp_state st = { .gen = 0, .layout = CGP_LAYOUT_VERSION };
-	char path[PATH_MAX];
-	__u32 zero = 0;
-	int info_fd = -1, guards_fd = -1, err;
-
-
-	skel = cgp_enforce__open();
-	if (!skel) {
-		err = -errno;
-		pr_err("failed to open the enforcement BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	err = cgp_enforce__load(skel);
-	if (err) {
-		pr_err("failed to load the enforcement BPF programs into the kernel: %s "
-		       "(run with -v for the verifier log)\n", strerror(-err));
-		goto out;
-	}
-	/* sockstat shares the cgroup storage (the slot of each policy cgroup) and
-	 * the state (the generation). */
-	ss = cgp_sockstat__open();
-	if (!ss) {
-		err = -errno;
-		pr_err("failed to open the stats BPF object: %s\n", strerror(-err));
-		goto out;
-	}
-	err = bpf_map__reuse_fd(ss->maps.cgp_cgroup, bpf_map__fd(skel->maps.cgp_cgroup));
-	if (!err)
-		err = bpf_map__reuse_fd(ss->maps.cgp_state, bpf_map__fd(skel->maps.cgp_state));
-	if (!err)
-		err = cgp_sockstat__load(ss);
-	if (err) {
-		pr_err("failed to load the stats BPF programs into the kernel: %s "
-		       "(run with -v for the verifier log)\n", strerror(-err));
-		goto out;
-	}
-	maps[CGP_MAP_STATE] = skel->maps.cgp_state;
-	maps[CGP_MAP_RULES] = skel->maps.cgp_rules;
-	maps[CGP_MAP_PORTS] = skel->maps.cgp_ports;
-	maps[CGP_MAP_POLS] = skel->maps.cgp_pols;
-	maps[CGP_MAP_CGROUP] = skel->maps.cgp_cgroup;
-	maps[CGP_MAP_COUNTERS] = skel->maps.cgp_counters;
-	maps[CGP_MAP_SK] = skel->maps.cgp_sk;
-	maps[CGP_MAP_FLOWS] = skel->maps.cgp_flows;
-	maps[CGP_MAP_INFO] = NULL;
-	maps[CGP_MAP_SOCKSTAT] = ss->maps.cgp_sockstat;
-	maps[CGP_MAP_CGSLOTS] = ss->maps.cgp_cgslots;
-	maps[CGP_MAP_SOCKS] = ss->maps.cgp_socks;
-	maps[CGP_MAP_REDIR] = ss->maps.cgp_redir;
-	maps[CGP_MAP_EVENTS] = skel->maps.cgp_events;
-	maps[CGP_MAP_RL] = skel->maps.cgp_rl;
-	maps[CGP_MAP_GUARD] = skel->maps.cgp_guard;
-	maps[CGP_MAP_KNOWN] = skel->maps.cgp_known;
-	maps[CGP_MAP_GCNT] = skel->maps.cgp_gcnt;
-	maps[CGP_MAP_GUARDS] = NULL;
-	progs[CGP_PROG_INGRESS] = skel->progs.cgp_ingress;
-	progs[CGP_PROG_EGRESS] = skel->progs.cgp_egress;
-	progs[CGP_PROG_SOCKOPS] = ss->progs.cgp_sockops;
-	progs[CGP_PROG_DUMP] = ss->progs.cgp_dump;
-	progs[CGP_PROG_REDIR] = ss->progs.cgp_redir_msg;
-	progs[CGP_PROG_GUARD_IN] = skel->progs.cgp_guard_in;
-	progs[CGP_PROG_GUARD_OUT] = skel->progs.cgp_guard_out;
-
-	/* The sk_msg program belongs to the sockhash (no bpf_link for that here). */
-	if (bpf_prog_attach(bpf_program__fd(progs[CGP_PROG_REDIR]), bpf_map__fd(maps[CGP_MAP_SOCKS]),
-			    BPF_SK_MSG_VERDICT, 0)) {
-		err = -errno;
-		pr_err("failed to attach the redirect program to its sockhash: %s\n", strerror(-err));
-		goto out;
-	}
-
-	if (bpf_map_update_elem(bpf_map__fd(maps[CGP_MAP_STATE]), &zero, &st, BPF_ANY)) {
-		err = -errno;
-		pr_err("failed to initialise the state map: %s\n", strerror(-err));
-		goto out;
-	}
-	info_fd = create_info_map();
-	guards_fd = info_fd < 0 ? -1 : create_guards_map();
-	if (info_fd < 0 || guards_fd < 0) {
-		err = -errno;
-		pr_err("failed to create the info maps: %s\n", strerror(-err));
-		goto out;
-	}
-	for (int i = 0; i < 3; i++) {
-		static const char *const subs[] = { "maps", "progs", "links" };
-
-		cgp_pin_join(path, sizeof(path), p, subs[i], NULL);
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			err = -errno;
-			pr_err("cannot create %s: %s\n", path, strerror(-err));
-			goto out;
-		}
-	}
-	/* Programs, then maps, the state map last: it marks a complete layout. */
-	for (int i = 0; i < CGP_PROG_N; i++) {
-		cgp_pin_join(path, sizeof(path), p, "progs", cgp_prog_names[i]);
-		err = bpf_program__pin(progs[i], path);
-		if (err)
-			goto pin_fail;
-	}
-	/* The dump iterator's link, made once: creating and closing one per dump
-	 * costs a grace period (~10 ms) each time. */
-	{
-		int lfd = bpf_link_create(bpf_program__fd(progs[CGP_PROG_DUMP]), 0, BPF_TRACE_ITER, NULL);
-
-		cgp_pin_join(path, sizeof(path), p, "progs", "dump_link");
-		err = lfd < 0 ? -errno : (bpf_obj_pin(lfd, path) ? -errno : 0);
-		if (lfd >= 0)
-			close(lfd);
-		if (err)
-			goto pin_fail;
-	}
-	for (int i = CGP_MAP_N - 1; i >= 0; i--) {
-		cgp_pin_join(path, sizeof(path), p, "maps", cgp_map_names[i]);
-		if (i == CGP_MAP_INFO || i == CGP_MAP_GUARDS)
-			err = bpf_obj_pin(i == CGP_MAP_INFO ? info_fd : guards_fd, path) ? -errno : 0;
-		else
-			err = bpf_map__pin(maps[i], path);
-		if (err)
-			goto pin_fail;
-	}
-	err = 0;
-	goto out;
-
-pin_fail:
-	pr_err("failed to pin %s: %s\n", path, strerror(-err));
-	cgp_pins_remove(p);
-out:
-	if (info_fd >= 0)
-		close(info_fd);
-	if (guards_fd >= 0)
-		close(guards_fd);
-	cgp_sockstat__destroy(ss);
-	cgp_enforce__destroy(skel);
-	return err;
+	return cgp_pinset_create(&enforce_pins, p->dir);
 }

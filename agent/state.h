@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * state.h - the pinned state under a pin path:
+ * state.h - the enforcement state pinned under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
- *             socks,redir,events,rl}
- *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir}
- *             guard,known,gcnt,guards}
- *   PIN/progs/{..., guard_in,guard_out}
+ *             socks,redir,events,rl,guard,known,gcnt,guards}
+ *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir,guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
  *
- * maps/state is pinned last when the state is created: its presence marks a
- * complete layout. All writers hold an exclusive flock on PIN.
+ * Declared once, below (CGP_ENFORCE_MAPS, CGP_ENFORCE_PROGS; agent/pins.h says
+ * what the columns mean). maps/state is pinned last when the state is created:
+ * its presence marks a complete layout. All writers hold an exclusive flock on PIN.
  */
 #ifndef CGP_STATE_H
 #define CGP_STATE_H
@@ -21,28 +20,66 @@
 #include <limits.h>
 #include <linux/types.h>
 
+#include "agent/pins.h"
 #include "bpf/cgpolicy.h"
 #include "policy/policy.h"
 
-enum cgp_map {
-	CGP_MAP_STATE, CGP_MAP_RULES, CGP_MAP_PORTS, CGP_MAP_POLS, CGP_MAP_CGROUP,
-	CGP_MAP_COUNTERS, CGP_MAP_SK, CGP_MAP_FLOWS, CGP_MAP_INFO, CGP_MAP_SOCKSTAT, CGP_MAP_CGSLOTS,
-	CGP_MAP_SOCKS, CGP_MAP_REDIR, CGP_MAP_EVENTS, CGP_MAP_RL,
-	/* guards of glob policies: cgroup storage of the ancestors, decided
-	 * cgroups, template counters, user-space records */
-	CGP_MAP_GUARD, CGP_MAP_KNOWN, CGP_MAP_GCNT, CGP_MAP_GUARDS, CGP_MAP_N,
-};
+/* The BPF objects of the enforcement state (the OBJECT column below). */
+enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c, sockstat.bpf.c */
 
-/* The first CGP_PROG_CGROUP_N are attached to policy cgroups. */
-enum cgp_prog {
-	CGP_PROG_INGRESS, CGP_PROG_EGRESS, CGP_PROG_SOCKOPS, CGP_PROG_CGROUP_N,
-	CGP_PROG_DUMP = CGP_PROG_CGROUP_N, CGP_PROG_REDIR,
-	CGP_PROG_GUARD_IN, CGP_PROG_GUARD_OUT,	/* attached to the fixed ancestors of globs */
-	CGP_PROG_N,
-};
+/*
+ * Maps: X(ID, pin name, object, name in the object, flags, user map spec).
+ * ID gives CGP_MAP_<ID>, the index into cgp_pins.map_fd. `state` and
+ * `cgroup` are declared by sockstat.bpf.c too, which uses enforce's
+ * (the slot of each policy cgroup, the generation). `info` and `guards`
+ * are user space's own records.
+ */
+#define CGP_ENFORCE_MAPS(X)									\
+	X(STATE,    "state",    CGP_OBJ_ENFORCE,  "cgp_state",    CGP_PIN_MARKER | CGP_PIN_SHARED, NULL) \
+	X(RULES,    "rules",    CGP_OBJ_ENFORCE,  "cgp_rules",    0, NULL)				\
+	X(PORTS,    "ports",    CGP_OBJ_ENFORCE,  "cgp_ports",    0, NULL)				\
+	X(POLS,     "pols",     CGP_OBJ_ENFORCE,  "cgp_pols",     0, NULL)				\
+	X(CGROUP,   "cgroup",   CGP_OBJ_ENFORCE,  "cgp_cgroup",   CGP_PIN_SHARED, NULL)		\
+	X(COUNTERS, "counters", CGP_OBJ_ENFORCE,  "cgp_counters", 0, NULL)				\
+	X(SK,       "sk",       CGP_OBJ_ENFORCE,  "cgp_sk",       0, NULL)				\
+	X(FLOWS,    "flows",    CGP_OBJ_ENFORCE,  "cgp_flows",    0, NULL)				\
+	X(INFO,     "info",     CGP_PIN_BY_USER,  "cgp_info",     0,					\
+	  CGP_PIN_UHASH(__u32, struct cgp_info, CGP_MAX_SLOTS))					\
+	X(SOCKSTAT, "sockstat", CGP_OBJ_SOCKSTAT, "cgp_sockstat", 0, NULL)				\
+	X(CGSLOTS,  "cgslots",  CGP_OBJ_SOCKSTAT, "cgp_cgslots",  0, NULL)				\
+	X(SOCKS,    "socks",    CGP_OBJ_SOCKSTAT, "cgp_socks",    0, NULL)				\
+	X(REDIR,    "redir",    CGP_OBJ_SOCKSTAT, "cgp_redir",    0, NULL)				\
+	X(EVENTS,   "events",   CGP_OBJ_ENFORCE,  "cgp_events",   0, NULL)				\
+	X(RL,       "rl",       CGP_OBJ_ENFORCE,  "cgp_rl",       0, NULL)				\
+	/* guards of glob policies: cgroup storage of the ancestors, decided		\
+	 * cgroups, template counters, user-space records */				\
+	X(GUARD,    "guard",    CGP_OBJ_ENFORCE,  "cgp_guard",    0, NULL)				\
+	X(KNOWN,    "known",    CGP_OBJ_ENFORCE,  "cgp_known",    0, NULL)				\
+	X(GCNT,     "gcnt",     CGP_OBJ_ENFORCE,  "cgp_gcnt",     0, NULL)				\
+	X(GUARDS,   "guards",   CGP_PIN_BY_USER,  "cgp_guards",   0,					\
+	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))
 
-extern const char *const cgp_map_names[CGP_MAP_N];
-extern const char *const cgp_prog_names[CGP_PROG_N];
+/*
+ * Programs: X(ID, pin name, object, name in the object, flags). The
+ * CGP_PIN_PER_CGROUP ones come first (CGP_PROG_CGROUP_N of them): apply
+ * attaches them to every policy cgroup. `redir` is attached to the sockhash
+ * `socks` at create (no bpf_link for that), the guards to the fixed
+ * ancestors of globs.
+ */
+#define CGP_ENFORCE_PROGS(X)									\
+	X(INGRESS,   "ingress",   CGP_OBJ_ENFORCE,  "cgp_ingress",   CGP_PIN_PER_CGROUP)		\
+	X(EGRESS,    "egress",    CGP_OBJ_ENFORCE,  "cgp_egress",    CGP_PIN_PER_CGROUP)		\
+	X(SOCKOPS,   "sockops",   CGP_OBJ_SOCKSTAT, "cgp_sockops",   CGP_PIN_PER_CGROUP)		\
+	X(DUMP,      "dump",      CGP_OBJ_SOCKSTAT, "cgp_dump",      CGP_PIN_ITER_LINK)		\
+	X(REDIR,     "redir",     CGP_OBJ_SOCKSTAT, "cgp_redir_msg", 0)				\
+	X(GUARD_IN,  "guard_in",  CGP_OBJ_ENFORCE,  "cgp_guard_in",  0)				\
+	X(GUARD_OUT, "guard_out", CGP_OBJ_ENFORCE,  "cgp_guard_out", 0)
+
+#define CGP_MAP_ID_(id, ...) CGP_MAP_##id,
+#define CGP_PROG_ID_(id, ...) CGP_PROG_##id,
+enum cgp_map { CGP_ENFORCE_MAPS(CGP_MAP_ID_) CGP_MAP_N };
+enum cgp_prog { CGP_ENFORCE_PROGS(CGP_PROG_ID_) CGP_PROG_N };
+enum { CGP_PROG_CGROUP_N = CGP_PROG_SOCKOPS + 1 };	/* the CGP_PIN_PER_CGROUP ones */
 
 /* User-space-only record per slot (map `info`, hash keyed by slot). */
 struct cgp_info {
