@@ -33,9 +33,10 @@ EOT
 )
 
 # The client, started about a millisecond after mkdir: the allowed server
-# (its answer), then the denied one ("LEAK" if it connects within 3 s, long
+# (its answer, or what went wrong), then the denied one ("LEAK" if it connects within 3 s, long
 # enough for the agent to register the cgroup meanwhile, "denied" if not).
-CLIENT="exec 4<>/dev/tcp/127.0.0.1/$PA && read -r -t $GET_SECS l <&4 && echo \"\$l\"
+CLIENT="if ! exec 4<>/dev/tcp/127.0.0.1/$PA; then echo 'allowed: connect failed'
+elif read -r -t $GET_SECS l <&4; then echo \"\$l\"; else echo 'allowed: connected, no answer within ${GET_SECS}s'; fi
 if timeout 3 bash -c ': 3<>/dev/tcp/127.0.0.1/$PD' 2>/dev/null; then echo LEAK; else echo denied; fi"
 
 # new_and_connect NAME: mkdir pods/NAME, move this very process into it, connect.
@@ -44,14 +45,21 @@ new_and_connect() {
 		"$CGROOT/pods/$1" "$CLIENT" 2>>"$TMPD/client.err"
 }
 
+# The listeners' TcpExt counters (this network namespace), "NAME=N ..."
+tcpext() {
+	awk 'FNR == 1 { for (i = 2; i <= NF; i++) h[i] = $i; next }
+	     FNR == 2 { for (i = 2; i <= NF; i++) if (h[i] ~ /^(ListenOverflows|ListenDrops|SyncookiesSent|SyncookiesFailed)$/) printf "%s=%s ", h[i], $i; exit }' /proc/net/netstat
+}
+
 # rounds PREFIX: N new cgroups PREFIX-1..N, 25 at a time (each process connects
 # right after its own mkdir); sets LEAKS, ALLOWED_OK
 rounds() {
-	local i pids=()
+	local i pids=() t0
+	t0=$(tcpext)
 	for i in $(seq "$N"); do
 		new_and_connect "$1-$i" > "$TMPD/out.$1-$i" &
 		pids+=($!)
-		if [ ${#pids[@]} = 25 ]; then	# 25 at a time: the servers' listen backlog
+		if [ ${#pids[@]} = 25 ]; then	# 25 at a time (the servers' backlog is 128: lib.sh)
 			wait "${pids[@]}"
 			pids=()
 		fi
@@ -59,6 +67,13 @@ rounds() {
 	[ ${#pids[@]} = 0 ] || wait "${pids[@]}"
 	LEAKS=$(cat "$TMPD"/out."$1"-* | grep -c LEAK)
 	ALLOWED_OK=$(cat "$TMPD"/out."$1"-* | grep -c "^hello $PA\$")
+	echo "# $1: TcpExt before: $t0; after: $(tcpext)"
+	for i in $(seq "$N"); do	# what a client that did not get its answer saw
+		grep -qx "hello $PA" "$TMPD/out.$1-$i" ||
+			echo "# $1-$i: '$(tr '\n' ' ' < "$TMPD/out.$1-$i")'"
+	done
+	[ -s "$TMPD/client.err" ] && sed 's/^/# client: /' "$TMPD/client.err" | tail -n 20
+	: > "$TMPD/client.err"
 }
 
 js() {	# python expression over the status JSON `s`

@@ -14,9 +14,11 @@ N=${FAILCLOSED_PODMAN_STARTS:-100}
 mkcg srv >/dev/null
 P=$(rand_port); PA=$P; PD=$((P + 1))
 
-# A server on the host's bridge address that logs every connection it accepts.
+# A server on the host's bridge address that logs every connection it accepts;
+# backlog 128, not socat's 5: containers start in bursts, and a handshake that
+# finds the accept queue full is dropped while its client thinks it connected.
 counting_server() {	# PORT
-	bg_in_cg srv socat "TCP4-LISTEN:$1,bind=$RT_PGW,reuseaddr,fork" \
+	bg_in_cg srv socat "TCP4-LISTEN:$1,bind=$RT_PGW,reuseaddr,fork,backlog=128" \
 		SYSTEM:"echo x >> $TMPD/conn.$1; echo hello $1"
 	wait_for "$WAIT_SERVER" listening_in_cg tcp "$1" srv
 }

@@ -167,12 +167,16 @@ listening_in_cg() {
 	return 1
 }
 
-# A TCP server answering "hello PORT" to each connection.
+# A TCP server answering "hello PORT" to each connection. backlog=128, not
+# socat's 5: with a burst of clients (failclosed.sh: 25 at once) a handshake
+# whose last ACK finds the accept queue full is dropped by the kernel after a
+# few SYN-ACK retries (or was a SYN cookie, lost at once) while its client
+# believes it is connected and waits for "hello" in vain.
 tcp_server() {	# CG ADDR PORT
 	local cg=$1 addr=$2 port=$3 lst
 	case "$addr" in
-	*:*) lst="TCP6-LISTEN:$port,bind=[$addr],reuseaddr,fork" ;;
-	*) lst="TCP4-LISTEN:$port,bind=$addr,reuseaddr,fork" ;;
+	*:*) lst="TCP6-LISTEN:$port,bind=[$addr],reuseaddr,fork,backlog=128" ;;
+	*) lst="TCP4-LISTEN:$port,bind=$addr,reuseaddr,fork,backlog=128" ;;
 	esac
 	bg_in_cg "$cg" socat "$lst" SYSTEM:"echo hello $port"
 	wait_for "$WAIT_SERVER" listening_in_cg tcp "$port" "$cg" && return 0
