@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * keys.c - one `key = value` line, as inih hands it over: dispatched by the
+ * kind of the current section to the keys of [agent], of a policy [NAME]
+ * and of [reuseport NAME] (docs/POLICY.md). A scalar key may appear once
+ * per section; allow/deny and backend repeat.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/parser.h"
+
+static const char *const policy_scalars[] = {
+	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", "log", "mode", NULL
+};
+static const char *const agent_scalars[] = {
+	"pin_path", "stats_interval", "stats_format", "stats_output", "events_output",
+	"metrics_file", NULL
+};
+static const char *const reuse_scalars[] = { "port", "proto", "address", NULL };
+
+static int scalar_index(const char *const *tab, const char *key)
+{
+	for (int i = 0; tab[i]; i++)
+		if (!strcmp(tab[i], key))
+			return i;
+	return -1;
+}
+
+/* Duplicate-scalar bookkeeping; -1 (error set) when `key` was already given. */
+static int once(struct cgp_pctx *c, int line, const char *const *tab, const char *key)
+{
+	int i = scalar_index(tab, key);
+
+	if (i < 0)
+		return 0;
+	if (c->seen[i]) {
+		cgp_perr(c, line, "duplicate key '%s' in %s (first at line %d)", key, c->curhdr,
+			 c->seen[i]);
+		return -1;
+	}
+	c->seen[i] = line;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ [NAME] */
+
+static int add_rule(struct cgp_pctx *c, int line, struct cgp_policy *p, uint8_t verdict,
+		    const char *value)
+{
+	struct cgp_rule *r;
+
+	if (p->nrules >= CGP_MAX_RULES) {
+		cgp_perr(c, line, "[%s] has more than %d rules", p->name, CGP_MAX_RULES);
+		return -1;
+	}
+	r = cgp_grow(c, line, p->rules, p->nrules, &p->cap_rules, 8, CGP_MAX_RULES, sizeof(*r));
+	if (!r)
+		return -1;
+	p->rules = r;
+	if (cgp_parse_rule(c, line, verdict, value, &p->rules[p->nrules]) < 0)
+		return -1;
+	p->nrules++;
+	return 0;
+}
+
+static int policy_key(struct cgp_pctx *c, int line, const char *key, const char *value)
+{
+	struct cgp_policy *p = &c->cfg->policies[c->cur];
+	uint8_t v;
+	bool b;
+
+	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
+		return add_rule(c, line, p, key[0] == 'a' ? CGP_ALLOW : CGP_DENY, value);
+	if (scalar_index(policy_scalars, key) < 0) {
+		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
+		return -1;
+	}
+	if (once(c, line, policy_scalars, key) < 0)
+		return -1;
+	if (!strcmp(key, "cgroup")) {
+		const char *why = cgp_check_cgroup_path(value);
+		if (why) {
+			cgp_perr(c, line, "bad cgroup '%s': %s", value, why);
+			return -1;
+		}
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s", value);
+		p->cgroup_line = line;
+	} else if (!strcmp(key, "default_ingress") || !strcmp(key, "default_egress")) {
+		if (cgp_parse_verdict(value, &v) < 0) {
+			cgp_perr(c, line, "bad %s '%s' (allow or deny)", key, value);
+			return -1;
+		}
+		p->def[key[8] == 'i' ? CGP_DIR_IN : CGP_DIR_OUT] = v;
+	} else if (!strcmp(key, "log")) {
+		if (strcmp(value, "deny") && strcmp(value, "off")) {
+			cgp_perr(c, line, "bad log '%s' (deny or off)", value);
+			return -1;
+		}
+		p->log_deny = value[0] == 'd';
+	} else if (!strcmp(key, "mode")) {
+		if (strcmp(value, "enforce") && strcmp(value, "audit")) {
+			cgp_perr(c, line, "bad mode '%s' (enforce or audit)", value);
+			return -1;
+		}
+		p->audit = value[0] == 'a';
+	} else if (cgp_parse_bool(value, &b) < 0) {	/* accelerate, stats */
+		cgp_perr(c, line, "bad %s '%s' (yes, no, true, false, on, off, 1 or 0)", key, value);
+		return -1;
+	} else if (!strcmp(key, "accelerate")) {
+		p->accelerate = b;
+	} else {
+		p->stats = b;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ [agent] */
+
+/* events_output, metrics_file: an absolute path, or '-' (events_output only, the log) */
+static int agent_output(struct cgp_pctx *c, int line, const char *key, const char *value)
+{
+	struct cgp_agent_conf *a = &c->cfg->agent;
+	bool events = key[0] == 'e';
+
+	if (cgp_has_space(value) || strlen(value) >= sizeof(a->events_output) ||
+	    (value[0] != '/' && strcmp(value, "-"))) {
+		cgp_perr(c, line, "bad %s '%s' (an absolute path without spaces%s)", key, value,
+			 events ? ", or '-' for the log" : "");
+		return -1;
+	}
+	snprintf(events ? a->events_output : a->metrics_file, CGP_PATH_MAX, "%s", value);
+	return 0;
+}
+
+static int agent_key(struct cgp_pctx *c, int line, const char *key, const char *value)
+{
+	struct cgp_agent_conf *a = &c->cfg->agent;
+	unsigned long v;
+
+	if (scalar_index(agent_scalars, key) < 0) {
+		cgp_perr(c, line, "unknown key '%s' in [agent]", key);
+		return -1;
+	}
+	if (once(c, line, agent_scalars, key) < 0)
+		return -1;
+	if (!strcmp(key, "pin_path")) {
+		if (value[0] != '/' || cgp_has_space(value) || strlen(value) >= sizeof(a->pin_path)) {
+			cgp_perr(c, line, "bad pin_path '%s' (an absolute path without spaces)", value);
+			return -1;
+		}
+		snprintf(a->pin_path, sizeof(a->pin_path), "%s", value);
+		a->pin_path_line = line;
+	} else if (!strcmp(key, "stats_interval")) {
+		if (cgp_parse_uint(value, 86400, &v) < 0) {
+			cgp_perr(c, line, "bad stats_interval '%s' (seconds, 0-86400)", value);
+			return -1;
+		}
+		a->stats_interval = (unsigned)v;
+	} else if (!strcmp(key, "stats_format")) {
+		if (!strcmp(value, "json"))
+			a->stats_format = CGP_STATS_JSON;
+		else if (!strcmp(value, "table"))
+			a->stats_format = CGP_STATS_TABLE;
+		else {
+			cgp_perr(c, line, "bad stats_format '%s' (json or table)", value);
+			return -1;
+		}
+	} else if (!strcmp(key, "events_output") || !strcmp(key, "metrics_file")) {
+		return agent_output(c, line, key, value);
+	} else {				/* stats_output */
+		if (cgp_has_space(value) || strlen(value) >= sizeof(a->stats_output)) {
+			cgp_perr(c, line, "bad stats_output '%s' ('-' or a path without spaces)", value);
+			return -1;
+		}
+		snprintf(a->stats_output, sizeof(a->stats_output), "%s", value);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ [reuseport NAME] */
+
+/* backend = POLICY WEIGHT */
+static int add_backend(struct cgp_pctx *c, int line, struct cgp_reuseport *rp, const char *value)
+{
+	char tmp[CGP_MAX_LINE + 1];
+	char *tok[3];
+	struct cgp_backend *b;
+	unsigned long w;
+
+	snprintf(tmp, sizeof(tmp), "%s", value);
+	if (cgp_tokenize(tmp, tok, 3) != 2) {
+		cgp_perr(c, line, "bad backend '%s' (expected: POLICY WEIGHT)", value);
+		return -1;
+	}
+	if (!cgp_valid_name(tok[0])) {
+		cgp_perr(c, line, "bad backend policy name '%s'", tok[0]);
+		return -1;
+	}
+	if (cgp_parse_uint(tok[1], 100, &w) < 0) {
+		cgp_perr(c, line, "bad weight '%s' (0-100)", tok[1]);
+		return -1;
+	}
+	for (unsigned i = 0; i < rp->nbackends; i++) {
+		if (!strcmp(rp->backends[i].policy, tok[0])) {
+			cgp_perr(c, line, "duplicate backend '%s' in %s (first at line %d)",
+				 tok[0], c->curhdr, rp->backends[i].line);
+			return -1;
+		}
+	}
+	if (rp->nbackends >= CGP_MAX_BACKENDS) {
+		cgp_perr(c, line, "more than %d backends in %s", CGP_MAX_BACKENDS, c->curhdr);
+		return -1;
+	}
+	b = &rp->backends[rp->nbackends++];
+	snprintf(b->policy, sizeof(b->policy), "%s", tok[0]);
+	b->weight = (unsigned)w;
+	b->line = line;
+	return 0;
+}
+
+/* address = one IP address (no prefix, not any) */
+static int reuse_address(struct cgp_pctx *c, int line, struct cgp_reuseport *rp,
+			 const char *value)
+{
+	char msg[256];
+	uint8_t plen;
+	bool v4;
+
+	if (strchr(value, '/') || !strcmp(value, "any")) {
+		cgp_perr(c, line, "bad address '%s' (a single IP address; leave address out for any)",
+			 value);
+		return -1;
+	}
+	if (cgp_parse_addr_msg(value, rp->addr, &plen, &v4, msg, sizeof(msg)) < 0) {
+		cgp_perr(c, line, "%s", msg);
+		return -1;
+	}
+	rp->has_addr = true;
+	return 0;
+}
+
+static int reuse_key(struct cgp_pctx *c, int line, const char *key, const char *value)
+{
+	struct cgp_reuseport *rp = &c->cfg->reuseports[c->cur];
+	unsigned long v;
+
+	if (!strcmp(key, "backend"))
+		return add_backend(c, line, rp, value);
+	if (scalar_index(reuse_scalars, key) < 0) {
+		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
+		return -1;
+	}
+	if (once(c, line, reuse_scalars, key) < 0)
+		return -1;
+	if (!strcmp(key, "port")) {
+		if (cgp_parse_uint(value, 65535, &v) < 0 || v == 0) {
+			cgp_perr(c, line, "bad port '%s' (1-65535)", value);
+			return -1;
+		}
+		rp->port = (uint16_t)v;
+	} else if (!strcmp(key, "proto")) {
+		if (!strcmp(value, "tcp"))
+			rp->proto = CGP_PROTO_TCP;
+		else if (!strcmp(value, "udp"))
+			rp->proto = CGP_PROTO_UDP;
+		else {
+			cgp_perr(c, line, "bad proto '%s' (tcp or udp)", value);
+			return -1;
+		}
+	} else {
+		return reuse_address(c, line, rp, value);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+/* An empty value: "empty value" for a key of the section, else "unknown key". */
+static void empty_value(struct cgp_pctx *c, int line, const char *key)
+{
+	const char *const *tab = c->kind == CGP_SEC_AGENT ? agent_scalars :
+				 c->kind == CGP_SEC_REUSEPORT ? reuse_scalars : policy_scalars;
+	bool known = scalar_index(tab, key) >= 0 ||
+		     (c->kind == CGP_SEC_POLICY && (!strcmp(key, "allow") || !strcmp(key, "deny"))) ||
+		     (c->kind == CGP_SEC_REUSEPORT && !strcmp(key, "backend"));
+
+	if (known)
+		cgp_perr(c, line, "empty value for '%s' in %s", key, c->curhdr);
+	else
+		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
+}
+
+/* inih's handler: nonzero to go on. inih's own section name is not used (see reader.c). */
+int cgp_ini_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct cgp_pctx *c = user;
+	int line = c->lineno;
+
+	(void)section;
+	if (c->failed)
+		return 1;
+	if (c->kind == CGP_SEC_NONE) {
+		cgp_perr(c, line, "key '%s' outside any section", key);
+		return 0;
+	}
+	if (!*value) {
+		empty_value(c, line, key);
+		return 0;
+	}
+	switch (c->kind) {
+	case CGP_SEC_AGENT:
+		return agent_key(c, line, key, value) == 0;
+	case CGP_SEC_POLICY:
+		return policy_key(c, line, key, value) == 0;
+	case CGP_SEC_REUSEPORT:
+		return reuse_key(c, line, key, value) == 0;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * rule.c - one rule: allow/deny = DIRECTION PROTO ADDRESS [port PORTS]
+ * (docs/POLICY.md, "Rules"), into a struct cgp_rule.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/parser.h"
+
+/* One item of a port list: N or N-M, 1..65535. */
+static int parse_port_item(struct cgp_pctx *c, int line, char *item, unsigned long *lo,
+			   unsigned long *hi)
+{
+	char *dash = strchr(item, '-');
+
+	if (!dash) {
+		if (cgp_parse_uint(item, 65535, lo) < 0 || *lo == 0) {
+			cgp_perr(c, line, "bad port '%s' (1-65535)", item);
+			return -1;
+		}
+		*hi = *lo;
+		return 0;
+	}
+	*dash = '\0';
+	if (cgp_parse_uint(item, 65535, lo) < 0 || *lo == 0) {
+		cgp_perr(c, line, "bad port '%s' (1-65535)", item);
+		return -1;
+	}
+	if (cgp_parse_uint(dash + 1, 65535, hi) < 0 || *hi == 0) {
+		cgp_perr(c, line, "bad port '%s' (1-65535)", dash + 1);
+		return -1;
+	}
+	if (*lo > *hi) {
+		cgp_perr(c, line, "bad port range '%lu-%lu' (start above end)", *lo, *hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* PORTS: a comma list of port items, no spaces, at most CGP_MAX_PORT_RANGES. */
+static int parse_ports(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
+{
+	char tmp[CGP_MAX_LINE + 1];
+	char *p;
+
+	if (strlen(s) >= sizeof(tmp)) {
+		cgp_perr(c, line, "port list too long");
+		return -1;
+	}
+	strcpy(tmp, s);
+	r->nports = 0;
+	p = tmp;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		unsigned long lo, hi;
+
+		if (comma)
+			*comma = '\0';
+		if (!*p) {
+			cgp_perr(c, line, "empty item in port list '%s'", s);
+			return -1;
+		}
+		if (r->nports >= CGP_MAX_PORT_RANGES) {
+			cgp_perr(c, line, "more than %d items in port list", CGP_MAX_PORT_RANGES);
+			return -1;
+		}
+		if (parse_port_item(c, line, p, &lo, &hi) < 0)
+			return -1;
+		r->ports[r->nports].lo = (uint16_t)lo;
+		r->ports[r->nports].hi = (uint16_t)hi;
+		r->nports++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return 0;
+}
+
+static int parse_direction(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
+{
+	if (!strcmp(s, "in"))
+		r->dirs = CGP_DIR_BIT(CGP_DIR_IN);
+	else if (!strcmp(s, "out"))
+		r->dirs = CGP_DIR_BIT(CGP_DIR_OUT);
+	else if (!strcmp(s, "both"))
+		r->dirs = CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT);
+	else {
+		cgp_perr(c, line, "unknown direction '%s' (in, out or both)", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_proto(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
+{
+	if (!strcmp(s, "tcp"))
+		r->proto = CGP_PROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		r->proto = CGP_PROTO_UDP;
+	else if (!strcmp(s, "icmp"))
+		r->proto = CGP_PROTO_ICMP;
+	else if (!strcmp(s, "any"))
+		r->proto = CGP_RULE_PROTO_ANY;
+	else {
+		cgp_perr(c, line, "unknown protocol '%s' (tcp, udp, icmp or any)", s);
+		return -1;
+	}
+	return 0;
+}
+
+int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *value,
+		   struct cgp_rule *r)
+{
+	char tmp[CGP_MAX_LINE + 1];
+	char *tok[6];
+	char msg[256];
+	unsigned n;
+
+	memset(r, 0, sizeof(*r));
+	r->line = line;
+	r->verdict = verdict;
+	snprintf(tmp, sizeof(tmp), "%s", value);
+	n = cgp_tokenize(tmp, tok, 6);
+	if (n < 3) {
+		cgp_perr(c, line, "incomplete rule, expected: DIRECTION PROTO ADDRESS [port PORTS]");
+		return -1;
+	}
+	if (parse_direction(c, line, tok[0], r) < 0 || parse_proto(c, line, tok[1], r) < 0)
+		return -1;
+	if (cgp_parse_addr_msg(tok[2], r->addr, &r->plen, &r->is_v4, msg, sizeof(msg)) < 0) {
+		cgp_perr(c, line, "%s", msg);
+		return -1;
+	}
+	if (n == 3)
+		return 0;
+	if (strcmp(tok[3], "port") != 0) {
+		cgp_perr(c, line, "unexpected '%s' after address (expected 'port PORTS' or end of rule)",
+			 tok[3]);
+		return -1;
+	}
+	if (r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP) {
+		cgp_perr(c, line, "ports need tcp or udp (not %s)", cgp_proto_str(r->proto));
+		return -1;
+	}
+	if (n == 4) {
+		cgp_perr(c, line, "'port' needs a list of ports (N, N-M or a comma list)");
+		return -1;
+	}
+	if (n > 5) {
+		cgp_perr(c, line, "unexpected '%s' at end of rule (no spaces inside a port list)",
+			 tok[5]);
+		return -1;
+	}
+	return parse_ports(c, line, tok[4], r);
+}
