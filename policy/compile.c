@@ -1,17 +1,27 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * compile.c - one validated policy -> LPM trie entries + port class maps.
+ * compile.c - one validated policy -> LPM trie entries + port boundaries.
  *
- * Encoding (see bpf/cgpolicy.h):
+ * Encoding (bpf/enforce.h: struct cgp_lpm_key, cgp_lpm_val):
  *   - rules without ports: key cls 0;
  *   - for each (dir, proto) with port rules, the port boundaries lo and hi+1
  *     of all its ranges split 1..65535 into intervals ("classes"); class of
  *     port p = 1 + (number of bounds <= p). A rule's range lo..hi covers the
- *     classes class(lo)..class(hi) and gets one entry per covered class;
+ *     classes class(lo)..class(hi) and gets one entry per covered class. The
+ *     boundaries are returned too (cgp_compiled.portmaps); policy/ports.c
+ *     turns them into the port -> class trie the kernel holds;
  *   - identical keys merge, deny winning (then the first line).
  * Output order: (dir, proto, slot, cls, prefixlen, addr), cgp_lpm_key_cmp().
- * Cost: one sort of the rules by address (O(R log R)), then each (dir, proto)
- * is a linear walk plus a counting sort of port entries into class buckets,
+ *
+ * cgp_compile() runs these steps in order:
+ *   1. mark_port_bounds    the boundaries of each (dir, tcp/udp) with port rules
+ *   2. build_port_classes  boundaries -> portmaps, and a port -> class table
+ *   3. size_entries        an upper bound of the entries, allocated once
+ *   4. sort_rules          the rules by (prefix length, address, deny first, line)
+ *   5. emit_entries        per (dir, proto): portless rules (class 0), then the
+ *                          port rules bucketed by class (one counting sort)
+ * Cost: one sort of the rules (O(R log R)), then a linear walk per
+ * (dir, proto) plus the counting sort of port entries into class buckets,
  * and O(65536) per (dir, proto) with ports for the class table. Nothing is
  * quadratic in the number of rules.
  */
@@ -20,21 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "policy/fileline.h"
+#include "policy/policy.h"
 
 /* Guard against memory blow-up (e.g. thousands of wide port rules over
  * thousands of boundaries): refuse policies that need more trie entries. */
 #define CGP_COMPILE_MAX_LPM	(4u << 20)
 
-static const char *dname(int d)
-{
-	return d == CGP_DIR_IN ? "in" : "out";
-}
-
-struct vec {
-	struct cgp_lpm_entry *e;
-	size_t n, cap;
-};
+#define NPORTPROTO	2	/* protocols with ports: CGP_PROTO_TCP (0), CGP_PROTO_UDP (1) */
 
 /* A rule's address part, sorted once. */
 struct arec {
@@ -46,45 +49,47 @@ struct arec {
 	bool ports;
 };
 
-static int arec_cmp(const void *pa, const void *pb)
-{
-	const struct arec *a = pa, *b = pb;
-	int r;
+/* The state of one cgp_compile() call. */
+struct comp {
+	const char *file;
+	const struct cgp_policy *p;
+	uint16_t slot;
+	struct cgp_compiled *out;
+	char *err;
+	size_t errlen;
 
-	if (a->plen != b->plen)
-		return a->plen < b->plen ? -1 : 1;
-	r = memcmp(a->addr, b->addr, 16);
-	if (r)
-		return r;
-	if (a->verdict != b->verdict)
-		return a->verdict < b->verdict ? -1 : 1;	/* deny (0) first */
-	if (a->line != b->line)
-		return a->line < b->line ? -1 : 1;
-	return 0;
+	uint8_t *mark[CGP_DIR_MAX][NPORTPROTO];		/* 65537 flags: port is a boundary */
+	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> class */
+	struct arec *recs;				/* the rules, sorted (step 4) */
+	struct cgp_lpm_entry *e;			/* the entries (step 5) */
+	size_t n, cap;					/* cap: the bound of step 3 */
+};
+
+static const char *dname(int d)
+{
+	return d == CGP_DIR_IN ? "in" : "out";
 }
 
-/* Append unless the previous entry of this group has the same address key. */
-static void emit(struct vec *v, size_t gstart, uint16_t slot, int d, int pr, unsigned cls,
-		 const struct arec *a)
+static int __attribute__((format(printf, 3, 4)))
+fail(struct comp *s, int line, const char *fmt, ...)
 {
-	struct cgp_lpm_entry *e;
+	va_list ap;
 
-	if (v->n > gstart) {
-		e = &v->e[v->n - 1];
-		if (e->val.plen == a->plen && !memcmp(e->key.addr, a->addr, 16))
-			return;
-	}
-	e = &v->e[v->n++];		/* v->cap is an upper bound of all entries */
-	memset(e, 0, sizeof(*e));
-	e->key.prefixlen = CGP_LPM_FIXED_BITS + a->plen;
-	e->key.dir = (uint8_t)d;
-	e->key.proto = (uint8_t)pr;
-	e->key.slot = slot;
-	e->key.cls = (uint16_t)cls;
-	memcpy(e->key.addr, a->addr, 16);
-	e->val.verdict = a->verdict;
-	e->val.plen = a->plen;
-	e->val.line = a->line;
+	va_start(ap, fmt);
+	cgp_fileline_vsnprintf(s->err, s->errlen, s->file, line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int oom(struct comp *s)
+{
+	return fail(s, s->p->line, "policy [%s]: out of memory", s->p->name);
+}
+
+static int toobig(struct comp *s)
+{
+	return fail(s, s->p->line, "policy [%s] needs more than %u rule trie entries",
+		    s->p->name, CGP_COMPILE_MAX_LPM);
 }
 
 int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b)
@@ -109,148 +114,172 @@ int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b)
 	return 0;
 }
 
-
-static void __attribute__((format(printf, 5, 6)))
-errf(char *err, size_t errlen, const char *file, int line, const char *fmt, ...)
+/* The policy's own entry of the `pols` map: defaults and flags. */
+static void policy_header(const struct cgp_policy *p, struct cgp_pol *pol)
 {
-	char msg[256];
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s:%d: %s", file, line, msg);
+	pol->configured = 1;
+	pol->def[CGP_DIR_IN] = p->def[CGP_DIR_IN];
+	pol->def[CGP_DIR_OUT] = p->def[CGP_DIR_OUT];
+	pol->flags = (uint8_t)((p->accelerate ? CGP_POL_F_ACCELERATE : 0) |
+			       (p->stats ? CGP_POL_F_STATS : 0) |
+			       (p->log_deny ? CGP_POL_F_LOG : 0) |
+			       (p->audit ? CGP_POL_F_AUDIT : 0));
+	pol->nrules = p->nrules;
 }
 
-int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
-		struct cgp_compiled *out, char *err, size_t errlen)
+/* ------------------------------------------------------------------ 1, 2: port classes */
+
+/* Step 1: mark lo and hi + 1 of every port range, per (dir, tcp/udp). */
+static int mark_port_bounds(struct comp *s)
 {
-	uint8_t *mark[CGP_DIR_MAX][2] = { { NULL } };	/* [dir][tcp/udp], 65537 */
-	uint16_t *clsmap[CGP_DIR_MAX][2] = { { NULL } };	/* port -> class */
-	struct vec v = { 0 };
-	struct arec *recs = NULL;
-	size_t nmaps = 0;
-	int ret = -1;
+	const struct cgp_policy *p = s->p;
 
-	memset(out, 0, sizeof(*out));
-	out->pol.configured = 1;
-	out->pol.def[CGP_DIR_IN] = p->def[CGP_DIR_IN];
-	out->pol.def[CGP_DIR_OUT] = p->def[CGP_DIR_OUT];
-	out->pol.flags = (uint8_t)((p->accelerate ? CGP_POL_F_ACCELERATE : 0) |
-				   (p->stats ? CGP_POL_F_STATS : 0));
-	out->pol.flags |= (uint8_t)((p->log_deny ? CGP_POL_F_LOG : 0) | (p->audit ? CGP_POL_F_AUDIT : 0));
-	out->pol.nrules = p->nrules;
-
-	/* 1. port boundaries per (dir, proto) */
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct cgp_rule *r = &p->rules[i];
 		if (!r->nports)
 			continue;
-		if (r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP) {
-			errf(err, errlen, file, r->line, "ports need tcp or udp");
-			goto out;
-		}
+		/* the parser refuses this; a policy built by hand may not */
+		if (r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP)
+			return fail(s, r->line, "ports need tcp or udp");
 		for (int d = 0; d < CGP_DIR_MAX; d++) {
 			uint8_t *m;
 			if (!(r->dirs & CGP_DIR_BIT(d)))
 				continue;
-			if (!mark[d][r->proto]) {
-				mark[d][r->proto] = calloc(65537, 1);
-				if (!mark[d][r->proto])
-					goto oom;
+			if (!s->mark[d][r->proto]) {
+				s->mark[d][r->proto] = calloc(65537, 1);
+				if (!s->mark[d][r->proto])
+					return oom(s);
 			}
-			m = mark[d][r->proto];
+			m = s->mark[d][r->proto];
 			for (unsigned k = 0; k < r->nports; k++) {
 				m[r->ports[k].lo] = 1;
 				m[(unsigned)r->ports[k].hi + 1] = 1;
 			}
 		}
 	}
+	return 0;
+}
+
+/* Step 2 for one (dir, proto): the sorted boundaries and the port -> class table. */
+static int port_classes(struct comp *s, int d, int pr)
+{
+	struct cgp_portmap_entry *pm;
+	uint8_t *m = s->mark[d][pr];
+	uint16_t *cm;
+	unsigned n = 0;
+
+	m[65536] = 0;		/* hi + 1 == 65536 is not a boundary */
+	for (unsigned port = 1; port < 65536; port++)
+		n += m[port];
+	if (n > CGP_MAX_PORT_BOUNDS)
+		return fail(s, s->p->line,
+			    "policy [%s] has more than %u distinct port boundaries for %s %s",
+			    s->p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str((uint8_t)pr));
+	cm = s->clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
+	if (!cm)
+		return oom(s);
+	pm = &s->out->portmaps[s->out->nportmaps++];
+	pm->key.slot = s->slot;
+	pm->key.dir = (uint8_t)d;
+	pm->key.proto = (uint8_t)pr;
+	n = 0;
+	for (unsigned port = 0; port < 65536; port++) {
+		if (m[port])
+			pm->map.bound[n++] = (uint16_t)port;
+		cm[port] = (uint16_t)(1 + n);
+	}
+	pm->map.n = n;
+	return 0;
+}
+
+/* Step 2: one portmap per (dir, proto) that has port rules, in (dir, proto) order. */
+static int build_port_classes(struct comp *s)
+{
+	size_t nmaps = 0;
+
 	for (int d = 0; d < CGP_DIR_MAX; d++)
-		for (int pr = 0; pr < 2; pr++)
-			nmaps += mark[d][pr] != NULL;
+		for (int pr = 0; pr < NPORTPROTO; pr++)
+			nmaps += s->mark[d][pr] != NULL;
 	if (nmaps) {
-		out->portmaps = calloc(nmaps, sizeof(*out->portmaps));
-		if (!out->portmaps)
-			goto oom;
+		s->out->portmaps = calloc(nmaps, sizeof(*s->out->portmaps));
+		if (!s->out->portmaps)
+			return oom(s);
 	}
-	for (int d = 0; d < CGP_DIR_MAX; d++) {
-		for (int pr = 0; pr < 2; pr++) {
-			struct cgp_portmap_entry *pm;
-			uint8_t *m = mark[d][pr];
-			uint16_t *cm;
-			unsigned n = 0;
+	for (int d = 0; d < CGP_DIR_MAX; d++)
+		for (int pr = 0; pr < NPORTPROTO; pr++)
+			if (s->mark[d][pr] && port_classes(s, d, pr) < 0)
+				return -1;
+	return 0;
+}
 
-			if (!m)
-				continue;
-			m[65536] = 0;		/* hi + 1 == 65536 is not a boundary */
-			for (unsigned port = 1; port < 65536; port++)
-				n += m[port];
-			if (n > CGP_MAX_PORT_BOUNDS) {
-				errf(err, errlen, file, p->line,
-				     "policy [%s] has more than %u distinct port boundaries for %s %s",
-				     p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str((uint8_t)pr));
-				goto out;
-			}
-			cm = clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
-			if (!cm)
-				goto oom;
-			pm = &out->portmaps[out->nportmaps++];
-			pm->key.slot = slot;
-			pm->key.dir = (uint8_t)d;
-			pm->key.proto = (uint8_t)pr;
-			n = 0;
-			for (unsigned port = 0; port < 65536; port++) {
-				if (m[port])
-					pm->map.bound[n++] = (uint16_t)port;
-				cm[port] = (uint16_t)(1 + n);
-			}
-			pm->map.n = n;
-		}
-	}
+/* ------------------------------------------------------------------ 3, 4: sizes, order */
 
-	/* 2. rules sorted once by (plen, addr, deny first, line) */
-	{
-		size_t total = 0;
-		for (unsigned i = 0; i < p->nrules; i++) {
-			const struct cgp_rule *r = &p->rules[i];
-			unsigned nd = !!(r->dirs & CGP_DIR_BIT(CGP_DIR_IN)) +
-				      !!(r->dirs & CGP_DIR_BIT(CGP_DIR_OUT));
-			if (r->plen > 128) {
-				errf(err, errlen, file, r->line, "bad prefix length %u", r->plen);
-				goto out;
-			}
-			if (!r->nports) {
-				total += (size_t)nd * (r->proto == CGP_RULE_PROTO_ANY ? CGP_PROTO_MAX : 1);
-				continue;
-			}
-			for (int d = 0; d < CGP_DIR_MAX; d++) {
-				const uint16_t *cm = clsmap[d][r->proto];
-				if (!(r->dirs & CGP_DIR_BIT(d)))
-					continue;
-				for (unsigned q = 0; q < r->nports; q++)
-					total += (size_t)(cm[r->ports[q].hi] - cm[r->ports[q].lo]) + 1;
-			}
-			if (total > 2 * (size_t)CGP_COMPILE_MAX_LPM)
-				goto toobig;
-		}
-		if (total) {
-			v.e = malloc(total * sizeof(*v.e));
-			if (!v.e)
-				goto oom;
-			v.cap = total;
-		}
-	}
-	if (p->nrules) {
-		recs = malloc(p->nrules * sizeof(*recs));
-		if (!recs)
-			goto oom;
-	}
+/* Step 3: an upper bound of the entries (before merging), allocated at once. */
+static int size_entries(struct comp *s)
+{
+	const struct cgp_policy *p = s->p;
+	size_t total = 0;
+
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct cgp_rule *r = &p->rules[i];
-		struct arec *a = &recs[i];
+		unsigned nd = !!(r->dirs & CGP_DIR_BIT(CGP_DIR_IN)) +
+			      !!(r->dirs & CGP_DIR_BIT(CGP_DIR_OUT));
+		/* the parser gives 0..128; a policy built by hand may not */
+		if (r->plen > 128)
+			return fail(s, r->line, "bad prefix length %u", r->plen);
+		if (!r->nports) {
+			total += (size_t)nd * (r->proto == CGP_RULE_PROTO_ANY ? CGP_PROTO_MAX : 1);
+			continue;
+		}
+		for (int d = 0; d < CGP_DIR_MAX; d++) {
+			const uint16_t *cm = s->clsmap[d][r->proto];
+			if (!(r->dirs & CGP_DIR_BIT(d)))
+				continue;
+			for (unsigned q = 0; q < r->nports; q++)
+				total += (size_t)(cm[r->ports[q].hi] - cm[r->ports[q].lo]) + 1;
+		}
+		if (total > 2 * (size_t)CGP_COMPILE_MAX_LPM)
+			return toobig(s);
+	}
+	if (total) {
+		s->e = malloc(total * sizeof(*s->e));
+		if (!s->e)
+			return oom(s);
+		s->cap = total;
+	}
+	return 0;
+}
+
+static int arec_cmp(const void *pa, const void *pb)
+{
+	const struct arec *a = pa, *b = pb;
+	int r;
+
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	r = memcmp(a->addr, b->addr, 16);
+	if (r)
+		return r;
+	if (a->verdict != b->verdict)
+		return a->verdict < b->verdict ? -1 : 1;	/* deny (0) first */
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return 0;
+}
+
+/* Step 4: the rules sorted once by (plen, addr, deny first, line). */
+static int sort_rules(struct comp *s)
+{
+	const struct cgp_policy *p = s->p;
+
+	if (!p->nrules)
+		return 0;
+	s->recs = malloc(p->nrules * sizeof(*s->recs));
+	if (!s->recs)
+		return oom(s);
+	for (unsigned i = 0; i < p->nrules; i++) {
+		const struct cgp_rule *r = &p->rules[i];
+		struct arec *a = &s->recs[i];
 		memcpy(a->addr, r->addr, 16);
 		cgp_mask_addr(a->addr, r->plen);
 		a->plen = r->plen;
@@ -261,94 +290,162 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		a->proto = r->proto;
 		a->ports = r->nports > 0;
 	}
-	if (p->nrules)
-		qsort(recs, p->nrules, sizeof(*recs), arec_cmp);
+	qsort(s->recs, p->nrules, sizeof(*s->recs), arec_cmp);
+	return 0;
+}
 
-	/*
-	 * 3. emit group by group in (dir, proto, cls) order; inside a group the
-	 * rule order gives (prefixlen, addr) order, so identical keys are
-	 * adjacent and the first one (deny, then lowest line) is kept.
-	 */
+/* ------------------------------------------------------------------ 5: entries */
+
+/*
+ * Append the entry of rule a for (d, pr, cls), unless the previous entry of
+ * this group (entries from gstart on) has the same address key: in sorted
+ * rule order that one is the deny, or the lower line, and wins.
+ */
+static void emit(struct comp *s, size_t gstart, int d, int pr, unsigned cls, const struct arec *a)
+{
+	struct cgp_lpm_entry *e;
+
+	if (s->n > gstart) {
+		e = &s->e[s->n - 1];
+		if (e->val.plen == a->plen && !memcmp(e->key.addr, a->addr, 16))
+			return;
+	}
+	e = &s->e[s->n++];		/* s->cap (step 3) bounds all entries */
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = CGP_LPM_FIXED_BITS + a->plen;
+	e->key.dir = (uint8_t)d;
+	e->key.proto = (uint8_t)pr;
+	e->key.slot = s->slot;
+	e->key.cls = (uint16_t)cls;
+	memcpy(e->key.addr, a->addr, 16);
+	e->val.verdict = a->verdict;
+	e->val.plen = a->plen;
+	e->val.line = a->line;
+}
+
+/* The rules without ports of (d, pr) (proto any included): class 0. */
+static void emit_portless(struct comp *s, int d, int pr)
+{
+	size_t gstart = s->n;
+
+	for (unsigned i = 0; i < s->p->nrules; i++) {
+		const struct arec *a = &s->recs[i];
+		if (a->ports || !(a->dirs & CGP_DIR_BIT(d)) ||
+		    (a->proto != pr && a->proto != CGP_RULE_PROTO_ANY))
+			continue;
+		emit(s, gstart, d, pr, 0, a);
+	}
+}
+
+/*
+ * The walk over every (port rule of (d, pr), class it covers), in sorted
+ * rule order, for the counting sort: without items it counts the rules of
+ * class cl in cnt[cl + 1]; with items it places them, items[cnt[cl]++].
+ */
+static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt,
+			      unsigned *items)
+{
+	const uint16_t *cm = s->clsmap[d][pr];
+
+	for (unsigned i = 0; i < s->p->nrules; i++) {
+		const struct arec *a = &s->recs[i];
+		const struct cgp_rule *r;
+
+		if (!a->ports || a->proto != pr || !(a->dirs & CGP_DIR_BIT(d)))
+			continue;
+		r = &s->p->rules[a->idx];
+		for (unsigned q = 0; q < r->nports; q++) {
+			for (unsigned cl = cm[r->ports[q].lo]; cl <= cm[r->ports[q].hi]; cl++) {
+				if (items)
+					items[cnt[cl]++] = i;
+				else
+					cnt[cl + 1]++;
+			}
+		}
+	}
+}
+
+/* The port rules of (d, pr): bucketed by class (stable in rule order), a group per class. */
+static int emit_port_rules(struct comp *s, int d, int pr)
+{
+	unsigned ncls = (unsigned)s->clsmap[d][pr][65535] + 1;
+	unsigned *cnt, *items;
+
+	cnt = calloc((size_t)ncls + 1, sizeof(*cnt));
+	if (!cnt)
+		return oom(s);
+	walk_port_classes(s, d, pr, cnt, NULL);
+	for (unsigned cl = 1; cl <= ncls; cl++)
+		cnt[cl] += cnt[cl - 1];
+	/* cnt[cl] is where bucket cl starts (cnt[ncls]: the total) */
+	items = malloc((cnt[ncls] ? cnt[ncls] : 1) * sizeof(*items));
+	if (!items) {
+		free(cnt);
+		return oom(s);
+	}
+	walk_port_classes(s, d, pr, cnt, items);
+	/* cnt[cl] is now the end of bucket cl; bucket cl starts at cnt[cl - 1] */
+	for (unsigned cl = 1; cl < ncls; cl++) {
+		size_t gstart = s->n;
+		for (unsigned k = cnt[cl - 1]; k < cnt[cl]; k++)
+			emit(s, gstart, d, pr, cl, &s->recs[items[k]]);
+	}
+	free(items);
+	free(cnt);
+	return 0;
+}
+
+/*
+ * Step 5: group by group in (dir, proto, cls) order; inside a group the rule
+ * order gives (prefixlen, addr) order, so identical keys are adjacent and
+ * the first one (deny, then lowest line) is kept.
+ */
+static int emit_entries(struct comp *s)
+{
 	for (int d = 0; d < CGP_DIR_MAX; d++) {
 		for (int pr = 0; pr < CGP_PROTO_MAX; pr++) {
-			const uint16_t *cm = pr < 2 ? clsmap[d][pr] : NULL;
-			size_t start = v.n;
-			unsigned ncls, *cnt = NULL, *items = NULL;
-			size_t nitems = 0;
-
-			for (unsigned i = 0; i < p->nrules; i++) {
-				const struct arec *a = &recs[i];
-				if (a->ports || !(a->dirs & CGP_DIR_BIT(d)) ||
-				    (a->proto != pr && a->proto != CGP_RULE_PROTO_ANY))
-					continue;
-				emit(&v, start, slot, d, pr, 0, a);
-			}
-			if (!cm)
-				continue;
-			/* port rules: counting sort into class buckets, stable in rule order */
-			ncls = (unsigned)cm[65535] + 1;
-			cnt = calloc((size_t)ncls + 1, sizeof(*cnt));
-			if (!cnt)
-				goto oom;
-			for (unsigned i = 0; i < p->nrules; i++) {
-				const struct cgp_rule *r;
-				if (!recs[i].ports || recs[i].proto != pr || !(recs[i].dirs & CGP_DIR_BIT(d)))
-					continue;
-				r = &p->rules[recs[i].idx];
-				for (unsigned q = 0; q < r->nports; q++)
-					for (unsigned cl = cm[r->ports[q].lo]; cl <= cm[r->ports[q].hi]; cl++)
-						cnt[cl + 1]++;
-			}
-			for (unsigned cl = 1; cl <= ncls; cl++)
-				cnt[cl] += cnt[cl - 1];
-			nitems = cnt[ncls];
-			items = malloc((nitems ? nitems : 1) * sizeof(*items));
-			if (!items) {
-				free(cnt);
-				goto oom;
-			}
-			for (unsigned i = 0; i < p->nrules; i++) {
-				const struct cgp_rule *r;
-				if (!recs[i].ports || recs[i].proto != pr || !(recs[i].dirs & CGP_DIR_BIT(d)))
-					continue;
-				r = &p->rules[recs[i].idx];
-				for (unsigned q = 0; q < r->nports; q++)
-					for (unsigned cl = cm[r->ports[q].lo]; cl <= cm[r->ports[q].hi]; cl++)
-						items[cnt[cl]++] = i;
-			}
-			/* cnt[cl] is now the end of bucket cl; bucket cl starts at cnt[cl - 1] */
-			for (unsigned cl = 1; cl < ncls; cl++) {
-				size_t gstart = v.n;
-				for (unsigned k = cnt[cl - 1]; k < cnt[cl]; k++)
-					emit(&v, gstart, slot, d, pr, cl, &recs[items[k]]);
-			}
-			free(items);
-			free(cnt);
+			emit_portless(s, d, pr);
+			if (pr < NPORTPROTO && s->clsmap[d][pr] && emit_port_rules(s, d, pr) < 0)
+				return -1;
 		}
 	}
-	if (v.n > CGP_COMPILE_MAX_LPM)
-		goto toobig;
-	out->lpm = v.e;
-	out->nlpm = v.n;
-	v.e = NULL;
-	ret = 0;
-	goto out;
+	if (s->n > CGP_COMPILE_MAX_LPM)
+		return toobig(s);
+	return 0;
+}
 
-toobig:
-	errf(err, errlen, file, p->line, "policy [%s] needs more than %u rule trie entries",
-	     p->name, CGP_COMPILE_MAX_LPM);
-	goto out;
-oom:
-	errf(err, errlen, file, p->line, "policy [%s]: out of memory", p->name);
-out:
+int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
+		struct cgp_compiled *out, char *err, size_t errlen)
+{
+	struct comp s = {
+		.file = file, .p = p, .slot = slot, .out = out, .err = err, .errlen = errlen,
+	};
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	policy_header(p, &out->pol);
+	ret = mark_port_bounds(&s);
+	if (!ret)
+		ret = build_port_classes(&s);
+	if (!ret)
+		ret = size_entries(&s);
+	if (!ret)
+		ret = sort_rules(&s);
+	if (!ret)
+		ret = emit_entries(&s);
+	if (!ret) {
+		out->lpm = s.e;
+		out->nlpm = s.n;
+		s.e = NULL;
+	}
 	for (int d = 0; d < CGP_DIR_MAX; d++) {
-		for (int pr = 0; pr < 2; pr++) {
-			free(mark[d][pr]);
-			free(clsmap[d][pr]);
+		for (int pr = 0; pr < NPORTPROTO; pr++) {
+			free(s.mark[d][pr]);
+			free(s.clsmap[d][pr]);
 		}
 	}
-	free(v.e);
-	free(recs);
+	free(s.e);
+	free(s.recs);
 	if (ret < 0)
 		cgp_compiled_free(out);
 	return ret;
@@ -361,56 +458,4 @@ void cgp_compiled_free(struct cgp_compiled *c)
 	free(c->lpm);
 	free(c->portmaps);
 	memset(c, 0, sizeof(*c));
-}
-
-static bool prefix_match(const uint8_t a[16], const uint8_t net[16], unsigned plen)
-{
-	unsigned full = plen / 8, rem = plen % 8;
-
-	if (memcmp(a, net, full))
-		return false;
-	if (rem && ((a[full] ^ net[full]) & (uint8_t)(0xff00u >> rem)))
-		return false;
-	return true;
-}
-
-int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
-		      const uint8_t addr[16], uint16_t port)
-{
-	const struct cgp_portmap *pm = NULL;
-	const struct cgp_lpm_entry *A = NULL, *B = NULL;
-	unsigned cls = 0;
-
-	if (proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP) {
-		for (size_t i = 0; i < c->nportmaps; i++)
-			if (c->portmaps[i].key.dir == dir && c->portmaps[i].key.proto == proto)
-				pm = &c->portmaps[i].map;
-	}
-	if (pm) {
-		unsigned ub = 0;
-		while (ub < pm->n && pm->bound[ub] <= port)
-			ub++;
-		cls = 1 + ub;
-	}
-	for (size_t i = 0; i < c->nlpm; i++) {
-		const struct cgp_lpm_entry *e = &c->lpm[i];
-		unsigned plen = e->key.prefixlen - CGP_LPM_FIXED_BITS;
-
-		if (e->key.dir != dir || e->key.proto != proto)
-			continue;
-		if (!prefix_match(addr, e->key.addr, plen))
-			continue;
-		if (cls && e->key.cls == cls) {
-			if (!A || e->val.plen > A->val.plen)
-				A = e;
-		} else if (e->key.cls == 0) {
-			if (!B || e->val.plen > B->val.plen)
-				B = e;
-		}
-	}
-	if (A && (!B || A->val.plen >= B->val.plen))
-		return A->val.verdict;
-	if (B)
-		return B->val.verdict;
-	return c->pol.def[dir < CGP_DIR_MAX ? dir : 0];
 }
