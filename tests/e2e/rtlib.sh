@@ -288,12 +288,12 @@ sys.exit(0 if any(p["cgroup"] == sys.argv[1] and p["cgroup_id"] == int(sys.argv[
 # removed and made again) costs the agent a rescan and an apply, often two
 # (the removal and the re-creation fall into two rescans), and rt_suite
 # restarts two containers back to back: on the 2-CPU host beside stress-ng
-# and a concurrent CI run, the second container was listed again up to 12 s
-# after its restart, and a full suite run beside a TCG VM is slower still:
-# the 30 s this waited before is the likely cause of the one failure of
-# runtimes_runc.sh's restart checks 18 and 22 (open not listed again in time,
-# then its deny not counted on its row). Generous: it costs nothing when the
-# attach comes.
+# and a concurrent CI run, the second container was listed again up to 17 s
+# after its restart (60 back-to-back re-creations, none missed); a full
+# suite run beside a TCG VM is slower still. The 30 s this waited before is
+# the likely cause of the one failure of runtimes_runc.sh's restart checks 18
+# and 22 (open not listed again in time, then its deny not counted on its
+# row). Generous: it costs nothing when the attach comes.
 RT_WAIT_ATTACH=${E2E_WAIT_ATTACH:-$((2 * WAIT_AGENT))}
 
 rt_wait_policed() {	# CGPATH [SECONDS]
