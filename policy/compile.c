@@ -92,26 +92,17 @@ static int toobig(struct comp *s)
 		    s->p->name, CGP_COMPILE_MAX_LPM);
 }
 
+static int cmp_uint(unsigned a, unsigned b)
+{
+	return a < b ? -1 : a > b;
+}
+
 int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b)
 {
-	int r;
-
-	if (a->dir != b->dir)
-		return a->dir < b->dir ? -1 : 1;
-	if (a->proto != b->proto)
-		return a->proto < b->proto ? -1 : 1;
-	if (a->slot != b->slot)
-		return a->slot < b->slot ? -1 : 1;
-	if (a->cls != b->cls)
-		return a->cls < b->cls ? -1 : 1;
-	if (a->prefixlen != b->prefixlen)
-		return a->prefixlen < b->prefixlen ? -1 : 1;
-	r = memcmp(a->addr, b->addr, 16);
-	if (r)
-		return r;
-	if (a->pad != b->pad)
-		return a->pad < b->pad ? -1 : 1;
-	return 0;
+	return cmp_uint(a->dir, b->dir) ?: cmp_uint(a->proto, b->proto) ?:
+	       cmp_uint(a->slot, b->slot) ?: cmp_uint(a->cls, b->cls) ?:
+	       cmp_uint(a->prefixlen, b->prefixlen) ?: memcmp(a->addr, b->addr, 16) ?:
+	       cmp_uint(a->pad, b->pad);
 }
 
 /* The policy's own entry of the `pols` map: defaults and flags. */
@@ -250,21 +241,13 @@ static int size_entries(struct comp *s)
 	return 0;
 }
 
+/* (plen, addr, deny first, line) */
 static int arec_cmp(const void *pa, const void *pb)
 {
 	const struct arec *a = pa, *b = pb;
-	int r;
 
-	if (a->plen != b->plen)
-		return a->plen < b->plen ? -1 : 1;
-	r = memcmp(a->addr, b->addr, 16);
-	if (r)
-		return r;
-	if (a->verdict != b->verdict)
-		return a->verdict < b->verdict ? -1 : 1;	/* deny (0) first */
-	if (a->line != b->line)
-		return a->line < b->line ? -1 : 1;
-	return 0;
+	return cmp_uint(a->plen, b->plen) ?: memcmp(a->addr, b->addr, 16) ?:
+	       cmp_uint(a->verdict, b->verdict) ?: cmp_uint(a->line, b->line);	/* deny is 0 */
 }
 
 /* Step 4: the rules sorted once by (plen, addr, deny first, line). */

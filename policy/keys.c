@@ -27,13 +27,15 @@ static int scalar_index(const char *const *tab, const char *key)
 	return -1;
 }
 
-/* Duplicate-scalar bookkeeping; -1 (error set) when `key` was already given. */
-static int once(struct cgp_pctx *c, int line, const char *const *tab, const char *key)
+/* A single-valued key of the section (tab): -1 (error set) if unknown here or given before. */
+static int scalar_key(struct cgp_pctx *c, int line, const char *const *tab, const char *key)
 {
 	int i = scalar_index(tab, key);
 
-	if (i < 0)
-		return 0;
+	if (i < 0) {
+		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
+		return -1;
+	}
 	if (c->seen[i]) {
 		cgp_perr(c, line, "duplicate key '%s' in %s (first at line %d)", key, c->curhdr,
 			 c->seen[i]);
@@ -42,6 +44,25 @@ static int once(struct cgp_pctx *c, int line, const char *const *tab, const char
 	c->seen[i] = line;
 	return 0;
 }
+
+/* KEY = one of the words of table; else "bad KEY 'VALUE' (choices)". */
+static int word_key(struct cgp_pctx *c, int line, const char *key, const char *value,
+		    const struct cgp_word *table, const char *choices, int *v)
+{
+	if (cgp_parse_word(value, table, v) == 0)
+		return 0;
+	cgp_perr(c, line, "bad %s '%s' (%s)", key, value, choices);
+	return -1;
+}
+
+static const struct cgp_word log_words[] = { { "deny", 1 }, { "off", 0 }, { NULL, 0 } };
+static const struct cgp_word mode_words[] = { { "audit", 1 }, { "enforce", 0 }, { NULL, 0 } };
+static const struct cgp_word stats_format_words[] = {
+	{ "json", CGP_STATS_JSON }, { "table", CGP_STATS_TABLE }, { NULL, 0 }
+};
+static const struct cgp_word reuse_proto_words[] = {
+	{ "tcp", CGP_PROTO_TCP }, { "udp", CGP_PROTO_UDP }, { NULL, 0 }
+};
 
 /* ------------------------------------------------------------------ [NAME] */
 
@@ -67,16 +88,11 @@ static int add_rule(struct cgp_pctx *c, int line, struct cgp_policy *p, uint8_t 
 static int policy_key(struct cgp_pctx *c, int line, const char *key, const char *value)
 {
 	struct cgp_policy *p = &c->cfg->policies[c->cur];
-	uint8_t v;
-	bool b;
+	int v;
 
 	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
 		return add_rule(c, line, p, key[0] == 'a' ? CGP_ALLOW : CGP_DENY, value);
-	if (scalar_index(policy_scalars, key) < 0) {
-		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
-		return -1;
-	}
-	if (once(c, line, policy_scalars, key) < 0)
+	if (scalar_key(c, line, policy_scalars, key) < 0)
 		return -1;
 	if (!strcmp(key, "cgroup")) {
 		const char *why = cgp_check_cgroup_path(value);
@@ -87,30 +103,24 @@ static int policy_key(struct cgp_pctx *c, int line, const char *key, const char 
 		snprintf(p->cgroup, sizeof(p->cgroup), "%s", value);
 		p->cgroup_line = line;
 	} else if (!strcmp(key, "default_ingress") || !strcmp(key, "default_egress")) {
-		if (cgp_parse_verdict(value, &v) < 0) {
-			cgp_perr(c, line, "bad %s '%s' (allow or deny)", key, value);
+		if (word_key(c, line, key, value, cgp_verdict_words, "allow or deny", &v) < 0)
 			return -1;
-		}
-		p->def[key[8] == 'i' ? CGP_DIR_IN : CGP_DIR_OUT] = v;
+		p->def[key[8] == 'i' ? CGP_DIR_IN : CGP_DIR_OUT] = (uint8_t)v;
 	} else if (!strcmp(key, "log")) {
-		if (strcmp(value, "deny") && strcmp(value, "off")) {
-			cgp_perr(c, line, "bad log '%s' (deny or off)", value);
+		if (word_key(c, line, key, value, log_words, "deny or off", &v) < 0)
 			return -1;
-		}
-		p->log_deny = value[0] == 'd';
+		p->log_deny = v;
 	} else if (!strcmp(key, "mode")) {
-		if (strcmp(value, "enforce") && strcmp(value, "audit")) {
-			cgp_perr(c, line, "bad mode '%s' (enforce or audit)", value);
+		if (word_key(c, line, key, value, mode_words, "enforce or audit", &v) < 0)
 			return -1;
-		}
-		p->audit = value[0] == 'a';
-	} else if (cgp_parse_bool(value, &b) < 0) {	/* accelerate, stats */
-		cgp_perr(c, line, "bad %s '%s' (yes, no, true, false, on, off, 1 or 0)", key, value);
+		p->audit = v;
+	} else if (word_key(c, line, key, value, cgp_bool_words,	/* accelerate, stats */
+			    "yes, no, true, false, on, off, 1 or 0", &v) < 0) {
 		return -1;
 	} else if (!strcmp(key, "accelerate")) {
-		p->accelerate = b;
+		p->accelerate = v;
 	} else {
-		p->stats = b;
+		p->stats = v;
 	}
 	return 0;
 }
@@ -138,11 +148,7 @@ static int agent_key(struct cgp_pctx *c, int line, const char *key, const char *
 	struct cgp_agent_conf *a = &c->cfg->agent;
 	unsigned long v;
 
-	if (scalar_index(agent_scalars, key) < 0) {
-		cgp_perr(c, line, "unknown key '%s' in [agent]", key);
-		return -1;
-	}
-	if (once(c, line, agent_scalars, key) < 0)
+	if (scalar_key(c, line, agent_scalars, key) < 0)	/* curhdr: "[agent]" */
 		return -1;
 	if (!strcmp(key, "pin_path")) {
 		if (value[0] != '/' || cgp_has_space(value) || strlen(value) >= sizeof(a->pin_path)) {
@@ -158,14 +164,10 @@ static int agent_key(struct cgp_pctx *c, int line, const char *key, const char *
 		}
 		a->stats_interval = (unsigned)v;
 	} else if (!strcmp(key, "stats_format")) {
-		if (!strcmp(value, "json"))
-			a->stats_format = CGP_STATS_JSON;
-		else if (!strcmp(value, "table"))
-			a->stats_format = CGP_STATS_TABLE;
-		else {
-			cgp_perr(c, line, "bad stats_format '%s' (json or table)", value);
+		int f;
+		if (word_key(c, line, key, value, stats_format_words, "json or table", &f) < 0)
 			return -1;
-		}
+		a->stats_format = (enum cgp_stats_format)f;
 	} else if (!strcmp(key, "events_output") || !strcmp(key, "metrics_file")) {
 		return agent_output(c, line, key, value);
 	} else {				/* stats_output */
@@ -243,34 +245,24 @@ static int reuse_address(struct cgp_pctx *c, int line, struct cgp_reuseport *rp,
 static int reuse_key(struct cgp_pctx *c, int line, const char *key, const char *value)
 {
 	struct cgp_reuseport *rp = &c->cfg->reuseports[c->cur];
-	unsigned long v;
+	unsigned long port;
+	int proto;
 
 	if (!strcmp(key, "backend"))
 		return add_backend(c, line, rp, value);
-	if (scalar_index(reuse_scalars, key) < 0) {
-		cgp_perr(c, line, "unknown key '%s' in %s", key, c->curhdr);
+	if (scalar_key(c, line, reuse_scalars, key) < 0)
 		return -1;
-	}
-	if (once(c, line, reuse_scalars, key) < 0)
-		return -1;
-	if (!strcmp(key, "port")) {
-		if (cgp_parse_uint(value, 65535, &v) < 0 || v == 0) {
-			cgp_perr(c, line, "bad port '%s' (1-65535)", value);
-			return -1;
-		}
-		rp->port = (uint16_t)v;
-	} else if (!strcmp(key, "proto")) {
-		if (!strcmp(value, "tcp"))
-			rp->proto = CGP_PROTO_TCP;
-		else if (!strcmp(value, "udp"))
-			rp->proto = CGP_PROTO_UDP;
-		else {
-			cgp_perr(c, line, "bad proto '%s' (tcp or udp)", value);
-			return -1;
-		}
-	} else {
+	if (!strcmp(key, "address"))
 		return reuse_address(c, line, rp, value);
+	if (!strcmp(key, "port")) {
+		if (cgp_parse_port(c, line, value, &port) < 0)
+			return -1;
+		rp->port = (uint16_t)port;
+		return 0;
 	}
+	if (word_key(c, line, key, value, reuse_proto_words, "tcp or udp", &proto) < 0)
+		return -1;
+	rp->proto = (uint8_t)proto;		/* proto */
 	return 0;
 }
 

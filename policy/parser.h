@@ -78,9 +78,17 @@ void cgp_finish_section(struct cgp_pctx *c);	/* checks that need all keys of the
 void cgp_check_global(struct cgp_pctx *c);	/* checks across sections */
 
 /* values.c: each 0 on success, -1 if the text is not such a value. */
+struct cgp_word {
+	const char *name;
+	int value;
+};
+/* One of the words of table (ended by a NULL name) into *value. */
+int cgp_parse_word(const char *s, const struct cgp_word *table, int *value);
+extern const struct cgp_word cgp_bool_words[];	/* yes/no, true/false, 1/0, on/off */
+extern const struct cgp_word cgp_verdict_words[];	/* allow, deny */
 int cgp_parse_uint(const char *s, unsigned long max, unsigned long *out);
-int cgp_parse_bool(const char *s, bool *out);
-int cgp_parse_verdict(const char *s, uint8_t *out);
+/* A port, 1..65535; -1 with "bad port 'S' (1-65535)" reported. */
+int cgp_parse_port(struct cgp_pctx *c, int line, const char *s, unsigned long *port);
 /* Address or CIDR, or "any"; on error msg says what is wrong. */
 int cgp_parse_addr_msg(const char *s, uint8_t addr[16], uint8_t *plen, bool *is_v4,
 		       char *msg, size_t msglen);

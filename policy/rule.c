@@ -14,23 +14,16 @@ static int parse_port_item(struct cgp_pctx *c, int line, char *item, unsigned lo
 {
 	char *dash = strchr(item, '-');
 
+	if (dash)
+		*dash = '\0';
+	if (cgp_parse_port(c, line, item, lo) < 0)
+		return -1;
 	if (!dash) {
-		if (cgp_parse_uint(item, 65535, lo) < 0 || *lo == 0) {
-			cgp_perr(c, line, "bad port '%s' (1-65535)", item);
-			return -1;
-		}
 		*hi = *lo;
 		return 0;
 	}
-	*dash = '\0';
-	if (cgp_parse_uint(item, 65535, lo) < 0 || *lo == 0) {
-		cgp_perr(c, line, "bad port '%s' (1-65535)", item);
+	if (cgp_parse_port(c, line, dash + 1, hi) < 0)
 		return -1;
-	}
-	if (cgp_parse_uint(dash + 1, 65535, hi) < 0 || *hi == 0) {
-		cgp_perr(c, line, "bad port '%s' (1-65535)", dash + 1);
-		return -1;
-	}
 	if (*lo > *hi) {
 		cgp_perr(c, line, "bad port range '%lu-%lu' (start above end)", *lo, *hi);
 		return -1;
@@ -77,37 +70,17 @@ static int parse_ports(struct cgp_pctx *c, int line, const char *s, struct cgp_r
 	return 0;
 }
 
-static int parse_direction(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
-{
-	if (!strcmp(s, "in"))
-		r->dirs = CGP_DIR_BIT(CGP_DIR_IN);
-	else if (!strcmp(s, "out"))
-		r->dirs = CGP_DIR_BIT(CGP_DIR_OUT);
-	else if (!strcmp(s, "both"))
-		r->dirs = CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT);
-	else {
-		cgp_perr(c, line, "unknown direction '%s' (in, out or both)", s);
-		return -1;
-	}
-	return 0;
-}
+static const struct cgp_word dir_words[] = {
+	{ "in", CGP_DIR_BIT(CGP_DIR_IN) },
+	{ "out", CGP_DIR_BIT(CGP_DIR_OUT) },
+	{ "both", CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT) },
+	{ NULL, 0 }
+};
 
-static int parse_proto(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
-{
-	if (!strcmp(s, "tcp"))
-		r->proto = CGP_PROTO_TCP;
-	else if (!strcmp(s, "udp"))
-		r->proto = CGP_PROTO_UDP;
-	else if (!strcmp(s, "icmp"))
-		r->proto = CGP_PROTO_ICMP;
-	else if (!strcmp(s, "any"))
-		r->proto = CGP_RULE_PROTO_ANY;
-	else {
-		cgp_perr(c, line, "unknown protocol '%s' (tcp, udp, icmp or any)", s);
-		return -1;
-	}
-	return 0;
-}
+static const struct cgp_word proto_words[] = {
+	{ "tcp", CGP_PROTO_TCP }, { "udp", CGP_PROTO_UDP }, { "icmp", CGP_PROTO_ICMP },
+	{ "any", CGP_RULE_PROTO_ANY }, { NULL, 0 }
+};
 
 int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *value,
 		   struct cgp_rule *r)
@@ -116,6 +89,7 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 	char *tok[6];
 	char msg[256];
 	unsigned n;
+	int v;
 
 	memset(r, 0, sizeof(*r));
 	r->line = line;
@@ -126,8 +100,16 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 		cgp_perr(c, line, "incomplete rule, expected: DIRECTION PROTO ADDRESS [port PORTS]");
 		return -1;
 	}
-	if (parse_direction(c, line, tok[0], r) < 0 || parse_proto(c, line, tok[1], r) < 0)
+	if (cgp_parse_word(tok[0], dir_words, &v) < 0) {
+		cgp_perr(c, line, "unknown direction '%s' (in, out or both)", tok[0]);
 		return -1;
+	}
+	r->dirs = (uint8_t)v;
+	if (cgp_parse_word(tok[1], proto_words, &v) < 0) {
+		cgp_perr(c, line, "unknown protocol '%s' (tcp, udp, icmp or any)", tok[1]);
+		return -1;
+	}
+	r->proto = (uint8_t)v;
 	if (cgp_parse_addr_msg(tok[2], r->addr, &r->plen, &r->is_v4, msg, sizeof(msg)) < 0) {
 		cgp_perr(c, line, "%s", msg);
 		return -1;

@@ -88,22 +88,8 @@ static int remember_section(struct cgp_pctx *c, int line, const char *norm)
 	return 0;
 }
 
-static int new_policy(struct cgp_pctx *c, int line, const char *name)
+static void policy_defaults(struct cgp_policy *p, const char *name, int line)
 {
-	struct cgp_config *cfg = c->cfg;
-	struct cgp_policy *p;
-
-	if (cfg->npolicies >= CGP_MAX_POLICIES) {
-		cgp_perr(c, line, "too many policy sections (max %d)", CGP_MAX_POLICIES);
-		return -1;
-	}
-	/* doubling: growing by one is quadratic over 1023 x 4 KiB policies */
-	p = cgp_grow(c, line, cfg->policies, cfg->npolicies, &c->cap_policies, 4, UINT_MAX,
-		     sizeof(*p));
-	if (!p)
-		return -1;
-	cfg->policies = p;
-	p = &cfg->policies[cfg->npolicies];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->line = line;
@@ -111,30 +97,45 @@ static int new_policy(struct cgp_pctx *c, int line, const char *name)
 	p->def[CGP_DIR_OUT] = CGP_ALLOW;
 	p->accelerate = false;
 	p->stats = true;
-	c->cur = cfg->npolicies++;
-	return 0;
 }
 
-static int new_reuseport(struct cgp_pctx *c, int line, const char *name)
+static void reuseport_defaults(struct cgp_reuseport *rp, const char *name, int line)
 {
-	struct cgp_config *cfg = c->cfg;
-	struct cgp_reuseport *rp;
-
-	if (cfg->nreuseports >= CGP_MAX_POLICIES) {
-		cgp_perr(c, line, "too many reuseport sections (max %d)", CGP_MAX_POLICIES);
-		return -1;
-	}
-	rp = cgp_grow(c, line, cfg->reuseports, cfg->nreuseports, &c->cap_reuseports, 4, UINT_MAX,
-		      sizeof(*rp));
-	if (!rp)
-		return -1;
-	cfg->reuseports = rp;
-	rp = &cfg->reuseports[cfg->nreuseports];
 	memset(rp, 0, sizeof(*rp));
 	snprintf(rp->name, sizeof(rp->name), "%s", name);
 	rp->line = line;
 	rp->proto = CGP_PROTO_TCP;
-	c->cur = cfg->nreuseports++;
+}
+
+/* A new entry in cfg->policies or cfg->reuseports, with its defaults; c->cur is its index. */
+static int new_entry(struct cgp_pctx *c, int line, enum cgp_sec_kind kind, const char *name)
+{
+	struct cgp_config *cfg = c->cfg;
+	bool policy = kind == CGP_SEC_POLICY;
+	unsigned *n = policy ? &cfg->npolicies : &cfg->nreuseports;
+
+	if (*n >= CGP_MAX_POLICIES) {
+		cgp_perr(c, line, "too many %s sections (max %d)", policy ? "policy" : "reuseport",
+			 CGP_MAX_POLICIES);
+		return -1;
+	}
+	/* doubling: growing by one is quadratic over 1023 x 4 KiB policies */
+	if (policy) {
+		struct cgp_policy *p = cgp_grow(c, line, cfg->policies, *n, &c->cap_policies, 4,
+						UINT_MAX, sizeof(*p));
+		if (!p)
+			return -1;
+		cfg->policies = p;
+		policy_defaults(&p[*n], name, line);
+	} else {
+		struct cgp_reuseport *rp = cgp_grow(c, line, cfg->reuseports, *n,
+						    &c->cap_reuseports, 4, UINT_MAX, sizeof(*rp));
+		if (!rp)
+			return -1;
+		cfg->reuseports = rp;
+		reuseport_defaults(&rp[*n], name, line);
+	}
+	c->cur = (*n)++;
 	return 0;
 }
 
@@ -156,9 +157,7 @@ int cgp_section_start(struct cgp_pctx *c, char *hdr, int line)
 		c->seen[i] = 0;
 	snprintf(c->curhdr, sizeof(c->curhdr), "[%s]", norm);
 
-	if (kind == CGP_SEC_POLICY && new_policy(c, line, name) < 0)
-		return -1;
-	if (kind == CGP_SEC_REUSEPORT && new_reuseport(c, line, name) < 0)
+	if ((kind == CGP_SEC_POLICY || kind == CGP_SEC_REUSEPORT) && new_entry(c, line, kind, name) < 0)
 		return -1;
 	c->kind = kind;
 	return 0;

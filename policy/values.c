@@ -50,32 +50,32 @@ int cgp_parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-int cgp_parse_bool(const char *s, bool *out)
+int cgp_parse_word(const char *s, const struct cgp_word *table, int *value)
 {
-	static const char *const t[] = { "yes", "true", "1", "on" };
-	static const char *const f[] = { "no", "false", "0", "off" };
-
-	for (unsigned i = 0; i < 4; i++) {
-		if (!strcmp(s, t[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(s, f[i])) {
-			*out = false;
+	for (const struct cgp_word *w = table; w->name; w++) {
+		if (!strcmp(s, w->name)) {
+			*value = w->value;
 			return 0;
 		}
 	}
 	return -1;
 }
 
-int cgp_parse_verdict(const char *s, uint8_t *out)
+const struct cgp_word cgp_bool_words[] = {
+	{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
+	{ "1", 1 }, { "0", 0 }, { "on", 1 }, { "off", 0 }, { NULL, 0 }
+};
+
+const struct cgp_word cgp_verdict_words[] = {
+	{ "allow", CGP_ALLOW }, { "deny", CGP_DENY }, { NULL, 0 }
+};
+
+int cgp_parse_port(struct cgp_pctx *c, int line, const char *s, unsigned long *port)
 {
-	if (!strcmp(s, "allow"))
-		*out = CGP_ALLOW;
-	else if (!strcmp(s, "deny"))
-		*out = CGP_DENY;
-	else
+	if (cgp_parse_uint(s, 65535, port) < 0 || *port == 0) {
+		cgp_perr(c, line, "bad port '%s' (1-65535)", s);
 		return -1;
+	}
 	return 0;
 }
 
