@@ -51,10 +51,7 @@
 #include "agent/features.h"
 #include "agent/log.h"
 #include "agent/reuseport.h"
-/* The skeleton's struct would be called cgp_reuseport, like the policy section's. */
-#define cgp_reuseport cgp_rp_skel
-#include "reuseport.skel.h"
-#undef cgp_reuseport
+#include "agent/rp_state.h"
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
@@ -62,19 +59,6 @@
 #ifndef SO_DETACH_REUSEPORT_BPF
 #define SO_DETACH_REUSEPORT_BPF 68
 #endif
-
-enum rp_map { RPM_SVCS, RPM_BACKEND, RPM_SOCKS, RPM_OCC, RPM_STEERED, RPM_SK, RPM_INFO, RPM_GROUPS, RPM_N };
-enum rp_prog { RPP_SELECT, RPP_LISTEN, RPP_N };
-
-static const char *const rp_map_names[RPM_N] = {
-	"svcs", "backend", "socks", "occ", "steered", "sk", "info", "groups",
-};
-static const char *const rp_prog_names[RPP_N] = { "select", "listen" };
-
-struct rp_state {
-	int map[RPM_N];
-	int prog[RPP_N];
-};
 
 /* A listener found by sock_diag. */
 struct lst {
@@ -134,212 +118,6 @@ struct cgp_rp_plan {
 	struct cgp_rp_cgback *saved;
 	unsigned nsaved;
 };
-
-/* ------------------------------------------------------------ pinned state */
-
-static void rp_state_init(struct rp_state *st)
-{
-	for (int i = 0; i < RPM_N; i++)
-		st->map[i] = -1;
-	for (int i = 0; i < RPP_N; i++)
-		st->prog[i] = -1;
-}
-
-static void rp_state_close(struct rp_state *st)
-{
-	for (int i = 0; i < RPM_N; i++)
-		if (st->map[i] >= 0)
-			close(st->map[i]);
-	for (int i = 0; i < RPP_N; i++)
-		if (st->prog[i] >= 0)
-			close(st->prog[i]);
-	rp_state_init(st);
-}
-
-static int rp_path(char *buf, size_t len, const struct cgp_pins *p, const char *sub, const char *name)
-{
-	int n;
-
-	if (sub && name)
-		n = snprintf(buf, len, "%s/reuseport/%s/%s", p->dir, sub, name);
-	else if (sub)
-		n = snprintf(buf, len, "%s/reuseport/%s", p->dir, sub);
-	else
-		n = snprintf(buf, len, "%s/reuseport", p->dir);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static int link_path(char *buf, size_t len, const struct cgp_pins *p, __u64 cgid)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "%llu_listen", (unsigned long long)cgid);
-	return rp_path(buf, len, p, "links", name);
-}
-
-/*
- * -ENOENT when there is no (complete) sub-state. -ESTALE for a sub-state of an
- * older cgpolicy (a CGROUP_ARRAY where maps/backend is now), unless any_layout:
- * then it is opened without maps/backend (status, remove).
- */
-static int rp_open_layout(const struct cgp_pins *p, struct rp_state *st, bool any_layout)
-{
-	char path[PATH_MAX];
-
-	rp_state_init(st);
-	for (int i = 0; i < RPM_N; i++) {
-		rp_path(path, sizeof(path), p, "maps", rp_map_names[i]);
-		st->map[i] = bpf_obj_get(path);
-		if (st->map[i] < 0) {
-			int err = -errno;
-
-			if (i == RPM_SVCS && err == -ENOENT)
-				return -ENOENT;
-			if (i == RPM_BACKEND && err == -ENOENT) {
-				if (any_layout)
-					continue;
-				rp_state_close(st);
-				return -ESTALE;
-			}
-			pr_err("reuseport: pinned map %s is missing (%s): run 'cgpolicy remove --pin-path %s' "
-			       "and apply again\n", path, strerror(-err), p->dir);
-			rp_state_close(st);
-			return err;
-		}
-	}
-	for (int i = 0; i < RPP_N; i++) {
-		rp_path(path, sizeof(path), p, "progs", rp_prog_names[i]);
-		st->prog[i] = bpf_obj_get(path);
-		if (st->prog[i] < 0) {
-			int err = -errno;
-
-			pr_err("reuseport: pinned program %s is missing (%s): run 'cgpolicy remove --pin-path %s' "
-			       "and apply again\n", path, strerror(-err), p->dir);
-			rp_state_close(st);
-			return err;
-		}
-	}
-	return 0;
-}
-
-static int rp_open(const struct cgp_pins *p, struct rp_state *st)
-{
-	return rp_open_layout(p, st, false);
-}
-
-static int unpin_sub(const struct cgp_pins *p, const char *sub)
-{
-	char path[PATH_MAX], f[PATH_MAX + 256];
-	struct dirent *de;
-	int err = 0;
-	DIR *d;
-
-	rp_path(path, sizeof(path), p, sub, NULL);
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-		if (unlink(f) && errno != ENOENT) {
-			err = -errno;
-			pr_err("reuseport: cannot unpin %s: %s\n", f, strerror(errno));
-		}
-	}
-	closedir(d);
-	if (rmdir(path) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
-}
-
-/* Links first (the sockops program leaves the cgroups), then programs, maps. */
-static int rp_unpin_all(const struct cgp_pins *p)
-{
-	char path[PATH_MAX];
-	int err = 0, e;
-
-	if ((e = unpin_sub(p, "links")))
-		err = e;
-	if ((e = unpin_sub(p, "progs")) && !err)
-		err = e;
-	if ((e = unpin_sub(p, "maps")) && !err)
-		err = e;
-	rp_path(path, sizeof(path), p, NULL, NULL);
-	if (rmdir(path) && errno != ENOENT && !err)
-		err = -errno;
-	return err;
-}
-
-static int rp_create(const struct cgp_pins *p, struct rp_state *st)
-{
-	struct cgp_rp_skel *skel;
-	struct bpf_map *maps[RPM_N];
-	struct bpf_program *progs[RPP_N];
-	char path[PATH_MAX];
-	int err;
-
-	rp_unpin_all(p);	/* leftovers of an interrupted create */
-	skel = cgp_reuseport__open();
-	if (!skel) {
-		err = -errno;
-		pr_err("reuseport: failed to open the BPF object: %s\n", strerror(-err));
-		return err;
-	}
-	err = cgp_reuseport__load(skel);
-	if (err) {
-		pr_err("reuseport: failed to load the steering BPF programs: %s (run with -v for the "
-		       "verifier log)\n", strerror(-err));
-		goto out;
-	}
-	maps[RPM_SVCS] = skel->maps.cgp_rp_svcs;
-	maps[RPM_BACKEND] = skel->maps.cgp_rp_backend;
-	maps[RPM_SOCKS] = skel->maps.cgp_rp_socks;
-	maps[RPM_OCC] = skel->maps.cgp_rp_occ;
-	maps[RPM_STEERED] = skel->maps.cgp_rp_steered;
-	maps[RPM_SK] = skel->maps.cgp_rp_sk;
-	maps[RPM_INFO] = skel->maps.cgp_rp_info;
-	maps[RPM_GROUPS] = skel->maps.cgp_rp_groups;
-	progs[RPP_SELECT] = skel->progs.cgp_rp_select;
-	progs[RPP_LISTEN] = skel->progs.cgp_rp_listen;
-
-	rp_path(path, sizeof(path), p, NULL, NULL);
-	if (mkdir(path, 0700) && errno != EEXIST)
-		goto mkdir_fail;
-	for (int i = 0; i < 3; i++) {
-		static const char *const subs[] = { "maps", "progs", "links" };
-
-		rp_path(path, sizeof(path), p, subs[i], NULL);
-		if (mkdir(path, 0700) && errno != EEXIST)
-			goto mkdir_fail;
-	}
-	for (int i = 0; i < RPP_N; i++) {
-		rp_path(path, sizeof(path), p, "progs", rp_prog_names[i]);
-		err = bpf_program__pin(progs[i], path);
-		if (err)
-			goto pin_fail;
-	}
-	for (int i = RPM_N - 1; i >= 0; i--) {	/* svcs (0) last */
-		rp_path(path, sizeof(path), p, "maps", rp_map_names[i]);
-		err = bpf_map__pin(maps[i], path);
-		if (err)
-			goto pin_fail;
-	}
-	cgp_reuseport__destroy(skel);
-	return rp_open(p, st);
-
-mkdir_fail:
-	err = -errno;
-	pr_err("reuseport: cannot create %s: %s\n", path, strerror(-err));
-	rp_unpin_all(p);
-	goto out;
-pin_fail:
-	pr_err("reuseport: failed to pin %s: %s\n", path, strerror(-err));
-	rp_unpin_all(p);
-out:
-	cgp_reuseport__destroy(skel);
-	return err;
-}
 
 /* ------------------------------------------------------------ listeners */
 
@@ -578,69 +356,6 @@ static const struct cgp_rp_cgroup *find_cg(const struct cgp_rp_cgroup *cgs, unsi
 
 /* ------------------------------------------------------------ map helpers */
 
-static bool slot_cookie(const struct rp_state *st, __u32 slot, __u64 *cookie)
-{
-	__u64 c = 0;
-
-	if (bpf_map_lookup_elem(st->map[RPM_SOCKS], &slot, &c))
-		return false;
-	if (cookie)
-		*cookie = c;
-	return true;
-}
-
-/* Bitmap of the occupied slots of backend index bidx. */
-static __u64 occupied(const struct rp_state *st, __u32 bidx)
-{
-	__u64 m = 0;
-
-	for (__u32 k = 0; k < CGP_RP_SLOTS; k++)
-		if (slot_cookie(st, bidx * CGP_RP_SLOTS + k, NULL))
-			m |= 1ull << k;
-	return m;
-}
-
-static void clear_backend(const struct rp_state *st, __u32 bidx)
-{
-	__u64 zero = 0;
-
-	for (__u32 k = 0; k < CGP_RP_SLOTS; k++) {
-		__u32 s = bidx * CGP_RP_SLOTS + k;
-
-		bpf_map_delete_elem(st->map[RPM_SOCKS], &s);
-	}
-	bpf_map_update_elem(st->map[RPM_OCC], &bidx, &zero, BPF_ANY);
-}
-
-static void zero_counters(const struct rp_state *st, __u32 id)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *z;
-
-	if (ncpu <= 0 || !(z = calloc(ncpu, sizeof(*z))))
-		return;
-	for (__u32 i = 0; i < CGP_RP_CNT_PER_SVC; i++) {
-		__u32 k = id * CGP_RP_CNT_PER_SVC + i;
-
-		bpf_map_update_elem(st->map[RPM_STEERED], &k, z, BPF_ANY);
-	}
-	free(z);
-}
-
-static __u64 counter(const struct rp_state *st, __u32 idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *v, sum = 0;
-
-	if (ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
-		return 0;
-	if (!bpf_map_lookup_elem(st->map[RPM_STEERED], &idx, v))
-		for (int c = 0; c < ncpu; c++)
-			sum += v[c];
-	free(v);
-	return sum;
-}
-
 static void key_of(const struct cgp_reuseport *rp, struct cgp_rp_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -649,16 +364,6 @@ static void key_of(const struct cgp_reuseport *rp, struct cgp_rp_key *k)
 	k->has_addr = rp->has_addr;
 	if (rp->has_addr)
 		memcpy(k->addr, rp->addr, 16);
-}
-
-static void fmt_addr(const __u8 a[16], char *buf, size_t len)
-{
-	static const __u8 v4pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (!memcmp(a, v4pre, 12))
-		inet_ntop(AF_INET, a + 12, buf, len);
-	else
-		inet_ntop(AF_INET6, a, buf, len);
 }
 
 /* ------------------------------------------------------------ plan */
@@ -893,7 +598,7 @@ static int attach_links(struct cgp_rp_plan *pl, const struct cgp_rp_cgroup *cgs,
 				continue;
 			if (PUSH(pl->keep_cgid, pl->nkeep, cg->cgid))
 				return -ENOMEM;
-			link_path(path, sizeof(path), &pl->pins, cg->cgid);
+			rp_link_path(path, sizeof(path), &pl->pins, cg->cgid);
 			fd = bpf_obj_get(path);
 			if (fd >= 0) {
 				bool alive = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.cgroup.cgroup_id;
@@ -991,7 +696,7 @@ static int adopt_listeners(struct cgp_rp_plan *pl, struct rp_svcplan *sp,
 			for (__u32 k = 0; k < CGP_RP_SLOTS && reg[i]; k++) {
 				__u64 c;
 
-				if (slot_cookie(&pl->st, bidx * CGP_RP_SLOTS + k, &c) && c == l[i].cookie)
+				if (rp_slot_cookie(&pl->st, bidx * CGP_RP_SLOTS + k, &c) && c == l[i].cookie)
 					reg[i] = false;
 			}
 			want[i] = reg[i];
@@ -1004,7 +709,7 @@ static int adopt_listeners(struct cgp_rp_plan *pl, struct rp_svcplan *sp,
 				for (__u32 k = 0; k < CGP_RP_SLOTS; k++) {
 					__u64 c;
 
-					if (slot_cookie(&pl->st, ob * CGP_RP_SLOTS + k, &c) && c == l[i].cookie &&
+					if (rp_slot_cookie(&pl->st, ob * CGP_RP_SLOTS + k, &c) && c == l[i].cookie &&
 					    PUSH(pl->stale_slots, pl->nstale, ob * CGP_RP_SLOTS + k)) {
 						err = -ENOMEM;
 						goto out;
@@ -1040,7 +745,7 @@ static int adopt_listeners(struct cgp_rp_plan *pl, struct rp_svcplan *sp,
 
 		if (!want[i])
 			continue;
-		fmt_addr(l[i].addr, a, sizeof(a));
+		rp_fmt_addr(l[i].addr, a, sizeof(a));
 		if (l[i].fd < 0 && !l[i].held) {
 			pr_debug("reuseport: listener %s port %u closed meanwhile\n", a, rp->port);
 			continue;
@@ -1208,7 +913,7 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 			char a[INET6_ADDRSTRLEN] = "any";
 
 			if (rp->has_addr)
-				fmt_addr(rp->addr, a, sizeof(a));
+				rp_fmt_addr(rp->addr, a, sizeof(a));
 			printf("would steer [reuseport %s] tcp %s port %u:", rp->name, a, rp->port);
 			for (unsigned j = 0; j < rp->nbackends; j++)
 				printf(" %s %u%s", rp->backends[j].policy, rp->backends[j].weight,
@@ -1223,7 +928,7 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 		return -ENOMEM;
 	cgp_pins_init(&pl->pins, p->dir);
 	rp_state_init(&pl->st);
-	err = rp_open(p, &pl->st);
+	err = rp_state_open(p, &pl->st, false);
 	if (err == -ESTALE) {
 		/* One-off on upgrade: steering is off from here until commit. */
 		pr_warn("reuseport: the steering state at %s/reuseport is from an older cgpolicy: "
@@ -1237,7 +942,7 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 			free(pl);
 			return 0;	/* nothing to do, nothing to undo */
 		}
-		err = rp_create(p, &pl->st);
+		err = rp_state_create(p, &pl->st);
 	}
 	if (err)
 		goto fail;
@@ -1262,7 +967,7 @@ int cgp_reuseport_prepare(const struct cgp_pins *p, const struct cgp_config *cfg
 				continue;
 			/* a backend index that changed cgroup: its old listeners go */
 			if (sp->had_old && (sp->old.present & (1u << b)) && sp->old.cgid[b] != sp->svc.cgid[b])
-				clear_backend(&pl->st, idx);
+				rp_clear_backend(&pl->st, idx);
 		}
 	}
 	err = attach_links(pl, cgs, ncgs);
@@ -1291,7 +996,7 @@ static void print_svc(const struct rp_svcplan *sp)
 	bool first = true;
 
 	if (sp->key.has_addr)
-		fmt_addr(sp->key.addr, a, sizeof(a));
+		rp_fmt_addr(sp->key.addr, a, sizeof(a));
 	printf("steering [reuseport %s] tcp %s port %u:", sp->info.name, a, sp->key.port);
 	for (int b = 0; b < CGP_RP_MAX_BACKENDS; b++) {
 		if (!(sp->svc.present & (1u << b)))
@@ -1321,15 +1026,15 @@ void cgp_reuseport_commit(struct cgp_rp_plan *pl)
 
 			if (!(sp->svc.present & (1u << b))) {
 				if (sp->had_old && (sp->old.present & (1u << b)))
-					clear_backend(&pl->st, bidx);
+					rp_clear_backend(&pl->st, bidx);
 				continue;
 			}
-			occ = occupied(&pl->st, bidx);
+			occ = rp_occupied(&pl->st, bidx);
 			sp->nlisteners[b] = __builtin_popcountll(occ);
 			bpf_map_update_elem(pl->st.map[RPM_OCC], &bidx, &occ, BPF_ANY);
 		}
 		if (!sp->had_old)
-			zero_counters(&pl->st, sp->svc.id);
+			rp_zero_counters(&pl->st, sp->svc.id);
 		bpf_map_update_elem(pl->st.map[RPM_INFO], &sp->svc.id, &sp->info, BPF_ANY);
 		if (bpf_map_update_elem(pl->st.map[RPM_SVCS], &sp->key, &sp->svc, BPF_ANY))
 			pr_warn("reuseport: cannot write [reuseport %s]: %s\n", sp->info.name, strerror(errno));
@@ -1340,7 +1045,7 @@ void cgp_reuseport_commit(struct cgp_rp_plan *pl)
 		bpf_map_delete_elem(pl->st.map[RPM_SVCS], &pl->drop[i]);
 		if (pl->drop_id[i] < CGP_RP_MAX_SVCS) {
 			for (__u32 b = 0; b < CGP_RP_MAX_BACKENDS; b++)
-				clear_backend(&pl->st, CGP_RP_BIDX(pl->drop_id[i], b));
+				rp_clear_backend(&pl->st, CGP_RP_BIDX(pl->drop_id[i], b));
 			bpf_map_delete_elem(pl->st.map[RPM_INFO], &pl->drop_id[i]);
 		}
 	}
@@ -1370,7 +1075,7 @@ void cgp_reuseport_commit(struct cgp_rp_plan *pl)
 	}
 	if (pl->teardown) {
 		rp_state_close(&pl->st);
-		if (rp_unpin_all(&pl->pins))
+		if (rp_state_remove(&pl->pins))
 			pr_warn("reuseport: could not unpin everything under %s/reuseport\n", pl->pins.dir);
 		else
 			printf("listener steering removed\n");
@@ -1407,7 +1112,7 @@ void cgp_reuseport_abort(struct cgp_rp_plan *pl)
 	for (unsigned i = 0; i < pl->nnew_links; i++) {
 		if (!pl->new_link_cgid[i])
 			continue;
-		link_path(path, sizeof(path), &pl->pins, pl->new_link_cgid[i]);
+		rp_link_path(path, sizeof(path), &pl->pins, pl->new_link_cgid[i]);
 		unlink(path);
 	}
 	plan_free(pl);
@@ -1423,7 +1128,7 @@ int cgp_reuseport_remove(const struct cgp_pins *p)
 	if (!pl)
 		return -ENOMEM;
 	cgp_pins_init(&pl->pins, p->dir);
-	err = rp_open_layout(p, &pl->st, true);
+	err = rp_state_open(p, &pl->st, true);
 	if (err == -ENOENT) {
 		char path[PATH_MAX];
 
@@ -1432,11 +1137,11 @@ int cgp_reuseport_remove(const struct cgp_pins *p)
 		rp_path(path, sizeof(path), p, NULL, NULL);
 		if (access(path, F_OK))
 			return 0;
-		return rp_unpin_all(p);
+		return rp_state_remove(p);
 	}
 	if (err) {
 		free(pl);
-		return rp_unpin_all(p);
+		return rp_state_remove(p);
 	}
 	/* No service: a program still attached to a group we cannot reach passes. */
 	while (!bpf_map_get_next_key(pl->st.map[RPM_SVCS], prev, &next)) {
@@ -1449,7 +1154,7 @@ int cgp_reuseport_remove(const struct cgp_pins *p)
 		detach_groups(pl);
 	rp_state_close(&pl->st);
 	plan_free(pl);
-	return rp_unpin_all(p) ?: err;
+	return rp_state_remove(p) ?: err;
 }
 
 /* ------------------------------------------------------------ status */
@@ -1477,7 +1182,7 @@ void cgp_reuseport_status(const struct cgp_pins *p, FILE *f, bool json)
 	struct rp_state st;
 	unsigned n = 0;
 
-	if (rp_open_layout(p, &st, true)) {
+	if (rp_state_open(p, &st, true)) {
 		if (json)
 			fputs("[]", f);
 		return;
@@ -1495,10 +1200,10 @@ void cgp_reuseport_status(const struct cgp_pins *p, FILE *f, bool json)
 		for (int b = 0; b < CGP_RP_MAX_BACKENDS; b++) {
 			if (!(r->svc.present & (1u << b)))
 				continue;
-			r->listeners[b] = __builtin_popcountll(occupied(&st, CGP_RP_BIDX(r->svc.id, b)));
-			r->steered[b] = counter(&st, r->svc.id * CGP_RP_CNT_PER_SVC + b);
+			r->listeners[b] = __builtin_popcountll(rp_occupied(&st, CGP_RP_BIDX(r->svc.id, b)));
+			r->steered[b] = rp_counter(&st, r->svc.id * CGP_RP_CNT_PER_SVC + b);
 		}
-		r->unsteered = counter(&st, r->svc.id * CGP_RP_CNT_PER_SVC + CGP_RP_MAX_BACKENDS);
+		r->unsteered = rp_counter(&st, r->svc.id * CGP_RP_CNT_PER_SVC + CGP_RP_MAX_BACKENDS);
 		n++;
 	}
 	while (rows && !bpf_map_get_next_key(st.map[RPM_GROUPS], gprev, &gnext)) {
@@ -1523,7 +1228,7 @@ void cgp_reuseport_status(const struct cgp_pins *p, FILE *f, bool json)
 		bool first = true;
 
 		if (r->info.key.has_addr)
-			fmt_addr(r->info.key.addr, a, sizeof(a));
+			rp_fmt_addr(r->info.key.addr, a, sizeof(a));
 		if (json) {
 			fprintf(f, "%s{\"name\": \"%s\", \"proto\": \"tcp\", \"port\": %u, \"address\": ",
 				i ? ", " : "", r->info.name, r->info.key.port);
