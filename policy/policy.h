@@ -7,8 +7,13 @@
  * agent's job (agent/cgroup.c).
  *
  * Every error is written to the caller's buffer as "FILE:LINE: message"
- * (or "FILE: message" when no line applies) and the call returns -1 with
- * nothing half-built: the config is freed on failure.
+ * (or "FILE: message" when no line applies; policy/fileline.h formats both)
+ * and the call returns -1 with nothing half-built: the config is freed on
+ * failure.
+ *
+ * Where things are: load.c (entry points), reader.c, section.c, keys.c,
+ * rule.c, values.c, validate.c (the parser, sharing parser.h); compile.c,
+ * ports.c (map entries); eval.c (reference evaluator); docs/ARCHITECTURE.md.
  */
 #ifndef CGP_POLICY_H
 #define CGP_POLICY_H
@@ -28,7 +33,8 @@
 #define CGP_MAX_PORT_RANGES	64		/* comma-separated items in one rule */
 #define CGP_MAX_FILE_SIZE	(16u << 20)	/* bytes */
 #define CGP_MAX_LINE		199		/* characters per line (inih limit) */
-#define CGP_MAX_BACKENDS	16
+#define CGP_MAX_BACKENDS	16		/* per [reuseport NAME] */
+_Static_assert(CGP_MAX_BACKENDS == CGP_RP_MAX_BACKENDS, "the kernel's backend slots per service");
 
 #define CGP_RULE_PROTO_ANY	0xff		/* rule proto `any` */
 
@@ -45,7 +51,7 @@ struct cgp_rule {
 	uint8_t proto;		/* CGP_PROTO_TCP/UDP/ICMP or CGP_RULE_PROTO_ANY */
 	uint8_t plen;		/* 0..128, IPv4 /n stored as 96 + n */
 	uint8_t addr[16];	/* masked to plen; IPv4 as ::ffff:a.b.c.d */
-	bool is_v4;		/* written as IPv4 (for display) */
+	bool is_v4;		/* written as IPv4 (matching uses addr/plen only) */
 	unsigned nports;	/* 0: rule has no ports */
 	struct cgp_port_range ports[CGP_MAX_PORT_RANGES];
 };
@@ -139,7 +145,8 @@ struct cgp_compiled {
 /*
  * Compile policy `p` for `slot`. Deterministic: the same policy gives the
  * same entries in the same order. -1 with err filled ("FILE:LINE: ...") when
- * a limit is exceeded (e.g. more than CGP_MAX_PORT_BOUNDS port boundaries).
+ * a limit is exceeded (e.g. more than CGP_MAX_PORT_BOUNDS port boundaries)
+ * or memory runs out; `out` is then empty.
  */
 int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		struct cgp_compiled *out, char *err, size_t errlen);
@@ -147,7 +154,8 @@ void cgp_compiled_free(struct cgp_compiled *c);
 
 /*
  * The order of cgp_compiled.lpm: (dir, proto, slot, cls, prefixlen, addr).
- * Keys are unique within one compiled policy; use this to merge/diff sets.
+ * Keys are unique within one compiled policy. (agent/ruleset.c, which
+ * merges whole rule sets, orders by the raw key bytes instead.)
  */
 int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b);
 
@@ -155,9 +163,10 @@ int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b);
 int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 		      const uint8_t addr[16], uint16_t port);
 
-/* Helpers shared with the agent. */
+/* Names for output: "allow"/"deny"; "tcp", "udp", "icmp", "other", "any" ("?" otherwise). */
 const char *cgp_verdict_str(uint8_t v);
 const char *cgp_proto_str(uint8_t proto);
+/* An address, CIDR or "any" as in a rule: 0, or -1 if it is not one. IPv4 as v4-mapped. */
 int cgp_parse_addr(const char *s, uint8_t addr[16], uint8_t *plen, bool *is_v4);
 /* Zero the bits of addr beyond prefix length plen (0..128). */
 void cgp_mask_addr(uint8_t addr[16], unsigned plen);

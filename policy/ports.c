@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ports.c - the sorted port boundaries of one (slot, dir, proto), as
+ * cgp_compile() returns them, -> the entries of the port -> class LPM trie
+ * the kernel looks ports up in (docs/ARCHITECTURE.md, "Port classes").
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * values.c - the values of single keys: numbers, booleans, verdicts, names,
- * cgroup paths, IPv4/IPv6 addresses and CIDRs; and their names back.
+ * values.c - the values of single keys: keywords (booleans, verdicts and
+ * the other word tables), numbers, ports, names, cgroup paths, IPv4/IPv6
+ * addresses and CIDRs; and the names of verdicts and protocols for output.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/fileline.h"
 #include "policy/policy.h"
 
 #include "tests/tap.h"
@@ -719,6 +720,36 @@ static void test_parse_addr(void)
 	       !strcmp(cgp_proto_str(CGP_RULE_PROTO_ANY), "any"), "verdict/proto strings", "%s", "mismatch");
 }
 
+/* ------------------------------------------------------------ FILE:LINE formatter */
+
+static void test_fileline(void)
+{
+	char b[64], big[64], small[8];
+	FILE *f = tmpfile();
+	bool ok = true;
+	int n;
+
+	n = cgp_fileline_snprintf(b, sizeof(b), "p.ini", 7, "bad %s '%d'", "port", 0);
+	ok &= n == (int)strlen("p.ini:7: bad port '0'") && !strcmp(b, "p.ini:7: bad port '0'");
+	n = cgp_fileline_snprintf(b, sizeof(b), "p.ini", 0, "no policy sections");
+	ok &= !strcmp(b, "p.ini: no policy sections") && n == (int)strlen(b);
+	n = cgp_fileline_snprintf(small, sizeof(small), "p.ini", 12, "%s", "message");
+	ok &= !strcmp(small, "p.ini:1") && n == (int)strlen("p.ini:12: message");
+	n = cgp_fileline_snprintf(small, sizeof(small), "p.i", 1, "%s", "message");
+	ok &= !strcmp(small, "p.i:1: ") && n == (int)strlen("p.i:1: message");
+	ok &= cgp_fileline_snprintf(NULL, 0, "p.ini", 1, "x") == 0;
+	if (f) {
+		n = cgp_fileline_fprintf(f, "p.ini", 3, "[%s]: gone\n", "web");
+		rewind(f);
+		ok &= fgets(big, sizeof(big), f) && !strcmp(big, "p.ini:3: [web]: gone\n") &&
+		      n == (int)strlen(big);
+		fclose(f);
+	} else {
+		ok = false;
+	}
+	report(ok, "FILE:LINE formatter (line, no line, cut, NULL buffer, stream)", "got \"%s\"", b);
+}
+
 /* ------------------------------------------------------------ compiler */
 
 static int parse_text(const char *text, struct cgp_config *cfg)
@@ -1089,6 +1120,7 @@ int main(void)
 	test_valid();
 	test_invalid();
 	test_parse_addr();
+	test_fileline();
 	test_files();
 	test_compile_basic();
 	test_compile_random();
