@@ -140,7 +140,7 @@ SAN_CC       ?= clang
 SAN_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I.
 FUZZ_SECONDS ?= 300
-SAN_DEPS     := $(POLICY_SRCS) $(wildcard policy/*.h) bpf/cgpolicy.h
+SAN_DEPS     := $(POLICY_SRCS) $(wildcard policy/*.h) $(filter-out %.bpf.h,$(wildcard bpf/*.h))
 ASAN_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/asan/%_asan,$(wildcard tests/unit/*.c))
 SAN_TARGETS  := $(ASAN_TESTS) $(BUILD)/fuzz/fuzz_policy
 

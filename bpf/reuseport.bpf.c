@@ -32,12 +32,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "bpf/cgpolicy.h"
+#include "bpf/reuseport.h"
+#include "bpf/shared.bpf.h"
 
-#define AF_INET		2
-#define AF_INET6	10
-#define IPPROTO_TCP	6
-#define SK_PASS		1
+/* IPPROTO_TCP and SK_PASS come from vmlinux.h (enums). */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -76,6 +74,15 @@ struct {
 	__type(value, __u64);
 } cgp_rp_steered SEC(".maps");
 
+/* SK_STORAGE of a listener the sockops program has registered. */
+struct cgp_rp_sk {
+	__u32 slot;		/* CGP_RP_SLOT() + 1; 0 = not claimed yet; CGP_RP_SK_FULL */
+	__u32 pad;
+};
+CGP_ASSERT_SIZE(struct cgp_rp_sk, 8);
+/* cgp_rp_sk.slot of a listener claimed by a backend whose slots were all taken. */
+#define CGP_RP_SK_FULL		0xffffffffu
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -107,8 +114,7 @@ static __always_inline struct cgp_rp_svc *find_svc(__u32 family, __u32 ip4, cons
 	k.proto = CGP_PROTO_TCP;
 	k.has_addr = 1;
 	if (family == AF_INET) {
-		k.addr[10] = k.addr[11] = 0xff;
-		__builtin_memcpy(&k.addr[12], &ip4, 4);
+		cgp_v4mapped(k.addr, ip4);
 	} else {
 		__builtin_memcpy(k.addr, ip6, 16);
 	}
@@ -220,10 +226,7 @@ int cgp_rp_select(struct sk_reuseport_md *md)
 
 	if (!sk || md->ip_protocol != IPPROTO_TCP)
 		return SK_PASS;
-	ip6[0] = sk->src_ip6[0];
-	ip6[1] = sk->src_ip6[1];
-	ip6[2] = sk->src_ip6[2];
-	ip6[3] = sk->src_ip6[3];
+	CGP_CTX_IP6(ip6, sk, src_ip6);
 	s = find_svc(sk->family, sk->src_ip4, ip6, sk->src_port);
 	if (!s)
 		return SK_PASS;
@@ -263,10 +266,7 @@ int cgp_rp_listen(struct bpf_sock_ops *skops)
 	sk = skops->sk;
 	if (!sk)
 		return 1;
-	ip6[0] = skops->local_ip6[0];
-	ip6[1] = skops->local_ip6[1];
-	ip6[2] = skops->local_ip6[2];
-	ip6[3] = skops->local_ip6[3];
+	CGP_CTX_IP6(ip6, skops, local_ip6);
 	s = find_svc(skops->family, skops->local_ip4, ip6, skops->local_port);
 	if (!s)
 		return 1;
