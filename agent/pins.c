@@ -228,6 +228,34 @@ struct loaded {
 	int prog_fd[MAX_PROGS];	/* not owned */
 };
 
+/* The fds of the maps and programs the list has in object o (loaded). */
+static int object_fds(const struct cgp_pinset *s, struct loaded *ld, unsigned o)
+{
+	for (unsigned i = 0; i < s->nmaps + s->nprogs; i++) {
+		bool is_map = i < s->nmaps;
+		const struct cgp_pin *e = is_map ? &s->maps[i] : &s->progs[i - s->nmaps];
+		struct bpf_map *m = NULL;
+		struct bpf_program *pr = NULL;
+
+		if (e->obj != (int)o)
+			continue;
+		if (is_map)
+			m = bpf_object__find_map_by_name(ld->obj[o], e->bpf_name);
+		else
+			pr = bpf_object__find_program_by_name(ld->obj[o], e->bpf_name);
+		if (!m && !pr) {
+			pr_err("%sthe %s BPF object has no %s %s (pin %s)\n", s->prefix, s->objs[o].what,
+			       is_map ? "map" : "program", e->bpf_name, e->name);
+			return -ENOENT;
+		}
+		if (is_map)
+			ld->map_fd[i] = bpf_map__fd(m);
+		else
+			ld->prog_fd[i - s->nmaps] = bpf_program__fd(pr);
+	}
+	return 0;
+}
+
 /* Open object o, hand it the shared maps of earlier objects, load it, take its fds. */
 static int load_object(const struct cgp_pinset *s, struct loaded *ld, unsigned o)
 {
@@ -257,14 +285,7 @@ static int load_object(const struct cgp_pinset *s, struct loaded *ld, unsigned o
 		       "verifier log)\n", s->prefix, s->objs[o].what, strerror(-err));
 		return err;
 	}
-	for (unsigned i = 0; i < s->nmaps; i++)
-		if (s->maps[i].obj == (int)o)
-			ld->map_fd[i] = bpf_map__fd(bpf_object__find_map_by_name(ld->obj[o], s->maps[i].bpf_name));
-	for (unsigned i = 0; i < s->nprogs; i++)
-		if (s->progs[i].obj == (int)o)
-			ld->prog_fd[i] = bpf_program__fd(bpf_object__find_program_by_name(ld->obj[o],
-											  s->progs[i].bpf_name));
-	return 0;
+	return object_fds(s, ld, o);
 }
 
 static int create_user_maps(const struct cgp_pinset *s, struct loaded *ld)

@@ -13,6 +13,10 @@
  *   cgp_reuseport_abort()    instead of commit when apply fails after prepare.
  *
  * remove calls cgp_reuseport_remove() before unpinning the rest.
+ *
+ * Implemented by agent/rp_*.c: rp_state (the pinned sub-state), rp_listeners
+ * (finding listeners), rp_plan + rp_adopt (prepare), rp_commit (commit, abort,
+ * remove), rp_status (status).
  */
 #ifndef CGP_REUSEPORT_H
 #define CGP_REUSEPORT_H

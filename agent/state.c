@@ -3,7 +3,6 @@
  * state.c - the enforcement state: its pinned objects (the list in state.h,
  * opened, created and removed by agent/pins.c), the pin path lock, bpffs.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
