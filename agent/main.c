@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* main.c - the cgpolicy command line. */
+/*
+ * main.c - the cgpolicy command line: options, then one entry of cmds[] per
+ * command (its name, which options it takes, whether it needs a FILE) and its
+ * handler. apply and check are in cmd_apply.c; status, stats, agent and
+ * remove are the cgp_cmd_* functions of their own files.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "agent/cmd.h"
 #include "agent/daemon.h"
 #include "agent/features.h"
 #include "agent/log.h"
@@ -14,36 +19,14 @@
 #include "agent/stats.h"
 #include "policy/policy.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
 "Usage: cgpolicy [OPTIONS] COMMAND [ARGS]\n"
 "\n"
 "Enforce network policy per cgroup with eBPF (cgroup_skb), from an INI file.\n"
 "\n"
-"Commands:\n"
-"  apply [--dry-run] FILE   validate FILE, load and pin the BPF programs, attach them\n"
-"                           to every policy cgroup and switch to the new rules at\n"
-"                           once. Idempotent: re-applying reuses pinned links.\n"
-"                           --dry-run validates, resolves cgroups and compiles,\n"
-"                           then prints what would be applied; changes nothing.\n"
-"  check FILE               validate FILE only (syntax and values; no system access)\n"
-"  status [--json]          policies in force, with per-cgroup packet/byte counters\n"
-"  stats [--json] [--policy NAME] [--watch SECONDS]\n"
-"                           per-socket TCP stats (rtt, cwnd, retransmits, bytes) of\n"
-"                           the sockets of policies with `stats = yes`, read from\n"
-"                           the kernel's own tcp_sock (the numbers `ss -tin` shows).\n"
-"                           A table, or one JSON object per line with --json;\n"
-"                           --watch repeats every SECONDS until interrupted\n"
-"  agent FILE               apply FILE, then stay: reload it when it changes\n"
-"                           (inotify, also rename and ConfigMap ..data swaps) and on\n"
-"                           SIGHUP (a broken file keeps the policy in force); attach\n"
-"                           glob `cgroup =` policies to matching cgroups as they\n"
-"                           appear; print `log = deny` events as JSON lines; write\n"
-"                           [agent] metrics_file; dump TCP stats every\n"
-"                           stats_interval seconds. Keeps only CAP_BPF+CAP_NET_ADMIN\n"
-"                           (docs/DEPLOY.md). SIGINT/SIGTERM/kill -9 leave the\n"
-"                           policy enforced; a restart adopts it\n"
-"  remove                   detach every program and unpin everything under the pin\n"
-"                           path; traffic flows as if cgpolicy never ran\n"
+"Commands:\n";
+
+static const char usage_tail[] =
 "\n"
 "Options (before or after the command):\n"
 "  -p, --pin-path DIR       bpffs directory of the pinned state\n"
@@ -71,11 +54,6 @@ CGP_DEFAULT_PIN_PATH ";\n"
 "  allow = in tcp any port 80,443\n"
 "  deny  = out tcp 192.168.0.0/16 port 1-1024\n";
 
-static void usage(FILE *f)
-{
-	fputs(usage_text, f);
-}
-
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "cgpolicy: ");
@@ -84,21 +62,155 @@ static int usage_error(const char *fmt, const char *arg)
 	return CGP_EXIT_POLICY;
 }
 
-static int load(const char *file, struct cgp_config *cfg, bool strict)
+/* status, stats and remove: the default pin path unless --pin-path. */
+static const char *pin_path_or_default(const struct cgp_cmd_args *a)
 {
-	char err[1024];
-
-	if (cgp_config_load(file, cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return CGP_EXIT_POLICY;
-	}
-	/* After parsing: what is wrong with the content is said first. */
-	if (strict && cgp_policy_file_check(file))
-		return CGP_EXIT_POLICY;	/* main() frees cfg */
-	return 0;
+	return a->pin_path ? a->pin_path : CGP_DEFAULT_PIN_PATH;
 }
 
-int main(int argc, char **argv)
+static int cmd_status(const struct cgp_cmd_args *a)
+{
+	return cgp_cmd_status(pin_path_or_default(a), a->json);
+}
+
+static int cmd_stats(const struct cgp_cmd_args *a)
+{
+	return cgp_cmd_stats(pin_path_or_default(a), a->json, a->policy, (unsigned)a->watch);
+}
+
+static int cmd_agent(const struct cgp_cmd_args *a)
+{
+	return cgp_cmd_agent(a->file, a->pin_path);
+}
+
+static int cmd_remove(const struct cgp_cmd_args *a)
+{
+	return cgp_cmd_remove(pin_path_or_default(a));
+}
+
+/*
+ * The commands, in the order of --help (usage() prints usage and help).
+ * opts: the command-specific options it accepts; needs_file: its one
+ * argument is a policy FILE; probe: the kernel's features are probed before
+ * it runs (by loading, never by version).
+ */
+static const struct cgp_cmd cmds[] = {
+	{
+		.name = "apply",
+		.run = cgp_cmd_apply_cli,
+		.usage = "apply [--dry-run] FILE",
+		.help =
+			"validate FILE, load and pin the BPF programs, attach them\n"
+			"to every policy cgroup and switch to the new rules at\n"
+			"once. Idempotent: re-applying reuses pinned links.\n"
+			"--dry-run validates, resolves cgroups and compiles,\n"
+			"then prints what would be applied; changes nothing.\n",
+		.opts = CGP_OPT_DRY_RUN,
+		.needs_file = true,
+		.probe = true,
+	},
+	{
+		.name = "check",
+		.run = cgp_cmd_check_cli,
+		.usage = "check FILE",
+		.help =
+			"validate FILE only (syntax and values; no system access)\n",
+		.opts = 0,
+		.needs_file = true,
+		.probe = false,
+	},
+	{
+		.name = "status",
+		.run = cmd_status,
+		.usage = "status [--json]",
+		.help =
+			"policies in force, with per-cgroup packet/byte counters\n",
+		.opts = CGP_OPT_JSON,
+		.needs_file = false,
+		.probe = true,
+	},
+	{
+		.name = "stats",
+		.run = cmd_stats,
+		.usage = "stats [--json] [--policy NAME] [--watch SECONDS]",
+		.help =
+			"per-socket TCP stats (rtt, cwnd, retransmits, bytes) of\n"
+			"the sockets of policies with `stats = yes`, read from\n"
+			"the kernel's own tcp_sock (the numbers `ss -tin` shows).\n"
+			"A table, or one JSON object per line with --json;\n"
+			"--watch repeats every SECONDS until interrupted\n",
+		.opts = CGP_OPT_JSON | CGP_OPT_STATS,
+		.needs_file = false,
+		.probe = false,
+	},
+	{
+		.name = "agent",
+		.run = cmd_agent,
+		.usage = "agent FILE",
+		.help =
+			"apply FILE, then stay: reload it when it changes\n"
+			"(inotify, also rename and ConfigMap ..data swaps) and on\n"
+			"SIGHUP (a broken file keeps the policy in force); attach\n"
+			"glob `cgroup =` policies to matching cgroups as they\n"
+			"appear; print `log = deny` events as JSON lines; write\n"
+			"[agent] metrics_file; dump TCP stats every\n"
+			"stats_interval seconds. Keeps only CAP_BPF+CAP_NET_ADMIN\n"
+			"(docs/DEPLOY.md). SIGINT/SIGTERM/kill -9 leave the\n"
+			"policy enforced; a restart adopts it\n",
+		.opts = 0,
+		.needs_file = true,
+		.probe = true,
+	},
+	{
+		.name = "remove",
+		.run = cmd_remove,
+		.usage = "remove",
+		.help =
+			"detach every program and unpin everything under the pin\n"
+			"path; traffic flows as if cgpolicy never ran\n",
+		.opts = 0,
+		.needs_file = false,
+		.probe = false,
+	},
+};
+
+static const struct cgp_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+/*
+ * --help: the command lines come from cmds[], each as "  USAGE" padded to
+ * column 27, then its help text with every further line indented to 27
+ * (a usage longer than the column gets its own line).
+ */
+static void usage(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *line = cmds[i].help, *nl;
+
+		if (strlen(cmds[i].usage) <= 24)
+			fprintf(f, "  %-24s ", cmds[i].usage);
+		else
+			fprintf(f, "  %s\n%27s", cmds[i].usage, "");
+		for (;;) {
+			nl = strchr(line, '\n');
+			fwrite(line, 1, nl ? (size_t)(nl - line) + 1 : strlen(line), f);
+			if (!nl || !nl[1])
+				break;
+			line = nl + 1;
+			fprintf(f, "%27s", "");
+		}
+	}
+	fputs(usage_tail, f);
+}
+
+/* Options: *exit_rc >= 0 when main() is to return it at once (--help, an error). */
+static void parse_options(int argc, char **argv, struct cgp_cmd_args *a, int *exit_rc)
 {
 	static const struct option opts[] = {
 		{ "pin-path", required_argument, NULL, 'p' },
@@ -111,48 +223,92 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	const char *pin_path = NULL, *cmd, *file = NULL, *policy = NULL;
-	bool dry_run = false, json = false, version = false;
-	long watch = 0;
 	char *end;
-	struct cgp_config cfg = {};
-	int c, rc;
+	int c;
 
+	*exit_rc = -1;
 	while ((c = getopt_long(argc, argv, "p:vhVnjP:w:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			pin_path = optarg;
+			a->pin_path = optarg;
 			break;
 		case 'n':
-			dry_run = true;
+			a->dry_run = true;
 			break;
 		case 'j':
-			json = true;
+			a->json = true;
 			break;
 		case 'P':
-			policy = optarg;
+			a->policy = optarg;
 			break;
 		case 'w':
 			errno = 0;
-			watch = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || watch < 1 || watch > 86400)
-				return usage_error("--watch needs a number of seconds (1-86400), not '%s'", optarg);
+			a->watch = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->watch < 1 || a->watch > 86400) {
+				*exit_rc = usage_error("--watch needs a number of seconds (1-86400), not '%s'",
+						       optarg);
+				return;
+			}
 			break;
 		case 'v':
 			cgp_verbosity++;
 			break;
 		case 'h':
 			usage(stdout);
-			return CGP_EXIT_OK;
+			*exit_rc = CGP_EXIT_OK;
+			return;
 		case 'V':
-			version = true;
+			a->version = true;
 			break;
 		default:
 			fprintf(stderr, "Try 'cgpolicy --help'.\n");
-			return CGP_EXIT_POLICY;
+			*exit_rc = CGP_EXIT_POLICY;
+			return;
 		}
 	}
-	if (version) {
+}
+
+/*
+ * The command's arguments and whether it takes the options given. The
+ * checks keep their order (and an unknown command is reported last), so a
+ * wrong command line gets the same message whatever the table holds.
+ */
+static int check_args(const struct cgp_cmd *cmd, const char *name, int argc, char **argv,
+		      struct cgp_cmd_args *a)
+{
+	unsigned opts = cmd ? cmd->opts : 0;
+
+	if (a->pin_path && a->pin_path[0] != '/')
+		return usage_error("--pin-path must be an absolute path, not '%s'", a->pin_path);
+	if (cmd && cmd->needs_file) {
+		if (optind >= argc)
+			return usage_error("%s needs a policy FILE", name);
+		a->file = argv[optind++];
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (a->dry_run && !(opts & CGP_OPT_DRY_RUN))
+		return usage_error("--dry-run is an option of apply, not of %s", name);
+	if (a->json && !(opts & CGP_OPT_JSON))
+		return usage_error("--json is an option of status and stats, not of %s", name);
+	if ((a->policy || a->watch) && !(opts & CGP_OPT_STATS))
+		return usage_error("--policy and --watch are options of stats, not of %s", name);
+	if (!cmd)
+		return usage_error("unknown command '%s'", name);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cgp_cmd_args a = {};
+	const struct cgp_cmd *cmd;
+	const char *name;
+	int rc;
+
+	parse_options(argc, argv, &a, &rc);
+	if (rc >= 0)
+		return rc;
+	if (a.version) {
 		printf("cgpolicy %s\n", CGP_VERSION);
 		if (cgp_verbosity > CGP_LOG_WARN) {
 			cgp_log_setup_libbpf();
@@ -164,53 +320,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CGP_EXIT_POLICY;
 	}
-	cmd = argv[optind++];
+	name = argv[optind++];
+	cmd = find_cmd(name);
 	cgp_log_setup_libbpf();
-	if (pin_path && pin_path[0] != '/')
-		return usage_error("--pin-path must be an absolute path, not '%s'", pin_path);
-
-	if (!strcmp(cmd, "apply") || !strcmp(cmd, "check") || !strcmp(cmd, "agent")) {
-		if (optind >= argc)
-			return usage_error("%s needs a policy FILE", cmd);
-		file = argv[optind++];
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (dry_run && strcmp(cmd, "apply"))
-		return usage_error("--dry-run is an option of apply, not of %s", cmd);
-	if (json && strcmp(cmd, "status") && strcmp(cmd, "stats"))
-		return usage_error("--json is an option of status and stats, not of %s", cmd);
-	if ((policy || watch) && strcmp(cmd, "stats"))
-		return usage_error("--policy and --watch are options of stats, not of %s", cmd);
-
-	/* What the kernel can do, probed once at start-up (by loading, never by version). */
-	if (!strcmp(cmd, "apply") || !strcmp(cmd, "agent") || !strcmp(cmd, "status"))
+	rc = check_args(cmd, name, argc, argv, &a);
+	if (rc)
+		return rc;
+	if (cmd->probe)
 		cgp_features();
-
-	if (!strcmp(cmd, "check")) {
-		rc = load(file, &cfg, false);
-		if (!rc)
-			printf("%s: OK, %u %s\n", file, cfg.npolicies, cfg.npolicies == 1 ? "policy" : "policies");
-	} else if (!strcmp(cmd, "apply")) {
-		rc = load(file, &cfg, !dry_run);
-		if (!rc) {
-			if (geteuid() != 0 && !dry_run)
-				pr_warn("not running as root: attaching will probably fail\n");
-			rc = cgp_cmd_apply(&cfg, pin_path ? pin_path : cfg.agent.pin_path, dry_run);
-			if (rc == CGP_EXIT_OK && cgp_feature_refusals())
-				rc = CGP_EXIT_PARTIAL;
-		}
-	} else if (!strcmp(cmd, "status")) {
-		rc = cgp_cmd_status(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH, json);
-	} else if (!strcmp(cmd, "stats")) {
-		rc = cgp_cmd_stats(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH, json, policy, (unsigned)watch);
-	} else if (!strcmp(cmd, "agent")) {
-		rc = cgp_cmd_agent(file, pin_path);
-	} else if (!strcmp(cmd, "remove")) {
-		rc = cgp_cmd_remove(pin_path ? pin_path : CGP_DEFAULT_PIN_PATH);
-	} else {
-		return usage_error("unknown command '%s'", cmd);
-	}
-	cgp_config_free(&cfg);
-	return rc;
+	return cmd->run(&a);
 }
