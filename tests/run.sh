@@ -32,22 +32,24 @@ for t in "${tests[@]}"; do
 	name=$(basename "$t")
 	echo "=== $name"
 	log=$(mktemp)
+	t0=$SECONDS
 	if [ "${t%.sh}" != "$t" ]; then
 		timeout --foreground -k 30 "$TEST_TIMEOUT" bash "$t" 2>&1 | tee "$log"
 	else
 		timeout --foreground -k 30 "$TEST_TIMEOUT" "$t" 2>&1 | tee "$log"
 	fi
 	rc=${PIPESTATUS[0]}
+	secs=$((SECONDS - t0))
 	[ "$rc" = 124 ] && echo "[$name] stopped after ${TEST_TIMEOUT}s"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	rm -f "$log"
 	if [ "$rc" = 77 ]; then
-		echo "[$name] SKIPPED"
+		echo "[$name] SKIPPED (${secs}s)"
 		skipped=$((skipped + 1))
 		continue
 	fi
 	if [ -z "$line" ]; then
-		echo "[$name] FAIL (exit $rc, no summary line)"
+		echo "[$name] FAIL (exit $rc, no summary line, ${secs}s)"
 		total_fail=$((total_fail + 1))
 		failed_names+=("$name")
 		continue
@@ -61,14 +63,15 @@ for t in "${tests[@]}"; do
 		total_fail=$((total_fail + 1))	# crashed after its summary
 	fi
 	if [ "$rc" = 0 ] && [ "$f" = 0 ]; then
-		echo "[$name] PASS ($p)"
+		echo "[$name] PASS ($p, ${secs}s)"
 	else
-		echo "[$name] FAIL ($line, exit $rc)"
+		echo "[$name] FAIL ($line, exit $rc, ${secs}s)"
 		failed_names+=("$name")
 	fi
 done
 
 echo
+echo "# total ${SECONDS}s"
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
 echo "$total_pass passed, $total_fail failed, $skipped skipped"
 [ "$total_fail" = 0 ]

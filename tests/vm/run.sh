@@ -228,7 +228,7 @@ build_initrd() {
 
 # partial_counts FILE: "P F" from the [NAME] PASS/FAIL lines so far
 partial_counts() {
-	awk '/^\[[^]]*\] PASS \([0-9]+\)/ { match($0, /\(([0-9]+)\)/); p += substr($0, RSTART + 1, RLENGTH - 2) }
+	awk '/^\[[^]]*\] PASS \([0-9]+[,)]/ { match($0, /\(([0-9]+)[,)]/); p += substr($0, RSTART + 1, RLENGTH - 2) }
 	     /^\[[^]]*\] FAIL \([0-9]+ passed, [0-9]+ failed/ { s = $0; sub(/.*FAIL \(/, "", s); split(s, a, /[ ,]+/); p += a[1]; f += (a[3] > 0 ? a[3] : 1) }
 	     /^\[[^]]*\] FAIL \(exit/ { f++ }
 	     END { print p + 0, f + 0 }' "$1" 2>/dev/null || echo "0 0"
