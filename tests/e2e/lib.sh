@@ -74,11 +74,10 @@ e2e_cleanup() {
 				xargs -r kill -9 < "$d/cgroup.procs" 2>/dev/null
 			fi
 		done < <(find "$CGROOT" -depth -type d)
-		for _ in $(seq 50); do
-			find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null
-			[ -d "$CGROOT" ] || break
-			sleep 0.1
-		done
+		# killed members leave their cgroups when they are reaped: retry the
+		# rmdirs until the root is gone (a busy machine needs seconds)
+		wait_until "$WAIT_AGENT" 'find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null; [ ! -d "$CGROOT" ]' ||
+			echo "# cleanup: $CGROOT still there after ${WAIT_AGENT}s" >&2
 	fi
 	for p in "${NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
 	release_all
