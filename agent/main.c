@@ -2,8 +2,8 @@
 /*
  * main.c - the cgpolicy command line: options, then one entry of cmds[] per
  * command (its name, which options it takes, whether it needs a FILE) and its
- * handler. apply and check are in cmd_apply.c; status, stats, agent and
- * remove are the cgp_cmd_* functions of their own files.
+ * handler. apply and check are in cmd_apply.c (then apply.c), remove in
+ * cmd_remove.c, status in status.c, stats in stats.c, agent in daemon.c.
  */
 #include <errno.h>
 #include <getopt.h>
