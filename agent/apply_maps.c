@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_steps.h"
+#include "bpf/sockstat.h"
 
 /*
  * Step 3 helpers: comps[i] is the compiled policy of slot slots[i]. Used by
