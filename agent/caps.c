@@ -20,7 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/capability.h>
 
-#include "agent/daemon.h"
+#include "agent/caps.h"
 #include "agent/log.h"
 
 #ifndef CAP_BPF

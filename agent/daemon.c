@@ -19,7 +19,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/caps.h"
 #include "agent/cgroup.h"
 #include "agent/daemon.h"
+#include "agent/events.h"
 #include "agent/log.h"
 #include "agent/stats.h"
 
@@ -44,18 +45,6 @@
 #define DIR_MASK	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | \
 			 IN_ATTRIB | IN_ONLYDIR)
 #define CGROUP_MASK	(IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR)
-
-/* Agent messages are always shown (they are the daemon's log). */
-void cgp_alog(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("cgpolicy: agent: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fflush(stderr);
-}
 
 int cgp_policy_file_check(const char *file)
 {

@@ -22,9 +22,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent/daemon.h"
+#include "agent/events.h"
 #include "agent/log.h"
 #include "agent/state.h"
+#include "bpf/enforce.h"
 
 struct cgp_events {
 	struct ring_buffer *rb;

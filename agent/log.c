@@ -25,6 +25,18 @@ void cgp_log(enum cgp_log_level lvl, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Agent messages are always shown (they are the daemon's log). */
+void cgp_alog(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("cgpolicy: agent: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	/* libbpf warnings are details of our own error messages: debug level. */

@@ -23,6 +23,7 @@
 
 #include "agent/log.h"
 #include "agent/ruleset.h"
+#include "bpf/enforce.h"
 
 #define CACHE_DIR	"/run/cgpolicy"
 #define CACHE_MAGIC	0x31545352504743ull	/* "CGPRST1" */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "bpf/enforce.h"
 #include "policy/policy.h"
 #include "policy/ports.h"
 

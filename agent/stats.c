@@ -22,6 +22,7 @@
 
 #include "agent/log.h"
 #include "agent/stats.h"
+#include "bpf/sockstat.h"
 
 #define MAX_NETNS 4096
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "agent/state.h"
+#include "bpf/sockstat.h"
 
 /* One dump: every socket of every stats policy, and who owns which slot. */
 struct cgp_snapshot {
@@ -29,6 +30,5 @@ const struct cgp_info *cgp_snapshot_policy(const struct cgp_snapshot *s, __u32 s
 int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char *policy);
 
 int cgp_cmd_stats(const char *pin_path, bool json, const char *policy, unsigned watch);
-int cgp_cmd_agent(const char *file, const char *pin_override);
 
 #endif

@@ -11,6 +11,8 @@
 #include "agent/log.h"
 #include "agent/reuseport.h"
 #include "agent/state.h"
+#include "bpf/enforce.h"
+#include "bpf/sockstat.h"
 
 struct row {
 	struct cgp_info info;
