@@ -240,8 +240,10 @@ static int resolve_glob_policy(struct resolve_ctx *r, const struct cgp_policy *p
 }
 
 /*
- * Step 1: resolve cgroups. Errors are the user's: FILE:LINE. A policy with a
- * glob gets one target per cgroup that matches now (none: a warning).
+ * Step 1: resolve cgroups. An error in the file is reported as FILE:LINE
+ * (exit 1); no cgroup2 mount or a glob that cannot be walked is exit 2. A
+ * policy with a glob gets one target per cgroup that matches now (none: a
+ * warning).
  */
 int apply_resolve(const struct cgp_config *cfg, struct apply_target **out, unsigned *nout,
 		  struct apply_guard **gout, unsigned *ngout, struct apply_decided **dout,
