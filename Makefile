@@ -47,8 +47,10 @@ BPF_OBJS    := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS       := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
 POLICY_SRCS := $(wildcard policy/*.c)
+UTIL_SRCS   := $(wildcard util/*.c)
 AGENT_SRCS  := $(wildcard agent/*.c)
 POLICY_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRCS))
+UTIL_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(UTIL_SRCS))
 AGENT_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRCS))
 
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
@@ -60,7 +62,7 @@ BPF_TESTS   := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/*.
 
 all: $(BUILD)/cgpolicy
 
-$(BUILD) $(BUILD)/policy $(BUILD)/agent $(BUILD)/tests:
+$(BUILD) $(BUILD)/policy $(BUILD)/util $(BUILD)/agent $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # vmlinux.h from the running kernel's BTF; a failed dump leaves no file behind.
@@ -82,21 +84,26 @@ $(BUILD)/policy/%.o: policy/%.c | $(BUILD)/policy
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# util/: pure-C helpers of the agent (JSON strings, addresses, per-CPU sums), unit-tested without libbpf.
+$(BUILD)/util/%.o: util/%.c | $(BUILD)/util
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/agent/%.o: agent/%.c $(SKELS) | $(BUILD)/agent
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/cgpolicy: $(AGENT_OBJS) $(POLICY_OBJS)
+$(BUILD)/cgpolicy: $(AGENT_OBJS) $(POLICY_OBJS) $(UTIL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS) $(UTIL_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
 AGENT_LIB_OBJS := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJS))
 
-$(BUILD)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(POLICY_OBJS) $(SKELS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/bpf/%.c $(AGENT_LIB_OBJS) $(POLICY_OBJS) $(UTIL_OBJS) $(SKELS) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(filter %.c %.o,$^) -o $@ $(LDFLAGS) $(LDLIBS)
 
@@ -140,7 +147,7 @@ SAN_CC       ?= clang
 SAN_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I.
 FUZZ_SECONDS ?= 300
-SAN_DEPS     := $(POLICY_SRCS) $(wildcard policy/*.h) $(filter-out %.bpf.h,$(wildcard bpf/*.h))
+SAN_DEPS     := $(POLICY_SRCS) $(wildcard policy/*.h) $(UTIL_SRCS) $(wildcard util/*.h) $(filter-out %.bpf.h,$(wildcard bpf/*.h))
 ASAN_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/asan/%_asan,$(wildcard tests/unit/*.c))
 SAN_TARGETS  := $(ASAN_TESTS) $(BUILD)/fuzz/fuzz_policy
 
@@ -149,7 +156,7 @@ $(BUILD)/asan $(BUILD)/fuzz:
 
 $(BUILD)/asan/%_asan: tests/unit/%.c $(SAN_DEPS) | $(BUILD)/asan
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(SAN_CC) $(SAN_CFLAGS) $< $(POLICY_SRCS) -o $@ -linih
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $< $(POLICY_SRCS) $(UTIL_SRCS) -o $@ -linih
 
 $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(SAN_DEPS) | $(BUILD)/fuzz
 	$(call msg,CC-FUZZ,$@)

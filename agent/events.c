@@ -11,7 +11,6 @@
  * temporary file and renamed over metrics_file (node_exporter's textfile
  * collector never sees half a file).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +23,11 @@
 
 #include "agent/events.h"
 #include "agent/log.h"
+#include "agent/mapiter.h"
 #include "agent/state.h"
 #include "bpf/enforce.h"
+#include "util/addr.h"
+#include "util/json.h"
 
 struct cgp_events {
 	struct ring_buffer *rb;
@@ -35,39 +37,13 @@ struct cgp_events {
 	unsigned long long n;
 };
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void addr_str(const __u8 a[16], char *buf, size_t len)
-{
-	static const __u8 v4pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (!memcmp(a, v4pre, 12))
-		inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, a, buf, (socklen_t)len);
-}
-
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct cgp_events *ev = ctx;
 	const struct cgp_event *e = data;
 	struct cgp_info in = {};
 	struct timespec rt, mono;
-	char la[INET6_ADDRSTRLEN], ra[INET6_ADDRSTRLEN];
+	char la[CGP_ADDR_STRLEN], ra[CGP_ADDR_STRLEN];
 	const char *sa = la, *da = ra;
 	unsigned sp, dp;
 	long long ts;
@@ -80,8 +56,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	ts = (long long)rt.tv_sec * 1000000000ll + rt.tv_nsec -
 	     ((long long)mono.tv_sec * 1000000000ll + mono.tv_nsec - (long long)e->ts_ns);
 	bpf_map_lookup_elem(ev->info_fd, &e->slot, &in);
-	addr_str(e->laddr, la, sizeof(la));
-	addr_str(e->raddr, ra, sizeof(ra));
+	cgp_addr_auto_str(e->laddr, la, sizeof(la));
+	cgp_addr_auto_str(e->raddr, ra, sizeof(ra));
 	sp = e->lport;
 	dp = e->rport;
 	if (e->dir == CGP_DIR_IN) {	/* the packet's source is the remote end */
@@ -91,9 +67,9 @@ static int on_event(void *ctx, void *data, size_t size)
 		dp = e->lport;
 	}
 	fprintf(f, "{\"ts_ns\": %lld, \"event\": \"%s\", \"policy\": ", ts, e->audit ? "audit_deny" : "deny");
-	json_str(f, in.name);
+	cgp_json_str(f, in.name);
 	fprintf(f, ", \"policy_cgroup\": ");
-	json_str(f, in.cgroup);
+	cgp_json_str(f, in.cgroup);
 	fprintf(f, ", \"slot\": %u, \"cgroup_id\": %llu, \"direction\": \"%s\", \"rule_direction\": \"%s\", "
 		"\"proto\": \"%s\", \"ip_proto\": %u, \"family\": \"%s\", \"saddr\": \"%s\", \"sport\": %u, "
 		"\"daddr\": \"%s\", \"dport\": %u, \"len\": %u, \"rule_line\": %u, \"rule\": \"%s\", "
@@ -193,31 +169,14 @@ void cgp_events_close(struct cgp_events *ev)
 
 /* ---- Prometheus textfile ---- */
 
-static void label(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fprintf(f, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 {
 	static const char *const dirs[2] = { "ingress", "egress" }, *const verd[2] = { "denied", "allowed" };
-	int ncpu = libbpf_num_possible_cpus();
-	struct cgp_counters *pc = NULL;
 	struct cgp_state st = {};
 	struct cgp_info *inf = NULL;
 	struct cgp_counters *sum = NULL;
 	bool *have = NULL;
 	char tmp[CGP_PATH_MAX + 16];
-	__u32 key, next, *prev = NULL;
 	unsigned n = 0;
 	struct cgp_pins p;
 	FILE *f;
@@ -232,29 +191,16 @@ int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 	inf = calloc(CGP_MAX_SLOTS, sizeof(*inf));
 	sum = calloc(CGP_MAX_SLOTS, sizeof(*sum));
 	have = calloc(CGP_MAX_SLOTS, sizeof(*have));
-	pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
-	if (!inf || !sum || !have || !pc || ncpu <= 0) {
+	if (!inf || !sum || !have || libbpf_num_possible_cpus() <= 0) {
 		err = -ENOMEM;
 		goto out;
 	}
 	cgp_state_read(&p, &st);
-	while (n < CGP_MAX_SLOTS && !bpf_map_get_next_key(p.map_fd[CGP_MAP_INFO], prev, &next)) {
-		if (!bpf_map_lookup_elem(p.map_fd[CGP_MAP_INFO], &next, &inf[n])) {
-			__u64 cg = inf[n].cgroup_id;
+	n = cgp_info_read(&p, inf, CGP_MAX_SLOTS);
+	for (unsigned i = 0; i < n; i++) {
+		__u64 cg = inf[i].cgroup_id;
 
-			if (!bpf_map_lookup_elem(p.map_fd[CGP_MAP_COUNTERS], &cg, pc)) {
-				have[n] = true;
-				for (int c = 0; c < ncpu; c++)
-					for (int d = 0; d < CGP_DIR_MAX; d++)
-						for (int v = 0; v < 2; v++) {
-							sum[n].packets[d][v] += pc[c].packets[d][v];
-							sum[n].bytes[d][v] += pc[c].bytes[d][v];
-						}
-			}
-			n++;
-		}
-		key = next;
-		prev = &key;
+		have[i] = !cgp_percpu_lookup_sum(p.map_fd[CGP_MAP_COUNTERS], &cg, &sum[i], sizeof(sum[i]));
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", ac->metrics_file);
 	f = fopen(tmp, "we");
@@ -269,9 +215,9 @@ int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 		   "# TYPE cgpolicy_policy_info gauge\n");
 	for (unsigned i = 0; i < n; i++) {
 		fputs("cgpolicy_policy_info{policy=", f);
-		label(f, inf[i].name);
+		cgp_prom_label(f, inf[i].name);
 		fputs(",cgroup=", f);
-		label(f, inf[i].cgroup);
+		cgp_prom_label(f, inf[i].cgroup);
 		fprintf(f, ",audit=\"%s\",log=\"%s\",attached=\"%s\"} 1\n",
 			inf[i].flags & CGP_POL_F_AUDIT ? "true" : "false",
 			inf[i].flags & CGP_POL_F_LOG ? "deny" : "off", have[i] ? "true" : "false");
@@ -279,9 +225,9 @@ int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 	fprintf(f, "# HELP cgpolicy_rules Rules of the policy.\n# TYPE cgpolicy_rules gauge\n");
 	for (unsigned i = 0; i < n; i++) {
 		fputs("cgpolicy_rules{policy=", f);
-		label(f, inf[i].name);
+		cgp_prom_label(f, inf[i].name);
 		fputs(",cgroup=", f);
-		label(f, inf[i].cgroup);
+		cgp_prom_label(f, inf[i].cgroup);
 		fprintf(f, "} %u\n", inf[i].nrules);
 	}
 	for (int m = 0; m < 2; m++) {
@@ -293,9 +239,9 @@ int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 			for (int d = 0; d < CGP_DIR_MAX; d++) {
 				for (int v = 1; v >= 0; v--) {
 					fprintf(f, "%s{policy=", name);
-					label(f, inf[i].name);
+					cgp_prom_label(f, inf[i].name);
 					fputs(",cgroup=", f);
-					label(f, inf[i].cgroup);
+					cgp_prom_label(f, inf[i].cgroup);
 					fprintf(f, ",direction=\"%s\",verdict=\"%s\"} %llu\n", dirs[d], verd[v],
 						(unsigned long long)(m ? sum[i].bytes[d][v] : sum[i].packets[d][v]));
 				}
@@ -320,7 +266,6 @@ out:
 	free(inf);
 	free(sum);
 	free(have);
-	free(pc);
 	cgp_pins_close(&p);
 	return err;
 }

@@ -24,6 +24,8 @@
 #include "agent/accel_probe.h"
 #include "agent/features.h"
 #include "agent/log.h"
+#include "policy/fileline.h"
+#include "util/json.h"
 
 /* ------------------------------------------------------------ instructions */
 
@@ -559,38 +561,24 @@ void cgp_features_print_short(FILE *f)
 		fprintf(f, "\nkernel %s: every feature cgpolicy uses is supported\n", release());
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void cgp_features_json(FILE *f)
 {
 	const struct cgp_feature_row *r = cgp_features();
 
 	fputs("{\"release\": ", f);
-	json_str(f, release());
+	cgp_json_str(f, release());
 	fputs(", \"features\": {", f);
 	for (int i = 0; i < CGP_FEAT_N; i++) {
-		fprintf(f, "%s\"%s\": {\"supported\": %s, \"needed_by\": ", i ? ", " : "", r[i].name,
+		fputs(i ? ", " : "", f);
+		cgp_json_str(f, r[i].name);
+		fprintf(f, ": {\"supported\": %s, \"needed_by\": ",
 			r[i].supported ? "true" : r[i].unknown ? "null" : "false");
-		json_str(f, r[i].needed_by);
+		cgp_json_str(f, r[i].needed_by);
 		fputs(", \"reason\": ", f);
 		if (r[i].supported)
 			fputs("null", f);
 		else
-			json_str(f, r[i].why);
+			cgp_json_str(f, r[i].why);
 		fputc('}', f);
 	}
 	fputs("}}", f);
@@ -602,10 +590,10 @@ void cgp_feature_refuse(const char *file, int line, const char *section, const c
 	const struct cgp_feature_row *r = &cgp_features()[f];
 
 	refusals++;
-	fprintf(stderr, "%s:%d: %s %s: %s needs the kernel feature '%s', which this kernel (%s) lacks: %s; "
-		"the rest of the file %s (exit status %d)\n", file, line, section,
-		dry_run ? "would be refused" : "refused", what, r->name, release(), r->why,
-		dry_run ? "would be applied" : "is applied", CGP_EXIT_PARTIAL);
+	cgp_fileline_fprintf(stderr, file, line, "%s %s: %s needs the kernel feature '%s', which this kernel (%s) "
+			     "lacks: %s; the rest of the file %s (exit status %d)\n", section,
+			     dry_run ? "would be refused" : "refused", what, r->name, release(), r->why,
+			     dry_run ? "would be applied" : "is applied", CGP_EXIT_PARTIAL);
 }
 
 unsigned cgp_feature_refusals(void)

@@ -21,8 +21,11 @@
 #include <bpf/libbpf.h>
 
 #include "agent/log.h"
+#include "agent/mapiter.h"
 #include "agent/stats.h"
 #include "bpf/sockstat.h"
+#include "util/addr.h"
+#include "util/json.h"
 
 #define MAX_NETNS 4096
 
@@ -148,10 +151,11 @@ static void scan_cgroup(struct nsset *ns, const char *dir, int depth)
 
 static int load_info(const struct cgp_pins *p, struct cgp_snapshot *s)
 {
-	__u32 key, next, *prev = NULL;
+	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_INFO]);
 	size_t cap = 0;
+	__u32 slot;
 
-	while (!bpf_map_get_next_key(p->map_fd[CGP_MAP_INFO], prev, &next)) {
+	while (cgp_map_next(&it, &slot, sizeof(slot))) {
 		if (s->ninfo == cap) {
 			void *n = realloc(s->info, (cap = cap ? cap * 2 : 16) * sizeof(*s->info));
 
@@ -159,13 +163,11 @@ static int load_info(const struct cgp_pins *p, struct cgp_snapshot *s)
 				return -ENOMEM;
 			s->info = n;
 		}
-		if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_INFO], &next, &s->info[s->ninfo]) &&
+		if (!bpf_map_lookup_elem(it.fd, &slot, &s->info[s->ninfo]) &&
 		    s->info[s->ninfo].slot < CGP_MAX_SLOTS) {
 			s->idx[s->info[s->ninfo].slot] = (unsigned short)(s->ninfo + 1);
 			s->ninfo++;
 		}
-		key = next;
-		prev = &key;
 	}
 	return 0;
 }
@@ -262,14 +264,6 @@ static const char *state_name(unsigned st)
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "UNKNOWN";
 }
 
-static void addr_str(const struct cgp_sockrec *r, const __u8 a[16], char *buf, size_t len)
-{
-	if (r->family == AF_INET)
-		inet_ntop(AF_INET, a + 12, buf, len);
-	else
-		inet_ntop(AF_INET6, a, buf, len);
-}
-
 static int cmp_rec(const void *a, const void *b)
 {
 	const struct cgp_sockrec *x = a, *y = b;
@@ -281,7 +275,7 @@ static int cmp_rec(const void *a, const void *b)
 
 int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char *policy)
 {
-	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
+	char sa[CGP_ADDR_STRLEN], da[CGP_ADDR_STRLEN];
 
 	qsort(s->rec, s->n, sizeof(*s->rec), cmp_rec);
 	if (!json)
@@ -294,16 +288,18 @@ int cgp_stats_print(FILE *f, const struct cgp_snapshot *s, bool json, const char
 
 		if (policy && strcmp(policy, name))
 			continue;
-		addr_str(r, r->saddr, sa, sizeof(sa));
-		addr_str(r, r->daddr, da, sizeof(da));
+		cgp_addr_str(r->saddr, r->family == AF_INET, sa, sizeof(sa));
+		cgp_addr_str(r->daddr, r->family == AF_INET, da, sizeof(da));
 		if (json) {
-			fprintf(f, "{\"ts_ns\": %llu, \"policy\": \"%s\", \"cgroup_id\": %llu, \"cookie\": %llu, "
+			fprintf(f, "{\"ts_ns\": %llu, \"policy\": ", s->ts_ns);
+			cgp_json_str(f, name);
+			fprintf(f, ", \"cgroup_id\": %llu, \"cookie\": %llu, "
 				"\"family\": \"%s\", \"saddr\": \"%s\", \"sport\": %u, \"daddr\": \"%s\", \"dport\": %u, "
 				"\"state\": \"%s\", \"srtt_us\": %u, \"rttvar_us\": %u, \"snd_cwnd\": %u, "
 				"\"snd_ssthresh\": %u, \"total_retrans\": %u, \"bytes_acked\": %llu, "
 				"\"bytes_received\": %llu, \"segs_in\": %u, \"segs_out\": %u, \"delivered\": %u, "
 				"\"accelerated\": %s, \"adopted\": %s, \"age_ms\": %lld}\n",
-				s->ts_ns, name, (unsigned long long)(in ? in->cgroup_id : 0),
+				(unsigned long long)(in ? in->cgroup_id : 0),
 				(unsigned long long)r->cookie, r->family == AF_INET ? "inet" : "inet6", sa, r->sport, da,
 				r->dport, state_name(r->state), r->srtt_us, r->rttvar_us, r->snd_cwnd, r->snd_ssthresh,
 				r->total_retrans, (unsigned long long)r->bytes_acked,

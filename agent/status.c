@@ -9,10 +9,12 @@
 
 #include "agent/features.h"
 #include "agent/log.h"
+#include "agent/mapiter.h"
 #include "agent/reuseport.h"
 #include "agent/state.h"
 #include "bpf/enforce.h"
 #include "bpf/sockstat.h"
+#include "util/json.h"
 
 struct row {
 	struct cgp_info info;
@@ -28,58 +30,14 @@ static int cmp_slot(const void *a, const void *b)
 	return strcmp(x->info.name, y->info.name);
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void read_counters(const struct cgp_pins *p, struct row *r)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct cgp_counters *pc;
 	__u64 key = r->info.cgroup_id;
+	__u32 slot = r->info.slot;
 
-	if (ncpu <= 0)
-		return;
-	pc = calloc(ncpu, sizeof(*pc));	/* 8-byte multiple: no per-cpu padding */
-	if (!pc)
-		return;
-	if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_COUNTERS], &key, pc)) {
+	if (!cgp_percpu_lookup_sum(p->map_fd[CGP_MAP_COUNTERS], &key, &r->sum, sizeof(r->sum)))
 		r->have_counters = true;
-		for (int c = 0; c < ncpu; c++)
-			for (int d = 0; d < CGP_DIR_MAX; d++)
-				for (int v = 0; v < 2; v++) {
-					r->sum.packets[d][v] += pc[c].packets[d][v];
-					r->sum.bytes[d][v] += pc[c].bytes[d][v];
-				}
-	}
-	free(pc);
-	{
-		struct cgp_redir_cnt *rc = calloc(ncpu, sizeof(*rc));
-		__u32 slot = r->info.slot;
-
-		if (rc && !bpf_map_lookup_elem(p->map_fd[CGP_MAP_REDIR], &slot, rc))
-			for (int c = 0; c < ncpu; c++) {
-				r->redir.msgs += rc[c].msgs;
-				r->redir.bytes += rc[c].bytes;
-				for (int w = 0; w < CGP_TCP_MAX; w++)
-					r->redir.to_tcp[w] += rc[c].to_tcp[w];
-				for (int w = 0; w < CGP_NA_MAX; w++)
-					r->redir.not_accel[w] += rc[c].not_accel[w];
-			}
-		free(rc);
-	}
+	cgp_percpu_lookup_sum(p->map_fd[CGP_MAP_REDIR], &slot, &r->redir, sizeof(r->redir));
 }
 
 static void print_json_dir(const struct cgp_counters *c, int d)
@@ -94,33 +52,26 @@ static void print_json_dir(const struct cgp_counters *c, int d)
  * packets judged before the agent registered the cgroup). */
 static void print_guards(const struct cgp_pins *p, bool json)
 {
-	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_GUARDS]);
 	struct cgp_guard_info gi;
-	struct cgp_counters *pc = ncpu > 0 ? calloc(ncpu, sizeof(*pc)) : NULL;
-	__u32 key, next, *prev = NULL;
 	unsigned n = 0;
+	__u32 key;
 
-	while (pc && !bpf_map_get_next_key(p->map_fd[CGP_MAP_GUARDS], prev, &next)) {
+	if (libbpf_num_possible_cpus() <= 0)
+		return;
+	while (cgp_map_next(&it, &key, sizeof(key))) {
 		struct cgp_counters c = {};
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(p->map_fd[CGP_MAP_GUARDS], &key, &gi))
+		if (bpf_map_lookup_elem(it.fd, &key, &gi))
 			continue;
-		if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_GCNT], &key, pc))
-			for (int i = 0; i < ncpu; i++)
-				for (int d = 0; d < CGP_DIR_MAX; d++)
-					for (int v = 0; v < 2; v++) {
-						c.packets[d][v] += pc[i].packets[d][v];
-						c.bytes[d][v] += pc[i].bytes[d][v];
-					}
+		cgp_percpu_lookup_sum(p->map_fd[CGP_MAP_GCNT], &key, &c, sizeof(c));
 		if (json) {
 			printf("%s{\"policy\": ", n ? ", " : "");
-			json_str(gi.name);
+			cgp_json_str(stdout, gi.name);
 			printf(", \"glob\": ");
-			json_str(gi.glob);
+			cgp_json_str(stdout, gi.glob);
 			printf(", \"ancestor\": ");
-			json_str(gi.ancestor);
+			cgp_json_str(stdout, gi.ancestor);
 			printf(", \"ancestor_id\": %llu, \"guarded\": %s, \"level\": %u, \"template_slot\": %u, "
 			       "\"pending\": {\"ingress\": ", (unsigned long long)gi.ancestor_id,
 			       gi.ancestor_id ? "true" : "false", gi.level, gi.slot);
@@ -142,7 +93,6 @@ static void print_guards(const struct cgp_pins *p, bool json)
 		}
 		n++;
 	}
-	free(pc);
 }
 
 int cgp_cmd_status(const char *pin_path, bool json)
@@ -150,7 +100,7 @@ int cgp_cmd_status(const char *pin_path, bool json)
 	struct row *rows = NULL;
 	struct cgp_state st = {};
 	struct cgp_pins p;
-	__u32 key, next, *prev = NULL;
+	struct cgp_info *info = NULL;
 	unsigned n = 0;
 	int err, rc = CGP_EXIT_OK;
 
@@ -162,33 +112,34 @@ int cgp_cmd_status(const char *pin_path, bool json)
 	}
 	if (!err) {
 		rows = calloc(CGP_MAX_SLOTS, sizeof(*rows));
-		if (!rows) {
+		info = calloc(CGP_MAX_SLOTS, sizeof(*info));
+		if (!rows || !info) {
+			free(rows);
+			free(info);
 			cgp_pins_close(&p);
 			return CGP_EXIT_SYSTEM;
 		}
 		cgp_state_read(&p, &st);
-		while (n < CGP_MAX_SLOTS && !bpf_map_get_next_key(p.map_fd[CGP_MAP_INFO], prev, &next)) {
-			if (!bpf_map_lookup_elem(p.map_fd[CGP_MAP_INFO], &next, &rows[n].info)) {
-				read_counters(&p, &rows[n]);
-				n++;
-			}
-			key = next;
-			prev = &key;
+		n = cgp_info_read(&p, info, CGP_MAX_SLOTS);
+		for (unsigned i = 0; i < n; i++) {
+			rows[i].info = info[i];
+			read_counters(&p, &rows[i]);
 		}
+		free(info);
 		qsort(rows, n, sizeof(*rows), cmp_slot);
 	}
 
 	if (json) {
 		printf("{\"pin_path\": ");
-		json_str(pin_path);
+		cgp_json_str(stdout, pin_path);
 		printf(", \"generation\": %llu, \"policies\": [", (unsigned long long)st.gen);
 		for (unsigned i = 0; i < n; i++) {
 			const struct cgp_info *in = &rows[i].info;
 
 			printf("%s{\"name\": ", i ? ", " : "");
-			json_str(in->name);
+			cgp_json_str(stdout, in->name);
 			printf(", \"cgroup\": ");
-			json_str(in->cgroup);
+			cgp_json_str(stdout, in->cgroup);
 			printf(", \"cgroup_id\": %llu, \"attached\": %s, \"rules\": %u, \"default_ingress\": \"%s\", "
 			       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"audit\": %s, \"log\": \"%s\", "
 			       "\"counters\": {\"ingress\": ",

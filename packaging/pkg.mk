@@ -118,7 +118,7 @@ PODMAN  ?= podman
 IMG_DIR := $(BUILD)/image
 
 # One self-contained binary: the image has nothing else to load it.
-$(BUILD)/cgpolicy-static: $(AGENT_OBJS) $(POLICY_OBJS)
+$(BUILD)/cgpolicy-static: $(AGENT_OBJS) $(POLICY_OBJS) $(UTIL_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -static -s $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
