@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <fcntl.h>
@@ -13,6 +12,7 @@
 #include <linux/magic.h>
 
 #include "agent/cgroup.h"
+#include "util/dirwalk.h"
 
 /* Unescape mountinfo's octal escapes (\040 for space ...) in place. */
 static void unescape(char *s)
@@ -31,7 +31,10 @@ static void unescape(char *s)
 	*w = 0;
 }
 
-int cgp_cgroup2_mount(char *buf, size_t len)
+/* The first cgroup2 line of mountinfo whose mount point is mnt (any, with mnt
+ * NULL): its root in the hierarchy (field 4) and mount point (field 5),
+ * unescaped. 0, -ENOENT (none) or -errno. */
+static int cgroup2_mountinfo(const char *mnt, char root[PATH_MAX], char mp[PATH_MAX])
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -43,24 +46,38 @@ int cgp_cgroup2_mount(char *buf, size_t len)
 	while (getline(&line, &cap, f) > 0) {
 		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
 		char *sep = strstr(line, " - ");
-		char mnt[PATH_MAX], fstype[64];
+		char fstype[64];
 
 		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
 			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2)
 			continue;
-		unescape(mnt);
-		if (strlen(mnt) >= len) {
-			ret = -ENAMETOOLONG;
-			break;
-		}
-		strcpy(buf, mnt);
+		unescape(root);
+		unescape(mp);
+		if (mnt && strcmp(mp, mnt))
+			continue;
 		ret = 0;
 		break;
 	}
 	free(line);
 	fclose(f);
 	return ret;
+}
+
+static int copy_path(char *buf, size_t len, const char *s)
+{
+	if (strlen(s) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, s);
+	return 0;
+}
+
+int cgp_cgroup2_mount(char *buf, size_t len)
+{
+	char root[PATH_MAX], mp[PATH_MAX];
+	int ret = cgroup2_mountinfo(NULL, root, mp);
+
+	return ret ? ret : copy_path(buf, len, mp);
 }
 
 int cgp_cgroup_resolve(const char *mnt, const char *spec, char *path, size_t pathlen,
@@ -123,6 +140,28 @@ static const char *rel_pattern(const char *mnt, const char *spec)
 	return spec;
 }
 
+static int glob_walk(char *dir, size_t dlen, const char *pat, cgp_glob_cb on_match,
+		     cgp_glob_cb on_dir, void *ctx);
+
+/* One level of a glob walk: its component and what follows it. */
+struct glob_step {
+	const char *comp;
+	const char *rest;	/* NULL: comp is the last component */
+	cgp_glob_cb on_match, on_dir;
+	void *ctx;
+};
+
+static int glob_child(char *dir, size_t dlen, const char *name, void *ctx)
+{
+	const struct glob_step *g = ctx;
+
+	if (fnmatch(g->comp, name, FNM_PERIOD))
+		return 0;
+	if (g->rest)
+		return glob_walk(dir, dlen, g->rest, g->on_match, g->on_dir, g->ctx);
+	return g->on_match(dir, g->ctx);
+}
+
 /* dir: an existing directory matching the first components; pat: the rest (no leading '/'). */
 static int glob_walk(char *dir, size_t dlen, const char *pat, cgp_glob_cb on_match,
 		     cgp_glob_cb on_dir, void *ctx)
@@ -130,10 +169,8 @@ static int glob_walk(char *dir, size_t dlen, const char *pat, cgp_glob_cb on_mat
 	const char *slash = strchr(pat, '/');
 	size_t clen = slash ? (size_t)(slash - pat) : strlen(pat);
 	char comp[NAME_MAX + 1];
-	size_t base = strlen(dir);
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	struct glob_step g = { comp, slash ? slash + 1 : NULL, on_match, on_dir, ctx };
+	int err;
 
 	if (clen > NAME_MAX)
 		return 0;
@@ -141,25 +178,7 @@ static int glob_walk(char *dir, size_t dlen, const char *pat, cgp_glob_cb on_mat
 	comp[clen] = 0;
 	if (on_dir && (err = on_dir(dir, ctx)))
 		return err;
-	d = opendir(dir);
-	if (!d)
-		return 0;	/* removed meanwhile: nothing below it */
-	while ((de = readdir(d)) && !err) {
-		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fnmatch(comp, de->d_name, FNM_PERIOD))
-			continue;
-		if (base + 1 + strlen(de->d_name) >= dlen)
-			continue;
-		snprintf(dir + base, dlen - base, "/%s", de->d_name);
-		if (slash)
-			err = glob_walk(dir, dlen, slash + 1, on_match, on_dir, ctx);
-		else
-			err = on_match(dir, ctx);
-		dir[base] = 0;
-	}
-	closedir(d);
-	return err;
+	return cgp_subdirs(dir, dlen, glob_child, &g);	/* removed meanwhile: nothing below it */
 }
 
 int cgp_cgroup_glob(const char *mnt, const char *spec, cgp_glob_cb on_match, cgp_glob_cb on_dir,
@@ -303,36 +322,10 @@ bool cgp_cgroup_glob_match(const char *mnt, const char *spec, const char *path)
 /* The root of the cgroup2 mount inside the hierarchy (mountinfo field 4). */
 static int mount_root(const char *mnt, char *buf, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int ret = -ENOENT;
+	char root[PATH_MAX], mp[PATH_MAX];
+	int ret = cgroup2_mountinfo(mnt, root, mp);
 
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		char *sep = strstr(line, " - ");
-		char root[PATH_MAX], mp[PATH_MAX], fstype[64];
-
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2)
-			continue;
-		unescape(root);
-		unescape(mp);
-		if (strcmp(mp, mnt))
-			continue;
-		if (strlen(root) >= len) {
-			ret = -ENAMETOOLONG;
-			break;
-		}
-		strcpy(buf, root);
-		ret = 0;
-		break;
-	}
-	free(line);
-	fclose(f);
-	return ret;
+	return ret ? ret : copy_path(buf, len, root);
 }
 
 static unsigned components(const char *s)
@@ -365,31 +358,33 @@ int cgp_cgroup_level(const char *mnt, const char *path, unsigned *level)
 }
 
 static int cand_walk(char *dir, size_t dlen, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,
+		     void *ctx);
+
+struct cand_step {
+	unsigned depth;		/* of the children */
+	cgp_glob_cb on_cand, on_dir;
+	void *ctx;
+};
+
+static int cand_child(char *dir, size_t dlen, const char *name, void *ctx)
+{
+	const struct cand_step *c = ctx;
+
+	(void)name;
+	return cand_walk(dir, dlen, c->depth, c->on_cand, c->on_dir, c->ctx);
+}
+
+static int cand_walk(char *dir, size_t dlen, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,
 		     void *ctx)
 {
-	size_t base = strlen(dir);
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	struct cand_step c = { depth - 1, on_cand, on_dir, ctx };
+	int err;
 
 	if (!depth)
 		return on_cand(dir, ctx);
 	if (on_dir && (err = on_dir(dir, ctx)))
 		return err;
-	d = opendir(dir);
-	if (!d)
-		return 0;	/* removed meanwhile */
-	while ((de = readdir(d)) && !err) {
-		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (base + 1 + strlen(de->d_name) >= dlen)
-			continue;
-		snprintf(dir + base, dlen - base, "/%s", de->d_name);
-		err = cand_walk(dir, dlen, depth - 1, on_cand, on_dir, ctx);
-		dir[base] = 0;
-	}
-	closedir(d);
-	return err;
+	return cgp_subdirs(dir, dlen, cand_child, &c);	/* removed meanwhile: nothing below */
 }
 
 int cgp_cgroup_candidates(const char *anc, unsigned depth, cgp_glob_cb on_cand, cgp_glob_cb on_dir,

@@ -7,7 +7,6 @@
  * of a policy cgroup lives in (setns there, create the iterator, come back).
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -25,6 +24,7 @@
 #include "agent/stats.h"
 #include "bpf/sockstat.h"
 #include "util/addr.h"
+#include "util/dirwalk.h"
 #include "util/json.h"
 
 #define MAX_NETNS 4096
@@ -120,13 +120,29 @@ static void add_pid_ns(struct nsset *ns, pid_t pid)
 	}
 }
 
-/* Network namespaces of the processes in a cgroup and its descendants. */
-static void scan_cgroup(struct nsset *ns, const char *dir, int depth)
+/* A level of the scan below a policy cgroup. */
+struct scan {
+	struct nsset *ns;
+	int depth;	/* of the children */
+};
+
+static void scan_cgroup(struct nsset *ns, char *dir, size_t len, int depth);
+
+static int scan_child(char *dir, size_t len, const char *name, void *ctx)
 {
+	const struct scan *sc = ctx;
+
+	if (name[0] != '.')
+		scan_cgroup(sc->ns, dir, len, sc->depth);
+	return 0;
+}
+
+/* The network namespaces of the processes of dir (a buffer of len bytes) and of the cgroups below it. */
+static void scan_cgroup(struct nsset *ns, char *dir, size_t len, int depth)
+{
+	struct scan sc = { ns, depth + 1 };
 	char path[PATH_MAX];
-	struct dirent *de;
 	FILE *f;
-	DIR *d;
 	int pid;
 
 	if (depth > 32 || snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
@@ -137,16 +153,7 @@ static void scan_cgroup(struct nsset *ns, const char *dir, int depth)
 			add_pid_ns(ns, pid);
 		fclose(f);
 	}
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
-			scan_cgroup(ns, path, depth + 1);
-	}
-	closedir(d);
+	cgp_subdirs(dir, len, scan_child, &sc);
 }
 
 static int load_info(const struct cgp_pins *p, struct cgp_snapshot *s)
@@ -212,9 +219,13 @@ int cgp_stats_snapshot(const struct cgp_pins *p, struct cgp_snapshot *s)
 	if (!ns || self_fd < 0 || fstat(self_fd, &self))
 		goto out;
 	ns->ino[ns->n++] = self.st_ino;	/* done already */
-	for (unsigned i = 0; i < s->ninfo; i++)
-		if (s->info[i].flags & CGP_POL_F_STATS)
-			scan_cgroup(ns, s->info[i].cgroup, 0);
+	for (unsigned i = 0; i < s->ninfo; i++) {
+		char dir[PATH_MAX];
+
+		if ((s->info[i].flags & CGP_POL_F_STATS) &&
+		    snprintf(dir, sizeof(dir), "%s", s->info[i].cgroup) < (int)sizeof(dir))
+			scan_cgroup(ns, dir, sizeof(dir), 0);
+	}
 	for (unsigned i = 1; i < ns->n; i++) {
 		char path[64];
 		int fd;

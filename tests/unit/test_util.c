@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_util.c - util/: JSON strings and Prometheus labels, v4-mapped
- * addresses as text, per-CPU sums. No kernel, no libbpf.
+ * addresses as text, per-CPU sums, the subdirectory walk. No kernel, no libbpf.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/addr.h"
+#include "util/dirwalk.h"
 #include "util/json.h"
 #include "util/percpu.h"
 
@@ -98,10 +101,90 @@ static void test_percpu(void)
 	report(!sum.a[0][0] && !sum.b, "per-CPU sum of 0 CPUs adds nothing", "sum changed");
 }
 
+struct seen {
+	char names[16][64];
+	unsigned n, stop_at;
+};
+
+/* Records path relative to the tree's root; recurses; stops the walk at call stop_at. */
+static int on_subdir(char *path, size_t len, const char *name, void *ctx)
+{
+	struct seen *s = ctx;
+	const char *rel = strstr(path, "/t/");
+
+	if (s->n < 16)
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s:%s", rel ? rel + 3 : path, name);
+	if (++s->n == s->stop_at)
+		return 7;
+	return cgp_subdirs(path, len, on_subdir, ctx);
+}
+
+static bool seen(const struct seen *s, const char *want)
+{
+	for (unsigned i = 0; i < s->n && i < 16; i++)
+		if (!strcmp(s->names[i], want))
+			return true;
+	return false;
+}
+
+static void test_dirwalk(void)
+{
+	char root[] = "/tmp/cgp-test-util-XXXXXX", path[256], small[64];
+	struct seen s = {};
+	int err;
+
+	if (!mkdtemp(root)) {
+		report(false, "dirwalk: a temporary directory", "mkdtemp failed");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/t", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/t/a", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/t/a/b", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/t/.hidden", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/t/file", root);
+	fclose(fopen(path, "w"));
+
+	snprintf(path, sizeof(path), "%s/t", root);
+	err = cgp_subdirs(path, sizeof(path), on_subdir, &s);
+	report(!err && s.n == 3 && seen(&s, "a:a") && seen(&s, "a/b:b") && seen(&s, ".hidden:.hidden"),
+	       "dirwalk: every subdirectory, nested ones through the callback, files left out",
+	       "err %d, %u seen", err, s.n);
+	report(!strcmp(path + strlen(path) - 2, "/t"), "dirwalk: the path is restored", "got %s", path);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	err = cgp_subdirs(path, sizeof(path), on_subdir, &s);
+	report(err == 7 && s.n == 1, "dirwalk: a nonzero return stops the walk and is returned", "err %d, %u seen",
+	       err, s.n);
+	memset(&s, 0, sizeof(s));
+	snprintf(small, sizeof(small), "%s/t", root);
+	err = cgp_subdirs(small, strlen(small) + 2, on_subdir, &s);
+	report(!err && s.n == 0, "dirwalk: a name that does not fit the buffer is skipped", "%u seen", s.n);
+	snprintf(path, sizeof(path), "%s/gone", root);
+	report(!cgp_subdirs(path, sizeof(path), on_subdir, &s), "dirwalk: a missing directory has no subdirectories",
+	       "an error");
+
+	snprintf(path, sizeof(path), "%s/t/a/b", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/t/a", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/t/.hidden", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/t/file", root);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/t", root);
+	rmdir(path);
+	rmdir(root);
+}
+
 int main(void)
 {
 	test_json();
 	test_addr();
 	test_percpu();
+	test_dirwalk();
 	return tap_done();
 }
