@@ -258,22 +258,14 @@ static int p_array_of_maps(char *why, size_t len)
 
 static int p_sk_storage(char *why, size_t len)
 {
-	int err = map_type(BPF_MAP_TYPE_SK_STORAGE, why, len);
-
-	if (!err)
-		err = helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, BPF_FUNC_sk_storage_get,
-			     "sk_storage_get", why, len);
-	return err;
+	return map_type(BPF_MAP_TYPE_SK_STORAGE, why, len) ?:
+	       helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, BPF_FUNC_sk_storage_get, "sk_storage_get", why, len);
 }
 
 static int p_ringbuf(char *why, size_t len)
 {
-	int err = map_type(BPF_MAP_TYPE_RINGBUF, why, len);
-
-	if (!err)
-		err = helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, BPF_FUNC_ringbuf_reserve,
-			     "ringbuf_reserve", why, len);
-	return err;
+	return map_type(BPF_MAP_TYPE_RINGBUF, why, len) ?:
+	       helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, BPF_FUNC_ringbuf_reserve, "ringbuf_reserve", why, len);
 }
 
 static int p_ancestor(char *why, size_t len)
@@ -314,62 +306,44 @@ static int p_iter_tcp(char *why, size_t len)
 	return 0;
 }
 
-static int p_sockhash(char *why, size_t len)
+/* A one-slot socket map of type mt and a program of type pt calling fn on it:
+ * the second half of every socket map probe. */
+static int sock_map_call(enum bpf_map_type mt, enum bpf_prog_type pt, enum bpf_attach_type eat,
+			 enum bpf_func_id fn, char *why, size_t len)
 {
-	int mfd, err;
+	int mfd = new_map(mt, 4, 8, 1, why, len), err;
 
-	if ((err = map_type(BPF_MAP_TYPE_SOCKHASH, why, len)))
-		return err;
-	mfd = new_map(BPF_MAP_TYPE_SOCKHASH, 4, 8, 1, why, len);
 	if (mfd < 0)
 		return mfd;
-	err = map_call(BPF_PROG_TYPE_SOCK_OPS, 0, mfd, BPF_FUNC_sock_hash_update, 1, why, len);
+	err = map_call(pt, eat, mfd, fn, 1, why, len);
 	close(mfd);
 	return err;
 }
 
+static int p_sockhash(char *why, size_t len)
+{
+	return map_type(BPF_MAP_TYPE_SOCKHASH, why, len) ?:
+	       sock_map_call(BPF_MAP_TYPE_SOCKHASH, BPF_PROG_TYPE_SOCK_OPS, 0, BPF_FUNC_sock_hash_update, why, len);
+}
+
 static int p_sk_msg(char *why, size_t len)
 {
-	int mfd, err;
-
-	if ((err = prog_type(BPF_PROG_TYPE_SK_MSG, 0, 1, why, len)))
-		return err;
-	mfd = new_map(BPF_MAP_TYPE_SOCKHASH, 4, 8, 1, why, len);
-	if (mfd < 0)
-		return mfd;
-	err = map_call(BPF_PROG_TYPE_SK_MSG, 0, mfd, BPF_FUNC_msg_redirect_hash, 1, why, len);
-	close(mfd);
-	return err;
+	return prog_type(BPF_PROG_TYPE_SK_MSG, 0, 1, why, len) ?:
+	       sock_map_call(BPF_MAP_TYPE_SOCKHASH, BPF_PROG_TYPE_SK_MSG, 0, BPF_FUNC_msg_redirect_hash, why, len);
 }
 
 /* bpf_sk_select_reuseport with a SOCKMAP (not only a REUSEPORT_SOCKARRAY). */
 static int p_sk_reuseport(char *why, size_t len)
 {
-	int mfd, err;
-
-	if ((err = prog_type(BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT, 1, why, len)))
-		return err;
-	mfd = new_map(BPF_MAP_TYPE_SOCKMAP, 4, 8, 1, why, len);
-	if (mfd < 0)
-		return mfd;
-	err = map_call(BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT, mfd, BPF_FUNC_sk_select_reuseport,
-		       1, why, len);
-	close(mfd);
-	return err;
+	return prog_type(BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT, 1, why, len) ?:
+	       sock_map_call(BPF_MAP_TYPE_SOCKMAP, BPF_PROG_TYPE_SK_REUSEPORT, BPF_SK_REUSEPORT_SELECT,
+			     BPF_FUNC_sk_select_reuseport, why, len);
 }
 
 static int p_sockmap(char *why, size_t len)
 {
-	int mfd, err;
-
-	if ((err = map_type(BPF_MAP_TYPE_SOCKMAP, why, len)))
-		return err;
-	mfd = new_map(BPF_MAP_TYPE_SOCKMAP, 4, 8, 1, why, len);
-	if (mfd < 0)
-		return mfd;
-	err = map_call(BPF_PROG_TYPE_SOCK_OPS, 0, mfd, BPF_FUNC_sock_map_update, 1, why, len);
-	close(mfd);
-	return err;
+	return map_type(BPF_MAP_TYPE_SOCKMAP, why, len) ?:
+	       sock_map_call(BPF_MAP_TYPE_SOCKMAP, BPF_PROG_TYPE_SOCK_OPS, 0, BPF_FUNC_sock_map_update, why, len);
 }
 
 static int p_sockops_storage(char *why, size_t len)

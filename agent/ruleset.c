@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,42 +112,31 @@ static int del(int fd, const void *keys, size_t n, size_t ksz)
 	return 0;
 }
 
-/* Split array-of-{key,val} entries into parallel key and value arrays. */
-#define SPLIT(arr, n, ktype, vtype, karr, varr)					\
-	do {									\
-		karr = malloc(((n) ? (n) : 1) * sizeof(ktype));			\
-		varr = malloc(((n) ? (n) : 1) * sizeof(vtype));			\
-		for (size_t _i = 0; karr && varr && _i < (n); _i++) {		\
-			memcpy(&((ktype *)karr)[_i], &(arr)[_i].key, sizeof(ktype));	\
-			memcpy(&((vtype *)varr)[_i], &(arr)[_i].val, sizeof(vtype));	\
-		}								\
-	} while (0)
-
-static int put_entries_lpm(int fd, const struct cgp_lpm_entry *e, size_t n)
+/* Entries of n {key, val} structs (esz bytes each) split into parallel key
+ * and value arrays, written in one batch by put(). */
+static int put_split(int fd, const void *entries, size_t n, size_t esz, size_t koff, size_t ksz,
+		     size_t voff, size_t vsz)
 {
-	struct cgp_lpm_key *k;
-	struct cgp_lpm_val *v;
-	int err;
+	const char *e = entries;
+	char *k = malloc((n ? n : 1) * ksz), *v = malloc((n ? n : 1) * vsz);
+	int err = -ENOMEM;
 
-	SPLIT(e, n, struct cgp_lpm_key, struct cgp_lpm_val, k, v);
-	err = k && v ? put(fd, k, v, n, sizeof(*k), sizeof(*v)) : -ENOMEM;
+	if (k && v) {
+		for (size_t i = 0; i < n; i++) {
+			memcpy(k + i * ksz, e + i * esz + koff, ksz);
+			memcpy(v + i * vsz, e + i * esz + voff, vsz);
+		}
+		err = put(fd, k, v, n, ksz, vsz);
+	}
 	free(k);
 	free(v);
 	return err;
 }
 
-static int put_entries_port(int fd, const struct cgp_portlpm_entry *e, size_t n)
-{
-	struct cgp_portlpm_key *k;
-	struct cgp_portlpm_val *v;
-	int err;
-
-	SPLIT(e, n, struct cgp_portlpm_key, struct cgp_portlpm_val, k, v);
-	err = k && v ? put(fd, k, v, n, sizeof(*k), sizeof(*v)) : -ENOMEM;
-	free(k);
-	free(v);
-	return err;
-}
+/* n entries of type (struct cgp_lpm_entry or cgp_portlpm_entry) at arr. */
+#define put_entries(fd, type, arr, n)								\
+	put_split(fd, arr, n, sizeof(type), offsetof(type, key), sizeof(((type *)0)->key),	\
+		  offsetof(type, val), sizeof(((type *)0)->val))
 
 static int put_pols(int fd, const struct cgp_slot_pol *p, size_t n)
 {
@@ -175,9 +165,9 @@ static int install_full(const int outer_fd[3], __u32 set, const struct cgp_rules
 	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0)
 		err = -errno;
 	if (!err)
-		err = put_entries_lpm(fds[0], rs->lpm, rs->nlpm);
+		err = put_entries(fds[0], struct cgp_lpm_entry, rs->lpm, rs->nlpm);
 	if (!err)
-		err = put_entries_port(fds[1], rs->port, rs->nport);
+		err = put_entries(fds[1], struct cgp_portlpm_entry, rs->port, rs->nport);
 	if (!err)
 		err = put_pols(fds[2], rs->pol, rs->npol);
 	for (int k = 0; k < 3 && !err; k++)
@@ -272,9 +262,9 @@ static int install_diff(const int outer_fd[3], __u32 set, const struct cgp_rules
 	if (!err)
 		err = del(fds[1], pd, npd, sizeof(struct cgp_portlpm_entry));
 	if (!err)
-		err = put_entries_lpm(fds[0], lp, nlp);
+		err = put_entries(fds[0], struct cgp_lpm_entry, lp, nlp);
 	if (!err)
-		err = put_entries_port(fds[1], pp, npp);
+		err = put_entries(fds[1], struct cgp_portlpm_entry, pp, npp);
 	if (!err) {
 		/* defaults: every slot of the new set, and zero for slots it dropped */
 		size_t i = 0, j = 0;
