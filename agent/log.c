@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 
 #include "agent/log.h"
+#include "policy/fileline.h"
+#include "policy/policy.h"
 
 int cgp_verbosity = CGP_LOG_WARN;
 
@@ -23,6 +25,19 @@ void cgp_log(enum cgp_log_level lvl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(lvl, fmt, ap);
 	va_end(ap);
+}
+
+void cgp_log_at(enum cgp_log_level lvl, const char *file, int line, const char *fmt, ...)
+{
+	char msg[3 * CGP_PATH_MAX + 512];	/* two paths, a policy name and the text */
+	va_list ap;
+
+	if ((int)lvl > cgp_verbosity)
+		return;
+	va_start(ap, fmt);
+	cgp_fileline_vsnprintf(msg, sizeof(msg), file, line, fmt, ap);
+	va_end(ap);
+	cgp_log(lvl, "%s", msg);
 }
 
 /* Agent messages are always shown (they are the daemon's log). */

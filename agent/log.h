@@ -12,6 +12,10 @@ extern int cgp_verbosity;	/* messages above this level are dropped */
 void cgp_log(enum cgp_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A line of the agent's log (stderr, "cgpolicy: agent: "), always shown, flushed. */
 void cgp_alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "FILE:LINE: message" (policy/fileline.h's form; line <= 0: "FILE: message")
+ * through cgp_log at lvl: a message about a line of the policy file. */
+void cgp_log_at(enum cgp_log_level lvl, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Route libbpf's own messages through cgp_log, one level lower. */
 void cgp_log_setup_libbpf(void);
 
