@@ -169,48 +169,15 @@ void cgp_events_close(struct cgp_events *ev)
 
 /* ---- Prometheus textfile ---- */
 
-int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
+/* The metrics of n policies (their info, summed counters, whether attached) in text format. */
+static void write_metrics(FILE *f, const struct cgp_state *st, const struct cgp_info *inf,
+			  const struct cgp_counters *sum, const bool *have, unsigned n)
 {
 	static const char *const dirs[2] = { "ingress", "egress" }, *const verd[2] = { "denied", "allowed" };
-	struct cgp_state st = {};
-	struct cgp_info *inf = NULL;
-	struct cgp_counters *sum = NULL;
-	bool *have = NULL;
-	char tmp[CGP_PATH_MAX + 16];
-	unsigned n = 0;
-	struct cgp_pins p;
-	FILE *f;
-	int err = 0;
 
-	if (!ac->metrics_file[0])
-		return 0;
-	cgp_pins_init(&p, pin_path);
-	err = cgp_pins_open(&p);
-	if (err)
-		goto out;
-	inf = calloc(CGP_MAX_SLOTS, sizeof(*inf));
-	sum = calloc(CGP_MAX_SLOTS, sizeof(*sum));
-	have = calloc(CGP_MAX_SLOTS, sizeof(*have));
-	if (!inf || !sum || !have || libbpf_num_possible_cpus() <= 0) {
-		err = -ENOMEM;
-		goto out;
-	}
-	cgp_state_read(&p, &st);
-	n = cgp_info_read(&p, inf, CGP_MAX_SLOTS);
-	for (unsigned i = 0; i < n; i++) {
-		__u64 cg = inf[i].cgroup_id;
-
-		have[i] = !cgp_percpu_lookup_sum(p.map_fd[CGP_MAP_COUNTERS], &cg, &sum[i], sizeof(sum[i]));
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", ac->metrics_file);
-	f = fopen(tmp, "we");
-	if (!f) {
-		err = -errno;
-		goto out;
-	}
 	fprintf(f, "# HELP cgpolicy_generation Policy generation in force.\n"
 		   "# TYPE cgpolicy_generation gauge\ncgpolicy_generation %llu\n",
-		(unsigned long long)st.gen);
+		(unsigned long long)st->gen);
 	fprintf(f, "# HELP cgpolicy_policy_info A policy applied to a cgroup (1); audit: drops nothing.\n"
 		   "# TYPE cgpolicy_policy_info gauge\n");
 	for (unsigned i = 0; i < n; i++) {
@@ -248,6 +215,47 @@ int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
 			}
 		}
 	}
+}
+
+int cgp_metrics_write(const char *pin_path, const struct cgp_agent_conf *ac)
+{
+	struct cgp_state st = {};
+	struct cgp_info *inf = NULL;
+	struct cgp_counters *sum = NULL;
+	bool *have = NULL;
+	char tmp[CGP_PATH_MAX + 16];
+	unsigned n = 0;
+	struct cgp_pins p;
+	FILE *f;
+	int err = 0;
+
+	if (!ac->metrics_file[0])
+		return 0;
+	cgp_pins_init(&p, pin_path);
+	err = cgp_pins_open(&p);
+	if (err)
+		goto out;
+	inf = calloc(CGP_MAX_SLOTS, sizeof(*inf));
+	sum = calloc(CGP_MAX_SLOTS, sizeof(*sum));
+	have = calloc(CGP_MAX_SLOTS, sizeof(*have));
+	if (!inf || !sum || !have || libbpf_num_possible_cpus() <= 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	cgp_state_read(&p, &st);
+	n = cgp_info_read(&p, inf, CGP_MAX_SLOTS);
+	for (unsigned i = 0; i < n; i++) {
+		__u64 cg = inf[i].cgroup_id;
+
+		have[i] = !cgp_percpu_lookup_sum(p.map_fd[CGP_MAP_COUNTERS], &cg, &sum[i], sizeof(sum[i]));
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", ac->metrics_file);
+	f = fopen(tmp, "we");
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	write_metrics(f, &st, inf, sum, have, n);
 	if (fflush(f) || ferror(f)) {
 		err = -errno;
 		fclose(f);

@@ -95,14 +95,128 @@ static void print_guards(const struct cgp_pins *p, bool json)
 	}
 }
 
+/* One policy of `status --json` (i: its index, for the separator). */
+static void print_json_row(const struct row *r, unsigned i)
+{
+	const struct cgp_info *in = &r->info;
+
+	printf("%s{\"name\": ", i ? ", " : "");
+	cgp_json_str(stdout, in->name);
+	printf(", \"cgroup\": ");
+	cgp_json_str(stdout, in->cgroup);
+	printf(", \"cgroup_id\": %llu, \"attached\": %s, \"rules\": %u, \"default_ingress\": \"%s\", "
+	       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"audit\": %s, \"log\": \"%s\", "
+	       "\"counters\": {\"ingress\": ",
+	       (unsigned long long)in->cgroup_id, r->have_counters ? "true" : "false", in->nrules,
+	       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
+	       in->flags & CGP_POL_F_ACCELERATE ? "true" : "false",
+	       in->flags & CGP_POL_F_STATS ? "true" : "false",
+	       in->flags & CGP_POL_F_AUDIT ? "true" : "false",
+	       in->flags & CGP_POL_F_LOG ? "deny" : "off");
+	print_json_dir(&r->sum, CGP_DIR_IN);
+	printf(", \"egress\": ");
+	print_json_dir(&r->sum, CGP_DIR_OUT);
+	printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu, \"to_tcp\": "
+	       "{\"policy_change\": %llu, \"small_writes\": %llu, \"slow_reader\": %llu, "
+	       "\"peer_gone\": %llu, \"blocking_reader\": %llu}, \"not_accelerated\": "
+	       "{\"blocking_reader\": %llu, \"rcvlowat\": %llu}}}",
+	       (unsigned long long)r->redir.msgs, (unsigned long long)r->redir.bytes,
+	       (unsigned long long)r->redir.to_tcp[CGP_TCP_POLICY],
+	       (unsigned long long)r->redir.to_tcp[CGP_TCP_STREAM],
+	       (unsigned long long)r->redir.to_tcp[CGP_TCP_SLOW],
+	       (unsigned long long)r->redir.to_tcp[CGP_TCP_GONE],
+	       (unsigned long long)r->redir.to_tcp[CGP_TCP_BLOCKING],
+	       (unsigned long long)r->redir.not_accel[CGP_NA_BLOCKING],
+	       (unsigned long long)r->redir.not_accel[CGP_NA_RCVLOWAT]);
+}
+
+/* One policy of the table. */
+static void print_table_row(const struct row *r)
+{
+	const struct cgp_info *in = &r->info;
+	const struct cgp_counters *c = &r->sum;
+
+	printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu %12llu  %s%s%s\n", in->name, in->nrules,
+	       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
+	       in->flags & CGP_POL_F_ACCELERATE ? "yes" : "no",
+	       (unsigned long long)c->packets[CGP_DIR_IN][CGP_ALLOW],
+	       (unsigned long long)c->packets[CGP_DIR_IN][CGP_DENY],
+	       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_ALLOW],
+	       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY],
+	       (unsigned long long)r->redir.msgs, in->cgroup,
+	       r->have_counters ? "" : " (cgroup gone: not enforced)",
+	       in->flags & CGP_POL_F_AUDIT ? " (audit: denies counted, not dropped)" : "");
+}
+
+/* The policies in force, sorted by name, with their counters: rows[] (CGP_MAX_SLOTS), the count. */
+static int load_rows(const struct cgp_pins *p, struct row *rows, unsigned *n)
+{
+	struct cgp_info *info = calloc(CGP_MAX_SLOTS, sizeof(*info));
+
+	if (!info)
+		return -ENOMEM;
+	*n = cgp_info_read(p, info, CGP_MAX_SLOTS);
+	for (unsigned i = 0; i < *n; i++) {
+		rows[i].info = info[i];
+		read_counters(p, &rows[i]);
+	}
+	free(info);
+	qsort(rows, *n, sizeof(*rows), cmp_slot);
+	return 0;
+}
+
+/* pinned: the pins could be opened (else nothing is applied at pin_path). */
+static void print_json(const char *pin_path, const struct cgp_pins *p, bool pinned, const struct cgp_state *st,
+		       const struct row *rows, unsigned n)
+{
+	printf("{\"pin_path\": ");
+	cgp_json_str(stdout, pin_path);
+	printf(", \"generation\": %llu, \"policies\": [", (unsigned long long)st->gen);
+	for (unsigned i = 0; i < n; i++)
+		print_json_row(&rows[i], i);
+	printf("], \"guards\": [");
+	if (pinned)
+		print_guards(p, true);
+	printf("], \"reuseport\": ");
+	if (pinned)
+		cgp_reuseport_status(p, stdout, true);
+	else
+		printf("[]");
+	printf(", \"kernel\": ");
+	cgp_features_json(stdout);
+	printf("}\n");
+}
+
+static void print_table(const char *pin_path, const struct cgp_pins *p, bool pinned, const struct cgp_state *st,
+			const struct row *rows, unsigned n)
+{
+	if (!n) {
+		printf("no policy applied at %s\n", pin_path);
+		if (pinned)
+			print_guards(p, false);	/* globs that match nothing yet */
+		cgp_features_print_short(stdout);
+		return;
+	}
+	printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st->gen, n,
+	       n == 1 ? "policy" : "policies");
+	printf("%-16s %-6s %-6s %-6s %-5s %12s %12s %12s %12s %12s  %s\n", "POLICY", "RULES", "IN", "OUT",
+	       "ACCEL", "IN-ALLOW", "IN-DENY", "OUT-ALLOW", "OUT-DENY", "REDIRECTED", "CGROUP");
+	for (unsigned i = 0; i < n; i++)
+		print_table_row(&rows[i]);
+	printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
+	       "`status --json` adds bytes\n");
+	print_guards(p, false);
+	cgp_reuseport_status(p, stdout, false);
+	cgp_features_print_short(stdout);
+}
+
 int cgp_cmd_status(const char *pin_path, bool json)
 {
 	struct row *rows = NULL;
 	struct cgp_state st = {};
 	struct cgp_pins p;
-	struct cgp_info *info = NULL;
 	unsigned n = 0;
-	int err, rc = CGP_EXIT_OK;
+	int err;
 
 	cgp_pins_init(&p, pin_path);
 	err = cgp_pins_open(&p);
@@ -112,102 +226,19 @@ int cgp_cmd_status(const char *pin_path, bool json)
 	}
 	if (!err) {
 		rows = calloc(CGP_MAX_SLOTS, sizeof(*rows));
-		info = calloc(CGP_MAX_SLOTS, sizeof(*info));
-		if (!rows || !info) {
+		if (rows)
+			cgp_state_read(&p, &st);
+		if (!rows || load_rows(&p, rows, &n)) {
 			free(rows);
-			free(info);
 			cgp_pins_close(&p);
 			return CGP_EXIT_SYSTEM;
 		}
-		cgp_state_read(&p, &st);
-		n = cgp_info_read(&p, info, CGP_MAX_SLOTS);
-		for (unsigned i = 0; i < n; i++) {
-			rows[i].info = info[i];
-			read_counters(&p, &rows[i]);
-		}
-		free(info);
-		qsort(rows, n, sizeof(*rows), cmp_slot);
 	}
-
-	if (json) {
-		printf("{\"pin_path\": ");
-		cgp_json_str(stdout, pin_path);
-		printf(", \"generation\": %llu, \"policies\": [", (unsigned long long)st.gen);
-		for (unsigned i = 0; i < n; i++) {
-			const struct cgp_info *in = &rows[i].info;
-
-			printf("%s{\"name\": ", i ? ", " : "");
-			cgp_json_str(stdout, in->name);
-			printf(", \"cgroup\": ");
-			cgp_json_str(stdout, in->cgroup);
-			printf(", \"cgroup_id\": %llu, \"attached\": %s, \"rules\": %u, \"default_ingress\": \"%s\", "
-			       "\"default_egress\": \"%s\", \"accelerate\": %s, \"stats\": %s, \"audit\": %s, \"log\": \"%s\", "
-			       "\"counters\": {\"ingress\": ",
-			       (unsigned long long)in->cgroup_id, rows[i].have_counters ? "true" : "false", in->nrules,
-			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
-			       in->flags & CGP_POL_F_ACCELERATE ? "true" : "false",
-			       in->flags & CGP_POL_F_STATS ? "true" : "false",
-			       in->flags & CGP_POL_F_AUDIT ? "true" : "false",
-			       in->flags & CGP_POL_F_LOG ? "deny" : "off");
-			print_json_dir(&rows[i].sum, CGP_DIR_IN);
-			printf(", \"egress\": ");
-			print_json_dir(&rows[i].sum, CGP_DIR_OUT);
-			printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu, \"to_tcp\": "
-			       "{\"policy_change\": %llu, \"small_writes\": %llu, \"slow_reader\": %llu, "
-			       "\"peer_gone\": %llu, \"blocking_reader\": %llu}, \"not_accelerated\": "
-			       "{\"blocking_reader\": %llu, \"rcvlowat\": %llu}}}",
-			       (unsigned long long)rows[i].redir.msgs, (unsigned long long)rows[i].redir.bytes,
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_POLICY],
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_STREAM],
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_SLOW],
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_GONE],
-			       (unsigned long long)rows[i].redir.to_tcp[CGP_TCP_BLOCKING],
-			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_BLOCKING],
-			       (unsigned long long)rows[i].redir.not_accel[CGP_NA_RCVLOWAT]);
-		}
-		printf("], \"guards\": [");
-		if (!err)
-			print_guards(&p, true);
-		printf("], \"reuseport\": ");
-		if (!err)
-			cgp_reuseport_status(&p, stdout, true);
-		else
-			printf("[]");
-		printf(", \"kernel\": ");
-		cgp_features_json(stdout);
-		printf("}\n");
-	} else if (!n) {
-		printf("no policy applied at %s\n", pin_path);
-		if (!err)
-			print_guards(&p, false);	/* globs that match nothing yet */
-		cgp_features_print_short(stdout);
-	} else {
-		printf("pin path %s, generation %llu, %u %s\n\n", pin_path, (unsigned long long)st.gen, n,
-		       n == 1 ? "policy" : "policies");
-		printf("%-16s %-6s %-6s %-6s %-5s %12s %12s %12s %12s %12s  %s\n", "POLICY", "RULES", "IN", "OUT",
-		       "ACCEL", "IN-ALLOW", "IN-DENY", "OUT-ALLOW", "OUT-DENY", "REDIRECTED", "CGROUP");
-		for (unsigned i = 0; i < n; i++) {
-			const struct cgp_info *in = &rows[i].info;
-			const struct cgp_counters *c = &rows[i].sum;
-
-			printf("%-16s %-6u %-6s %-6s %-5s %12llu %12llu %12llu %12llu %12llu  %s%s%s\n", in->name, in->nrules,
-			       cgp_verdict_str(in->def[CGP_DIR_IN]), cgp_verdict_str(in->def[CGP_DIR_OUT]),
-			       in->flags & CGP_POL_F_ACCELERATE ? "yes" : "no",
-			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_ALLOW],
-			       (unsigned long long)c->packets[CGP_DIR_IN][CGP_DENY],
-			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_ALLOW],
-			       (unsigned long long)c->packets[CGP_DIR_OUT][CGP_DENY],
-			       (unsigned long long)rows[i].redir.msgs, in->cgroup,
-			       rows[i].have_counters ? "" : " (cgroup gone: not enforced)",
-			       in->flags & CGP_POL_F_AUDIT ? " (audit: denies counted, not dropped)" : "");
-		}
-		printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
-		       "`status --json` adds bytes\n");
-		print_guards(&p, false);
-		cgp_reuseport_status(&p, stdout, false);
-		cgp_features_print_short(stdout);
-	}
+	if (json)
+		print_json(pin_path, &p, !err, &st, rows, n);
+	else
+		print_table(pin_path, &p, !err, &st, rows, n);
 	free(rows);
 	cgp_pins_close(&p);
-	return rc;
+	return CGP_EXIT_OK;
 }
