@@ -4,7 +4,7 @@
  * acceleration relies on? Checked by behaviour, not by version: a real
  * loopback TCP connection, both ends in a SOCKHASH, an sk_msg program that
  * redirects the client's sends into the server socket's receive queue
- * (BPF_F_INGRESS), exactly what bpf/sockstat.bpf.c does. Acceleration only
+ * (BPF_F_INGRESS), exactly what bpf/accel.bpf.h's cgp_redir_msg does. Acceleration only
  * redirects to readers that use non-blocking I/O (see docs/ARCHITECTURE.md,
  * "The kernel's sockhash receive path"), so the probe reads as they do:
  *

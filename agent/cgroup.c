@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgroup.c - cgroup2 paths (cgroup.h): the mount and its root from
+ * mountinfo, resolving a policy's `cgroup =`, glob matching and walks (one
+ * subdirectory step, util/dirwalk.h), cgroup levels.
+ */
 #include <errno.h>
 #include <fnmatch.h>
 #include <fcntl.h>

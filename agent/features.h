@@ -4,8 +4,8 @@
  * feature is tested by creating a map or loading a tiny program (and reading
  * the verifier's answer), never by comparing kernel versions.
  *
- * The table is probed once per process, on first use (main does it at start
- * of apply, agent and status). Each row: name, supported, who needs it, and
+ * The table is probed once per process, on first use (main does it before
+ * running a command whose table entry asks for it: apply, agent, status...). Each row: name, supported, who needs it, and
  * when not supported, why (the errno or the verifier's line).
  *
  * Test hook: CGP_TEST_DISABLE_FEATURES="steering,acceleration" (names of

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * status.c - `cgpolicy status [--json]`: the policies in force at a pin path
+ * (the `info` map, sorted by name) with their summed per-CPU counters, the
+ * guards of glob policies, the listener steering (reuseport) and what the
+ * kernel lacks. Only reads pins; changes nothing.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
