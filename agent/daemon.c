@@ -344,11 +344,107 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
 
+/* Signals (blocked, read from a signalfd), epoll, inotify and the timers. 0, or -1 (errno). */
+static int setup_loop(struct agent *a)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is a write error, not a death */
+
+	a->ep = epoll_create1(EPOLL_CLOEXEC);
+	a->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	a->t_reload = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->t_rescan = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->t_stats = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->t_house = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (a->ep < 0 || a->sfd < 0 || a->ifd < 0 || a->t_reload < 0 || a->t_rescan < 0 || a->t_stats < 0 ||
+	    a->t_house < 0 || add_fd(a->ep, a->sfd) || add_fd(a->ep, a->ifd) || add_fd(a->ep, a->t_reload) ||
+	    add_fd(a->ep, a->t_rescan) || add_fd(a->ep, a->t_stats) || add_fd(a->ep, a->t_house))
+		return -1;
+	return 0;
+}
+
+/* Watches on the policy file's directory and the file itself. */
+static void watch_policy(struct agent *a)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", a->file);
+	snprintf(a->base, sizeof(a->base), "%s", basename(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", a->file);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	a->wd_dir = inotify_add_watch(a->ifd, dir, DIR_MASK);
+	if (a->wd_dir < 0)
+		pr_warn("agent: cannot watch %s: %s (reload with SIGHUP)\n", dir, strerror(errno));
+	watch_file(a);
+}
+
+/* One ready fd of the loop. false: a signal ends the agent. */
+static bool on_ready(struct agent *a, int fd)
+{
+	if (fd == a->sfd) {
+		struct signalfd_siginfo si;
+
+		while (read(a->sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGHUP) {
+				reload(a, "SIGHUP");
+				continue;
+			}
+			cgp_alog("%s, exiting; enforcement stays in place\n", strsignal((int)si.ssi_signo));
+			return false;
+		}
+	} else if (fd == a->ifd) {
+		on_inotify(a);
+	} else if (fd == a->t_reload) {
+		drain(fd);
+		reload(a, "policy file changed");
+	} else if (fd == a->t_rescan) {
+		drain(fd);
+		rescan(a);
+	} else if (fd == a->t_stats) {
+		drain(fd);
+		if (a->cfg.agent.stats_interval)
+			dump_round(a->pin_path, &a->cfg.agent);
+	} else if (fd == a->t_house) {
+		drain(fd);
+		if (a->have_globs)
+			rescan(a);
+		cgp_metrics_write(a->pin_path, &a->cfg.agent);
+	} else {
+		cgp_events_poll(a->ev);
+	}
+	return true;
+}
+
+static void run_loop(struct agent *a)
+{
+	arm(a->t_stats, a->cfg.agent.stats_interval * 1000L, a->cfg.agent.stats_interval);
+	arm(a->t_house, HOUSEKEEPING_S * 1000L, HOUSEKEEPING_S);
+	for (;;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(a->ep, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("agent: epoll_wait: %s\n", strerror(errno));
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			if (!on_ready(a, evs[i].data.fd))
+				return;
+	}
+}
+
 int cgp_cmd_agent(const char *file, const char *pin_override)
 {
 	struct agent a = { .file = file, .wd_file = -1, .wd_dir = -1 };
-	char dir[PATH_MAX], tmp[PATH_MAX];
-	sigset_t set;
 	int rc, err;
 
 	rc = load(file, &a.cfg);
@@ -363,40 +459,15 @@ int cgp_cmd_agent(const char *file, const char *pin_override)
 		cgp_config_free(&a.cfg);
 		return CGP_EXIT_SYSTEM;
 	}
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is a write error, not a death */
-
-	a.ep = epoll_create1(EPOLL_CLOEXEC);
-	a.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	a.ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	a.t_reload = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	a.t_rescan = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	a.t_stats = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	a.t_house = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (a.ep < 0 || a.sfd < 0 || a.ifd < 0 || a.t_reload < 0 || a.t_rescan < 0 || a.t_stats < 0 ||
-	    a.t_house < 0 || add_fd(a.ep, a.sfd) || add_fd(a.ep, a.ifd) || add_fd(a.ep, a.t_reload) ||
-	    add_fd(a.ep, a.t_rescan) || add_fd(a.ep, a.t_stats) || add_fd(a.ep, a.t_house)) {
+	if (setup_loop(&a)) {
 		pr_err("agent: cannot set up the event loop: %s\n", strerror(errno));
 		cgp_config_free(&a.cfg);
 		return CGP_EXIT_SYSTEM;
 	}
 
 	/* Watches first, then apply: a change in between triggers another round. */
-	snprintf(tmp, sizeof(tmp), "%s", file);
-	snprintf(a.base, sizeof(a.base), "%s", basename(tmp));
-	snprintf(tmp, sizeof(tmp), "%s", file);
-	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
-	a.wd_dir = inotify_add_watch(a.ifd, dir, DIR_MASK);
-	if (a.wd_dir < 0)
-		pr_warn("agent: cannot watch %s: %s (reload with SIGHUP)\n", dir, strerror(errno));
-	watch_file(&a);
+	watch_policy(&a);
 	glob_scan(&a, &a.cfg);
-
 	rc = apply(&a, &a.cfg);
 	if (rc) {
 		cgp_config_free(&a.cfg);
@@ -408,57 +479,7 @@ int cgp_cmd_agent(const char *file, const char *pin_override)
 	cgp_drop_caps(&a.cfg);
 	cgp_alog("running (pid %d), policy %s, pin path %s, stats every %us\n", (int)getpid(), file,
 		 a.pin_path, a.cfg.agent.stats_interval);
-
-	arm(a.t_stats, a.cfg.agent.stats_interval * 1000L, a.cfg.agent.stats_interval);
-	arm(a.t_house, HOUSEKEEPING_S * 1000L, HOUSEKEEPING_S);
-	for (;;) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(a.ep, evs, 8, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_err("agent: epoll_wait: %s\n", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == a.sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(a.sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP) {
-						reload(&a, "SIGHUP");
-						continue;
-					}
-					cgp_alog("%s, exiting; enforcement stays in place\n",
-						 strsignal((int)si.ssi_signo));
-					goto out;
-				}
-			} else if (fd == a.ifd) {
-				on_inotify(&a);
-			} else if (fd == a.t_reload) {
-				drain(fd);
-				reload(&a, "policy file changed");
-			} else if (fd == a.t_rescan) {
-				drain(fd);
-				rescan(&a);
-			} else if (fd == a.t_stats) {
-				drain(fd);
-				if (a.cfg.agent.stats_interval)
-					dump_round(a.pin_path, &a.cfg.agent);
-			} else if (fd == a.t_house) {
-				drain(fd);
-				if (a.have_globs)
-					rescan(&a);
-				cgp_metrics_write(a.pin_path, &a.cfg.agent);
-			} else {
-				cgp_events_poll(a.ev);
-			}
-		}
-	}
-out:
+	run_loop(&a);
 	cgp_events_close(a.ev);
 	free(a.sig);
 	cgp_config_free(&a.cfg);
