@@ -129,16 +129,115 @@ static bool readable(int fd)
 	return poll(&p, 1, PROBE_WAIT_MS) == 1 && (p.revents & POLLIN);
 }
 
-int cgp_accel_probe_behaviour(char *why, size_t len)
+/* Both ends of the pair into the sockhash: srv at key 0, cli at key 1. 0 or -errno. */
+static int join_sockhash(int map, int cli, int srv, char *why, size_t len)
+{
+	__u32 k = 0;
+	__u64 v = (__u64)srv;
+	int err;
+
+	if (!bpf_map_update_elem(map, &k, &v, BPF_NOEXIST)) {
+		k = 1, v = (__u64)cli;
+		if (!bpf_map_update_elem(map, &k, &v, BPF_NOEXIST))
+			return 0;
+	}
+	err = -errno;
+	why_set(why, len, "an established TCP socket cannot join a SOCKHASH: %s", strerror(errno));
+	return err;
+}
+
+/* 0. A byte the program passes to TCP: readable, counted by FIONREAD, read. 0 or -EPROTO. */
+static int check_tcp_byte(int cli, int srv, char *why, size_t len)
+{
+	char in[PROBE_BYTES + 1];
+	int n = -1;
+
+	if (send(cli, "x", 1, MSG_NOSIGNAL) != 1 || !readable(srv)) {
+		why_set(why, len, "a send passed to TCP by an sk_msg program did not reach the peer");
+		return -EPROTO;
+	}
+	if (ioctl(srv, FIONREAD, &n) || n != 1) {
+		why_set(why, len, "FIONREAD (SIOCINQ) on a sockhash socket holding 1 byte that came by TCP "
+			"says %d: this kernel's sockhash sockets count only the redirect queue", n);
+		return -EPROTO;
+	}
+	if (read(srv, in, sizeof(in)) != 1) {
+		why_set(why, len, "a byte that came by TCP to a sockhash socket could not be read");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* 1, 2. A redirected send: whole, readable, counted by FIONREAD, read, not by TCP. 0 or -EPROTO. */
+static int check_redirected(int cli, int srv, char *why, size_t len)
 {
 	char out[PROBE_BYTES], in[PROBE_BYTES + 1];
-	int map = -1, prog = -1, cli = -1, srv = -1, err, n = -1;
 	struct tcp_info ti = {};
 	socklen_t tl = sizeof(ti);
-	const char *hook = getenv("CGP_TEST_ACCEL_PROBE");
-	__u64 v;
-	__u32 k;
+	int n = -1;
 	ssize_t r;
+
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (char)(i * 7 + 3);
+	r = send(cli, out, sizeof(out), MSG_NOSIGNAL);
+	if (r != (ssize_t)sizeof(out)) {
+		why_set(why, len, "a send through the sk_msg redirect returned %zd (%s)", r,
+			r < 0 ? strerror(errno) : "short");
+		return -EPROTO;
+	}
+	if (!readable(srv)) {
+		why_set(why, len, "redirected data did not make the peer readable (poll) within %d ms",
+			PROBE_WAIT_MS);
+		return -EPROTO;
+	}
+	if (ioctl(srv, FIONREAD, &n) || n != (int)sizeof(out)) {
+		why_set(why, len, "FIONREAD (SIOCINQ) on a socket holding %zu redirected bytes says %d: "
+			"this kernel's sockhash sockets count only TCP's queue", sizeof(out), n);
+		return -EPROTO;
+	}
+	r = read(srv, in, sizeof(in));
+	if (r != (ssize_t)sizeof(out) || memcmp(in, out, sizeof(out))) {
+		why_set(why, len, "a non-blocking read of redirected data returned %zd bytes%s (%s)", r,
+			r == (ssize_t)sizeof(out) ? " that differ" : "", r < 0 ? strerror(errno) : "sent 4096");
+		return -EPROTO;
+	}
+	if (getsockopt(srv, IPPROTO_TCP, TCP_INFO, &ti, &tl) || ti.tcpi_bytes_received != 1) {
+		why_set(why, len, "the probe's send took TCP (%llu bytes received by TCP, 1 expected): no redirect",
+			(unsigned long long)ti.tcpi_bytes_received);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* 3, 4. EAGAIN on the empty queue, then 0 (EOF) after the peer's FIN. 0 or -EPROTO. */
+static int check_empty_and_fin(int cli, int srv, char *why, size_t len)
+{
+	char in[PROBE_BYTES + 1];
+	ssize_t r = read(srv, in, sizeof(in));
+
+	if (r >= 0 || errno != EAGAIN) {
+		why_set(why, len, "a non-blocking read of an empty redirect queue returned %zd (%s), not EAGAIN",
+			r, r < 0 ? strerror(errno) : "data");
+		return -EPROTO;
+	}
+	if (shutdown(cli, SHUT_WR) || !readable(srv)) {
+		why_set(why, len, "the peer's FIN did not make the socket readable (poll) within %d ms",
+			PROBE_WAIT_MS);
+		return -EPROTO;
+	}
+	r = read(srv, in, sizeof(in));
+	if (r != 0) {
+		why_set(why, len, "a non-blocking read after the peer's FIN returned %zd (%s), not 0 (EOF)", r,
+			r < 0 ? strerror(errno) : "data");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int cgp_accel_probe_behaviour(char *why, size_t len)
+{
+	int map = -1, prog = -1, cli = -1, srv = -1, err;
+	const char *hook = getenv("CGP_TEST_ACCEL_PROBE");
 
 	if (hook && !strcmp(hook, "skip"))
 		return 0;	/* test hook: tests of the redirect paths where the check fails */
@@ -159,79 +258,14 @@ int cgp_accel_probe_behaviour(char *why, size_t len)
 		goto out;
 	}
 	err = tcp_pair(&cli, &srv, why, len);
-	if (err)
-		goto out;
-	k = 0, v = (__u64)srv;
-	if (!bpf_map_update_elem(map, &k, &v, BPF_NOEXIST)) {
-		k = 1, v = (__u64)cli;
-		if (!bpf_map_update_elem(map, &k, &v, BPF_NOEXIST))
-			goto added;
-	}
-	err = -errno;
-	why_set(why, len, "an established TCP socket cannot join a SOCKHASH: %s", strerror(errno));
-	goto out;
-added:
-	err = -EPROTO;
-	if (send(cli, "x", 1, MSG_NOSIGNAL) != 1 || !readable(srv)) {
-		why_set(why, len, "a send passed to TCP by an sk_msg program did not reach the peer");
-		goto out;
-	}
-	if (ioctl(srv, FIONREAD, &n) || n != 1) {
-		why_set(why, len, "FIONREAD (SIOCINQ) on a sockhash socket holding 1 byte that came by TCP "
-			"says %d: this kernel's sockhash sockets count only the redirect queue", n);
-		goto out;
-	}
-	if (read(srv, in, sizeof(in)) != 1) {
-		why_set(why, len, "a byte that came by TCP to a sockhash socket could not be read");
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(out); i++)
-		out[i] = (char)(i * 7 + 3);
-	r = send(cli, out, sizeof(out), MSG_NOSIGNAL);
-	if (r != (ssize_t)sizeof(out)) {
-		why_set(why, len, "a send through the sk_msg redirect returned %zd (%s)", r,
-			r < 0 ? strerror(errno) : "short");
-		goto out;
-	}
-	if (!readable(srv)) {
-		why_set(why, len, "redirected data did not make the peer readable (poll) within %d ms",
-			PROBE_WAIT_MS);
-		goto out;
-	}
-	if (ioctl(srv, FIONREAD, &n) || n != (int)sizeof(out)) {
-		why_set(why, len, "FIONREAD (SIOCINQ) on a socket holding %zu redirected bytes says %d: "
-			"this kernel's sockhash sockets count only TCP's queue", sizeof(out), n);
-		goto out;
-	}
-	r = read(srv, in, sizeof(in));
-	if (r != (ssize_t)sizeof(out) || memcmp(in, out, sizeof(out))) {
-		why_set(why, len, "a non-blocking read of redirected data returned %zd bytes%s (%s)", r,
-			r == (ssize_t)sizeof(out) ? " that differ" : "", r < 0 ? strerror(errno) : "sent 4096");
-		goto out;
-	}
-	if (getsockopt(srv, IPPROTO_TCP, TCP_INFO, &ti, &tl) || ti.tcpi_bytes_received != 1) {
-		why_set(why, len, "the probe's send took TCP (%llu bytes received by TCP, 1 expected): no redirect",
-			(unsigned long long)ti.tcpi_bytes_received);
-		goto out;
-	}
-	r = read(srv, in, sizeof(in));
-	if (r >= 0 || errno != EAGAIN) {
-		why_set(why, len, "a non-blocking read of an empty redirect queue returned %zd (%s), not EAGAIN",
-			r, r < 0 ? strerror(errno) : "data");
-		goto out;
-	}
-	if (shutdown(cli, SHUT_WR) || !readable(srv)) {
-		why_set(why, len, "the peer's FIN did not make the socket readable (poll) within %d ms",
-			PROBE_WAIT_MS);
-		goto out;
-	}
-	r = read(srv, in, sizeof(in));
-	if (r != 0) {
-		why_set(why, len, "a non-blocking read after the peer's FIN returned %zd (%s), not 0 (EOF)", r,
-			r < 0 ? strerror(errno) : "data");
-		goto out;
-	}
-	err = 0;
+	if (!err)
+		err = join_sockhash(map, cli, srv, why, len);
+	if (!err)
+		err = check_tcp_byte(cli, srv, why, len);
+	if (!err)
+		err = check_redirected(cli, srv, why, len);
+	if (!err)
+		err = check_empty_and_fin(cli, srv, why, len);
 out:
 	if (cli >= 0)
 		close(cli);
