@@ -11,7 +11,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/mapiter.h"
 #include "agent/rp_state.h"
+#include "util/addr.h"
 /* The skeleton's struct would be called cgp_reuseport, like the policy section's. */
 #define cgp_reuseport cgp_rp_skel
 #include "reuseport.skel.h"
@@ -123,24 +125,13 @@ void rp_zero_counters(const struct rp_state *st, __u32 id)
 
 __u64 rp_counter(const struct rp_state *st, __u32 idx)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *v, sum = 0;
+	__u64 sum = 0;
 
-	if (ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
-		return 0;
-	if (!bpf_map_lookup_elem(st->map[RPM_STEERED], &idx, v))
-		for (int c = 0; c < ncpu; c++)
-			sum += v[c];
-	free(v);
+	cgp_percpu_lookup_sum(st->map[RPM_STEERED], &idx, &sum, sizeof(sum));
 	return sum;
 }
 
 void rp_fmt_addr(const __u8 a[16], char *buf, size_t len)
 {
-	static const __u8 v4pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (!memcmp(a, v4pre, 12))
-		inet_ntop(AF_INET, a + 12, buf, len);
-	else
-		inet_ntop(AF_INET6, a, buf, len);
+	cgp_addr_auto_str(a, buf, len);
 }

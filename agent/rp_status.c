@@ -15,6 +15,7 @@
 
 #include "agent/reuseport.h"
 #include "agent/rp_state.h"
+#include "util/json.h"
 
 struct rp_row {
 	struct cgp_rp_svc svc;
@@ -76,24 +77,23 @@ static void print_row(FILE *f, const struct rp_row *r, bool json, bool first_row
 	if (r->info.key.has_addr)
 		rp_fmt_addr(r->info.key.addr, a, sizeof(a));
 	if (json) {
-		fprintf(f, "%s{\"name\": \"%s\", \"proto\": \"tcp\", \"port\": %u, \"address\": ",
-			first_row ? "" : ", ", r->info.name, r->info.key.port);
-		if (r->info.key.has_addr)
-			fprintf(f, "\"%s\"", a);
-		else
-			fputs("null", f);
+		fprintf(f, "%s{\"name\": ", first_row ? "" : ", ");
+		cgp_json_str(f, r->info.name);
+		fprintf(f, ", \"proto\": \"tcp\", \"port\": %u, \"address\": ", r->info.key.port);
+		cgp_json_str(f, r->info.key.has_addr ? a : NULL);
 		fprintf(f, ", \"groups\": %u, \"unsteered\": %llu, \"backends\": [", r->groups,
 			(unsigned long long)r->unsteered);
 	}
 	for (int b = 0; b < CGP_RP_MAX_BACKENDS; b++) {
 		if (!(r->svc.present & (1u << b)))
 			continue;
-		if (json)
-			fprintf(f, "%s{\"policy\": \"%s\", \"cgroup_id\": %llu, \"weight\": %u, "
-				"\"listeners\": %u, \"steered\": %llu}", first ? "" : ", ",
-				r->info.backend[b], (unsigned long long)r->svc.cgid[b], r->svc.weight[b],
-				r->listeners[b], (unsigned long long)r->steered[b]);
-		else
+		if (json) {
+			fprintf(f, "%s{\"policy\": ", first ? "" : ", ");
+			cgp_json_str(f, r->info.backend[b]);
+			fprintf(f, ", \"cgroup_id\": %llu, \"weight\": %u, \"listeners\": %u, \"steered\": %llu}",
+				(unsigned long long)r->svc.cgid[b], r->svc.weight[b], r->listeners[b],
+				(unsigned long long)r->steered[b]);
+		} else
 			fprintf(f, "%-16s %-5s %-15s %5u  %-16s %6u %9u %12llu\n", first ? r->info.name : "",
 				first ? "tcp" : "", first ? a : "", r->info.key.port, r->info.backend[b],
 				r->svc.weight[b], r->listeners[b], (unsigned long long)r->steered[b]);
