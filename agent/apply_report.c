@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * apply_report.c - what apply prints: the plan, the guards, one line of
- * difference per generation; and FILE:LINE messages through the logger.
+ * difference per generation.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/apply_steps.h"
-#include "policy/fileline.h"
 
 void apply_print_plan(const struct apply_target *t, unsigned nt, bool dry)
 {
@@ -73,16 +71,4 @@ void apply_print_diff(__u64 gen, const struct apply_target *t, unsigned nt,
 	printf("generation %llu: %u added, %u removed, %u changed, %u unchanged (policy, cgroup) pairs; "
 	       "rules %lld -> %lld (%+lld)\n", (unsigned long long)gen, added, removed, changed, same,
 	       r_old, r_new, r_new - r_old);
-}
-
-void apply_log_at(enum cgp_log_level lvl, const char *file, int line, const char *fmt, ...)
-{
-	/* room for the longest message: two paths, a policy name and the text */
-	char msg[3 * CGP_PATH_MAX + 512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	cgp_fileline_vsnprintf(msg, sizeof(msg), file, line, fmt, ap);
-	va_end(ap);
-	cgp_log(lvl, "%s", msg);
 }

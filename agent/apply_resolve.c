@@ -89,9 +89,9 @@ static int add_glob_match(struct resolve_ctx *r, const char *path, int *idx)
 	for (unsigned j = 0; j < r->n; j++) {
 		if (r->t[j].cgid == t->cgid) {
 			if (r->t[j].pol != r->pol)
-				apply_log_at(CGP_LOG_WARN, r->cfg->file, r->pol->cgroup_line,
-					     "[%s]: %s already has the policy of [%s]; skipped\n",
-					     r->pol->name, t->path, r->t[j].pol->name);
+				cgp_log_at(CGP_LOG_WARN, r->cfg->file, r->pol->cgroup_line,
+					   "[%s]: %s already has the policy of [%s]; skipped\n",
+					   r->pol->name, t->path, r->t[j].pol->name);
 			close(t->cg_fd);
 			*idx = (int)j;
 			return 0;
@@ -157,30 +157,30 @@ static int resolve_glob(struct resolve_ctx *r, const struct cgp_policy *p)
 	n->anc_fd = -1;
 	e = cgp_cgroup_guard_point(r->mnt, p->cgroup, anc, sizeof(anc), &depth, &exists);
 	if (e == -ENOENT) {
-		apply_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
-			     "[%s]: no existing ancestor of %s: no guard\n", p->name, p->cgroup);
+		cgp_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
+			   "[%s]: no existing ancestor of %s: no guard\n", p->name, p->cgroup);
 		snprintf(n->anc, sizeof(n->anc), "%s", anc);
 		return 0;
 	}
 	if (e)
 		return e;
 	if (!exists)
-		apply_log_at(CGP_LOG_INFO, r->cfg->file, p->cgroup_line,
-			     "[%s]: the glob's fixed ancestor does not exist yet: guarded from %s, "
-			"where a new cgroup is judged by this policy until an apply has seen it\n",
-			     p->name, anc);
+		cgp_log_at(CGP_LOG_INFO, r->cfg->file, p->cgroup_line,
+			   "[%s]: the glob's fixed ancestor does not exist yet: guarded from %s, "
+			   "where a new cgroup is judged by this policy until an apply has seen it\n",
+			   p->name, anc);
 	if (cgp_cgroup_resolve(r->mnt, anc, n->anc, sizeof(n->anc), &n->anc_fd, &n->anc_id, err,
 			       sizeof(err))) {
-		apply_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line, "[%s]: no guard: %s\n",
-			     p->name, err);
+		cgp_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line, "[%s]: no guard: %s\n",
+			   p->name, err);
 		return 0;
 	}
 	e = cgp_cgroup_level(r->mnt, n->anc, &alevel);
 	if (e) {
-		apply_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
-			     "[%s]: cannot tell the cgroup level of %s (%s): no guard; new cgroups "
-			"are policed once the agent has attached to them\n",
-			     p->name, n->anc, strerror(-e));
+		cgp_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
+			   "[%s]: cannot tell the cgroup level of %s (%s): no guard; new cgroups "
+			   "are policed once the agent has attached to them\n",
+			   p->name, n->anc, strerror(-e));
 		close(n->anc_fd);
 		n->anc_fd = -1;
 		return 0;
@@ -229,13 +229,13 @@ static int resolve_glob_policy(struct resolve_ctx *r, const struct cgp_policy *p
 	r->matched = 0;
 	e = resolve_glob(r, p);
 	if (e) {
-		apply_log_at(CGP_LOG_ERR, r->cfg->file, p->cgroup_line,
-			     "[%s]: cannot match cgroup glob %s: %s\n", p->name, p->cgroup, strerror(-e));
+		cgp_log_at(CGP_LOG_ERR, r->cfg->file, p->cgroup_line,
+			   "[%s]: cannot match cgroup glob %s: %s\n", p->name, p->cgroup, strerror(-e));
 		return CGP_EXIT_SYSTEM;
 	}
 	if (!r->matched)
-		apply_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
-			     "[%s]: cgroup glob %s matches no cgroup (yet)\n", p->name, p->cgroup);
+		cgp_log_at(CGP_LOG_WARN, r->cfg->file, p->cgroup_line,
+			   "[%s]: cgroup glob %s matches no cgroup (yet)\n", p->name, p->cgroup);
 	return 0;
 }
 

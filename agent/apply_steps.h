@@ -8,7 +8,7 @@
  *   apply_maps.c     step 3: the inactive half of the rule maps; step 6: the info records
  *   apply_attach.c   step 4: links of the policy cgroups; step 6: detach what left
  *   apply_guards.c   step 4b: guards of glob policies and the `known` map
- *   apply_report.c   what apply prints, and FILE:LINE messages through the logger
+ *   apply_report.c   what apply prints
  */
 #ifndef CGP_APPLY_STEPS_H
 #define CGP_APPLY_STEPS_H
@@ -106,8 +106,5 @@ void apply_print_plan(const struct apply_target *t, unsigned nt, bool dry);
 void apply_print_guards(const struct apply_guard *g, unsigned ng, bool dry);
 void apply_print_diff(__u64 gen, const struct apply_target *t, unsigned nt,
 		      const struct cgp_info *inf, unsigned ninf);
-/* "cgpolicy: warning: FILE:LINE: message" and the like: cgp_log with a policy/fileline.h prefix. */
-void apply_log_at(enum cgp_log_level lvl, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif /* CGP_APPLY_STEPS_H */
