@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/apply_steps.h"
+#include "agent/mapiter.h"
 #include "policy/fileline.h"
 
 /* The guard entries of ancestor `anc_id`: every glob policy rooted there. */
@@ -196,7 +197,8 @@ static int cmp_u64(const void *a, const void *b)
  */
 void apply_prune_known(const struct cgp_pins *p, const struct apply_decided *d, unsigned nd)
 {
-	__u64 *ids = calloc(nd ? nd : 1, sizeof(*ids)), *del = NULL, key, next, *prev = NULL;
+	__u64 *ids = calloc(nd ? nd : 1, sizeof(*ids)), *del = NULL, next;
+	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_KNOWN]);
 	unsigned ndel = 0, cap = 0;
 
 	if (!ids)
@@ -204,7 +206,7 @@ void apply_prune_known(const struct cgp_pins *p, const struct apply_decided *d, 
 	for (unsigned i = 0; i < nd; i++)
 		ids[i] = d[i].cgid;
 	qsort(ids, nd, sizeof(*ids), cmp_u64);
-	while (!bpf_map_get_next_key(p->map_fd[CGP_MAP_KNOWN], prev, &next)) {
+	while (cgp_map_next(&it, &next, sizeof(next))) {
 		if (!bsearch(&next, ids, nd, sizeof(*ids), cmp_u64)) {
 			if (ndel == cap) {
 				__u64 *n = realloc(del, (cap = cap ? cap * 2 : 64) * sizeof(*n));
@@ -215,8 +217,6 @@ void apply_prune_known(const struct cgp_pins *p, const struct apply_decided *d, 
 			}
 			del[ndel++] = next;
 		}
-		key = next;
-		prev = &key;
 	}
 	for (unsigned i = 0; i < ndel; i++)
 		bpf_map_delete_elem(p->map_fd[CGP_MAP_KNOWN], &del[i]);

@@ -12,23 +12,22 @@
 
 #include "agent/apply_steps.h"
 #include "agent/features.h"
+#include "agent/mapiter.h"
 #include "policy/fileline.h"
 
 /* The records of a map keyed by slot (info, guards): at most CGP_MAX_SLOTS of `size` bytes. */
 static int read_slot_records(int map_fd, size_t size, void **out, unsigned *n)
 {
 	char *v = calloc(CGP_MAX_SLOTS, size);
-	__u32 key, next, *prev = NULL;
+	struct cgp_map_iter it = CGP_MAP_ITER(map_fd);
+	__u32 key;
 	unsigned cnt = 0;
 
 	if (!v)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
-		if (cnt < CGP_MAX_SLOTS && !bpf_map_lookup_elem(map_fd, &next, v + cnt * size))
+	while (cgp_map_next(&it, &key, sizeof(key)))
+		if (cnt < CGP_MAX_SLOTS && !bpf_map_lookup_elem(map_fd, &key, v + cnt * size))
 			cnt++;
-		key = next;
-		prev = &key;
-	}
 	*out = v;
 	*n = cnt;
 	return 0;

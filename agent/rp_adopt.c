@@ -19,6 +19,7 @@
 #include "agent/log.h"
 #include "agent/rp_listeners.h"
 #include "agent/rp_plan.h"
+#include "agent/mapiter.h"
 
 /* The backend index of listener l in service sp, or -1: the deepest containing cgroup. */
 static int classify(const struct rp_svcplan *sp, const struct cgp_rp_cgroup *cgs, unsigned ncgs,
@@ -282,12 +283,11 @@ static int group_fd(const struct cgp_rp_group *g)
 
 int rp_collect_detach(struct cgp_rp_plan *pl)
 {
-	struct cgp_rp_group g, next, *prev = NULL;
+	struct cgp_map_iter it = CGP_MAP_ITER(pl->st.map[RPM_GROUPS]);
+	struct cgp_rp_group g;
 	struct cgp_rp_groupval gv;
 
-	while (!bpf_map_get_next_key(pl->st.map[RPM_GROUPS], prev, &next)) {
-		g = next;
-		prev = &g;
+	while (cgp_map_next(&it, &g, sizeof(g))) {
 		if (bpf_map_lookup_elem(pl->st.map[RPM_GROUPS], &g, &gv) || group_wanted(pl, &g))
 			continue;
 		if (PUSH(pl->detach_groups, pl->ndetach, g))

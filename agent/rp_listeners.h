@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-#include "bpf/cgpolicy.h"
+#include "bpf/reuseport.h"
 
 /* A listener found by sock_diag. */
 struct rp_listener {

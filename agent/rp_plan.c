@@ -27,6 +27,8 @@
 #include "agent/features.h"
 #include "agent/log.h"
 #include "agent/rp_plan.h"
+#include "agent/mapiter.h"
+#include "policy/fileline.h"
 
 void rp_plan_free(struct cgp_rp_plan *pl)
 {
@@ -107,14 +109,13 @@ static void find_old(struct cgp_rp_plan *pl, const struct cgp_config *cfg, bool 
 /* Services in the map that the file dropped keep their id until commit. */
 static int find_dropped(struct cgp_rp_plan *pl, bool *used)
 {
-	struct cgp_rp_key k, next, *prev = NULL;
+	struct cgp_map_iter it = CGP_MAP_ITER(pl->st.map[RPM_SVCS]);
+	struct cgp_rp_key k;
 	struct cgp_rp_svc v;
 
-	while (!bpf_map_get_next_key(pl->st.map[RPM_SVCS], prev, &next)) {
+	while (cgp_map_next(&it, &k, sizeof(k))) {
 		bool keep = false;
 
-		k = next;
-		prev = &k;
 		if (bpf_map_lookup_elem(pl->st.map[RPM_SVCS], &k, &v))
 			continue;
 		for (unsigned i = 0; i < pl->nsvcs && !keep; i++)
@@ -174,8 +175,9 @@ static int assign_backends(struct rp_svcplan *sp, const struct cgp_config *cfg,
 			int b;
 
 			if (!cg) {
-				fprintf(stderr, "%s:%d: backend '%s' of [reuseport %s] is not a policy section\n",
-					cfg->file, rp->backends[j].line, rp->backends[j].policy, rp->name);
+				cgp_fileline_fprintf(stderr, cfg->file, rp->backends[j].line,
+					"backend '%s' of [reuseport %s] is not a policy section\n",
+					rp->backends[j].policy, rp->name);
 				return -EINVAL;
 			}
 			b = pick_index(sp, cg, pass, taken);
@@ -213,8 +215,8 @@ static int assign_ids(struct cgp_rp_plan *pl, const struct cgp_config *cfg,
 			while (id < CGP_RP_MAX_SVCS && used[id])
 				id++;
 			if (id >= CGP_RP_MAX_SVCS) {
-				fprintf(stderr, "%s:%d: [reuseport %s]: more than %d reuseport services at %s\n",
-					cfg->file, sp->rp->line, sp->rp->name, CGP_RP_MAX_SVCS, pl->pins.dir);
+				cgp_fileline_fprintf(stderr, cfg->file, sp->rp->line,
+					"[reuseport %s]: more than %d reuseport services at %s\n", sp->rp->name, CGP_RP_MAX_SVCS, pl->pins.dir);
 				return -EINVAL;
 			}
 			used[id] = true;
@@ -361,14 +363,14 @@ static int check_sections(const struct cgp_config *cfg)
 		const struct cgp_reuseport *rp = &cfg->reuseports[i];
 
 		if (rp->proto != CGP_PROTO_TCP) {
-			fprintf(stderr, "%s:%d: [reuseport %s]: only proto = tcp is supported for listener steering\n",
-				cfg->file, rp->line, rp->name);
+			cgp_fileline_fprintf(stderr, cfg->file, rp->line,
+				"[reuseport %s]: only proto = tcp is supported for listener steering\n", rp->name);
 			return -EOPNOTSUPP;
 		}
 	}
 	if (cfg->nreuseports > CGP_RP_MAX_SVCS) {
-		fprintf(stderr, "%s:%d: more than %d [reuseport] sections\n", cfg->file,
-			cfg->reuseports[CGP_RP_MAX_SVCS].line, CGP_RP_MAX_SVCS);
+		cgp_fileline_fprintf(stderr, cfg->file, cfg->reuseports[CGP_RP_MAX_SVCS].line,
+			"more than %d [reuseport] sections\n", CGP_RP_MAX_SVCS);
 		return -EINVAL;
 	}
 	return 0;

@@ -15,6 +15,7 @@
 
 #include "agent/reuseport.h"
 #include "agent/rp_state.h"
+#include "agent/mapiter.h"
 #include "util/json.h"
 
 struct rp_row {
@@ -34,16 +35,16 @@ static int cmp_row(const void *a, const void *b)
 /* The services in the map, with their listeners, counters and attached groups. */
 static unsigned collect_rows(const struct rp_state *st, struct rp_row *rows, unsigned max)
 {
-	struct cgp_rp_key k, next, *prev = NULL;
-	struct cgp_rp_group g, gnext, *gprev = NULL;
+	struct cgp_map_iter it = CGP_MAP_ITER(st->map[RPM_SVCS]);
+	struct cgp_map_iter git = CGP_MAP_ITER(st->map[RPM_GROUPS]);
+	struct cgp_rp_key k;
+	struct cgp_rp_group g;
 	struct cgp_rp_groupval gv;
 	unsigned n = 0;
 
-	while (n < max && !bpf_map_get_next_key(st->map[RPM_SVCS], prev, &next)) {
+	while (n < max && cgp_map_next(&it, &k, sizeof(k))) {
 		struct rp_row *r = &rows[n];
 
-		k = next;
-		prev = &k;
 		if (bpf_map_lookup_elem(st->map[RPM_SVCS], &k, &r->svc) || r->svc.id >= CGP_RP_MAX_SVCS)
 			continue;
 		if (bpf_map_lookup_elem(st->map[RPM_INFO], &r->svc.id, &r->info))
@@ -57,9 +58,7 @@ static unsigned collect_rows(const struct rp_state *st, struct rp_row *rows, uns
 		r->unsteered = rp_counter(st, r->svc.id * CGP_RP_CNT_PER_SVC + CGP_RP_MAX_BACKENDS);
 		n++;
 	}
-	while (!bpf_map_get_next_key(st->map[RPM_GROUPS], gprev, &gnext)) {
-		g = gnext;
-		gprev = &g;
+	while (cgp_map_next(&git, &g, sizeof(g))) {
 		if (bpf_map_lookup_elem(st->map[RPM_GROUPS], &g, &gv))
 			continue;
 		for (unsigned i = 0; i < n; i++)

@@ -21,7 +21,8 @@
 #include <linux/types.h>
 
 #include "agent/pins.h"
-#include "bpf/cgpolicy.h"
+#include "bpf/common.h"
+#include "bpf/enforce.h"
 #include "policy/policy.h"
 
 /* The BPF objects of the enforcement state (the OBJECT column below). */

@@ -2,7 +2,7 @@
 /*
  * compile.c - one validated policy -> LPM trie entries + port boundaries.
  *
- * Encoding (struct cgp_lpm_key, cgp_lpm_val, from bpf/cgpolicy.h):
+ * Encoding (struct cgp_lpm_key, cgp_lpm_val, from bpf/enforce.h):
  *   - rules without ports: key cls 0;
  *   - for each (dir, proto) with port rules, the port boundaries lo and hi+1
  *     of all its ranges split 1..65535 into intervals ("classes"); class of

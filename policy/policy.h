@@ -23,7 +23,28 @@
 #include <stdint.h>
 #include <linux/types.h>
 
-#include "../bpf/cgpolicy.h"
+#include "../bpf/enforce.h"
+#include "../bpf/reuseport.h"	/* CGP_RP_MAX_BACKENDS */
+
+/*
+ * The sorted port boundaries of (slot, dir, proto) that the compiler turns
+ * into the port trie (struct cgp_portlpm_key, bpf/enforce.h). bound[] is
+ * sorted ascending; the class of port p is 1 + (number of bounds <= p), so
+ * class i covers [bound[i-2], bound[i-1]) with bound[-1] = 0. User space
+ * only: no map holds these.
+ */
+#define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
+
+struct cgp_portmap_key {
+	__u16 slot;
+	__u8  dir;
+	__u8  proto;
+};
+
+struct cgp_portmap {
+	__u32 n;		/* bounds in use, <= CGP_MAX_PORT_BOUNDS */
+	__u16 bound[CGP_MAX_PORT_BOUNDS];
+};
 
 /* Documented limits (docs/POLICY.md). */
 #define CGP_NAME_MAX		63		/* section name length */

@@ -121,7 +121,7 @@ expect_eq "after remove: a fresh apply works" "$rc:$(traffic)" "0:$WANT_T"
 
 # --- 4. pins of an older layout ---------------------------------------------------
 G=$(gen)
-# struct cgp_state (bpf/cgpolicy.h): __u64 gen; __u32 layout; ... -> bytes 8..11
+# struct cgp_state (bpf/common.h): __u64 gen; __u32 layout; ... -> bytes 8..11
 hex=$(bpftool -j map lookup pinned "$PIN/maps/state" key 0 0 0 0 |
 	python3 -c 'import json,sys; v=json.load(sys.stdin)["value"]; v[8:12]=["0xe7","0x03","0x00","0x00"]; print(" ".join(v))')
 if [ -n "$hex" ] && bpftool map update pinned "$PIN/maps/state" key 0 0 0 0 value $hex; then
