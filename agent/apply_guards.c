@@ -273,13 +273,7 @@ void apply_commit_guards(const struct cgp_pins *p, const struct apply_guard *g, 
 void apply_reset_template_counters(const struct cgp_pins *p, const struct apply_guard *g,
 				   unsigned ng)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct cgp_counters *z;
-
-	if (ncpu <= 0 || !(z = calloc(ncpu, sizeof(*z))))
-		return;
 	for (unsigned i = 0; i < ng; i++)
 		if (g[i].new_slot)
-			bpf_map_update_elem(p->map_fd[CGP_MAP_GCNT], &g[i].slot, z, BPF_ANY);
-	free(z);
+			cgp_percpu_zero(p->map_fd[CGP_MAP_GCNT], &g[i].slot, sizeof(struct cgp_counters));
 }

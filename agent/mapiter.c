@@ -41,6 +41,23 @@ int cgp_percpu_lookup_sum(int map_fd, const void *key, void *sum, size_t value_s
 	return err;
 }
 
+int cgp_percpu_zero(int map_fd, const void *key, size_t value_size)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *z;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	z = calloc(ncpu, value_size);
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(map_fd, key, z, BPF_ANY))
+		err = -errno;
+	free(z);
+	return err;
+}
+
 unsigned cgp_info_read(const struct cgp_pins *p, struct cgp_info *out, unsigned max)
 {
 	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_INFO]);

@@ -38,6 +38,10 @@ int cgp_percpu_lookup_sum(int map_fd, const void *key, void *sum, size_t value_s
 
 /* Every readable entry of the pinned `info` map (slot -> struct cgp_info),
  * in the map's order, at most max of them, into out. Returns the count. */
+/* Set every CPU's copy of key's value (value_size bytes, a multiple of 8) in a
+ * per-CPU map to zero. Returns 0 or -errno. */
+int cgp_percpu_zero(int map_fd, const void *key, size_t value_size);
+
 unsigned cgp_info_read(const struct cgp_pins *p, struct cgp_info *out, unsigned max);
 
 #endif

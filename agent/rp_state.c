@@ -109,17 +109,11 @@ void rp_clear_backend(const struct rp_state *st, __u32 bidx)
 
 void rp_zero_counters(const struct rp_state *st, __u32 id)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *z;
-
-	if (ncpu <= 0 || !(z = calloc(ncpu, sizeof(*z))))
-		return;
 	for (__u32 i = 0; i < CGP_RP_CNT_PER_SVC; i++) {
 		__u32 k = id * CGP_RP_CNT_PER_SVC + i;
 
-		bpf_map_update_elem(st->map[RPM_STEERED], &k, z, BPF_ANY);
+		cgp_percpu_zero(st->map[RPM_STEERED], &k, sizeof(__u64));
 	}
-	free(z);
 }
 
 __u64 rp_counter(const struct rp_state *st, __u32 idx)

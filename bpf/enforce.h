@@ -23,8 +23,6 @@
 
 /* Bits of the LPM key in front of the address: dir, proto, slot, cls. */
 #define CGP_LPM_FIXED_BITS	48
-/* prefixlen of an IPv4 /n rule: fixed bits + 96 (::ffff:0:0/96) + n */
-#define CGP_LPM_V4_OFFSET	(CGP_LPM_FIXED_BITS + 96)
 
 /*
  * Key of the rule trie (BPF_MAP_TYPE_LPM_TRIE, inner map of cgp_rules).
