@@ -73,6 +73,10 @@ int cgp_ini_key(void *user, const char *section, const char *key, const char *va
 int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *value,
 		   struct cgp_rule *r);
 
+/* icmp.c: tok = the words from `type` on (n of them), addr = the address as written. */
+int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, const char *addr,
+			struct cgp_rule *r);
+
 /* validate.c */
 void cgp_finish_section(struct cgp_pctx *c);	/* checks that need all keys of the section */
 void cgp_check_global(struct cgp_pctx *c);	/* checks across sections */
