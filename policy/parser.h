@@ -25,7 +25,7 @@ struct cgp_sec_seen {
 	int line;
 };
 
-#define CGP_MAX_SCALARS 8		/* single-valued keys of one kind of section */
+#define CGP_MAX_SCALARS 12		/* single-valued keys of one kind of section */
 
 struct cgp_pctx {
 	const char *name;		/* the file name for messages */

@@ -93,6 +93,7 @@ struct cgp_policy {
 	bool stats;			/* default true */
 	bool log_deny;			/* log = deny: an event per denied packet */
 	bool audit;			/* mode = audit: count and log denies, drop nothing */
+	bool lockout_accept;		/* lockout = accept: no lock-out check (lockout.c) */
 	struct cgp_rule *rules;
 	unsigned nrules, cap_rules;
 };
@@ -202,6 +203,17 @@ int cgp_icmp_type_name(const char *name, int fam, int *type, int *code);
 bool cgp_icmp_type_known(const char *name);
 /* The "port" range (type << 8 | code) of an icmp rule with a type in family fam: 0, or -1 if none. */
 int cgp_rule_icmp_range(const struct cgp_rule *r, int fam, struct cgp_port_range *pr);
+
+/*
+ * Lock-out check (lockout.c): policy p of FILE denies by default in a
+ * direction and its cgroup is the root cgroup, or (self: the cgroup cgpolicy
+ * runs in, relative to the cgroup2 mount mnt; NULL when unknown) self or an
+ * ancestor of it, for a glob one that can match those. 1 with msg
+ * ("FILE:LINE: ..." at the section header) when refused, 0 when not
+ * (lockout = accept, no default deny, another cgroup).
+ */
+int cgp_lockout_check(const char *file, const struct cgp_policy *p, const char *mnt,
+		      const char *self, char *msg, size_t len);
 
 /* Names for output: "allow"/"deny"; "tcp", "udp", "icmp", "other", "any" ("?" otherwise). */
 const char *cgp_verdict_str(uint8_t v);
