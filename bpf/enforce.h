@@ -10,7 +10,7 @@
  *   A packet is matched on (slot, direction, protocol, port class, remote
  *   address). Precedence, highest first:
  *     1. the longest remote-address prefix;
- *     2. at equal prefix, a rule with ports beats a rule without;
+ *     2. at equal prefix, a rule with ports (ICMP: a type) beats a rule without;
  *     3. at a full tie, deny beats allow (resolved when compiling);
  *     4. no match: the policy's default verdict for the direction.
  *   IPv4 addresses are matched as IPv4-mapped IPv6 (::ffff:a.b.c.d), so one
