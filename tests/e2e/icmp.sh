@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ICMP types (docs/POLICY.md, "ICMP types") with real traffic: a raw ICMP /
-# ICMPv6 socket in a policy cgroup (tests/e2e/helpers/icmp.py; this host has
-# no ping binary and net.ipv4.ping_group_range lets no group use ping
-# sockets, raw sockets are judged by cgroup_skb all the same) talks to a
-# network namespace across a veth pair. An allowed type passes and its replies
-# come back under default_ingress = deny, other types are refused at send,
-# v4 and v6; a re-apply without the rule stops a running echo.
+# ICMPv6 socket in a policy cgroup (tests/e2e/helpers/icmp.py; the host may
+# have no ping binary) talks to a network namespace across a veth pair. An
+# allowed type passes and its replies come back under default_ingress = deny,
+# other types are refused at send, v4 and v6; a re-apply without the rule
+# stops a running echo. ICMP datagram ("ping") sockets, which ping(8) uses
+# when net.ipv4.ping_group_range allows, are judged the same: a client of the
+# cli cgroup runs inside the namespace, whose ping_group_range lets root use
+# them, and pings the host.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -30,6 +32,7 @@ ip -n "$NS" addr add "$N4/24" dev "$VN"
 ip -n "$NS" addr add "$N6/64" dev "$VN" nodad
 ip -n "$NS" link set "$VN" up
 ip -n "$NS" link set lo up
+ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 0"
 
 CLI=$(mkcg cli)
 
@@ -64,6 +67,40 @@ refused() {
 check "baseline: ICMP echo to $N4 answered" allowed "$N4" 8 0
 check "baseline: ICMPv6 echo to $N6 answered" allowed "$N6" 128 0
 check "baseline: ICMP timestamp to $N4 answered" allowed "$N4" 13 0
+# ping sockets: cli's process inside the namespace, pinging the host
+pingsock() {	# ADDR TYPE SECONDS: the helper's last line (ping socket, from NS, in cli)
+	in_cg cli ip netns exec "$NS" timeout 60 python3 "$E2E_HELPERS/icmp.py" "$1" "$2" 0 "$3" 0.1 dgram 2>&1 | tail -n 1
+}
+ping_allowed() {	# ADDR TYPE
+	local end=$(( $(date +%s) + GET_SECS )) out
+	while :; do
+		out=$(pingsock "$1" "$2" 2)
+		[ "$(field replies "$out")" -gt 0 ] 2>/dev/null && return 0
+		[ "$(date +%s)" -ge "$end" ] && { echo "# ping socket $*: $out" >&2; return 1; }
+	done
+}
+out_denied() {	# cli's egress denied packets (status --json)
+	cgp status --json | python3 -c 'import json,sys
+print([p for p in json.load(sys.stdin)["policies"] if p["name"] == "cli"][0]["counters"]["egress"]["denied_packets"])'
+}
+# No reply, and every request refused: EPERM at send (IPv4), or dropped
+# silently (an IPv6 ping socket's sendmsg ignores the result of the
+# transmit: ping_v6_sendmsg) and counted as denied at cli's egress.
+ping_refused() {	# ADDR TYPE
+	local out d0 d1
+	d0=$(out_denied)
+	out=$(pingsock "$1" "$2" 1)
+	d1=$(out_denied)
+	if [ "$(field replies "$out")" = 0 ] && { { [ "$(field sent "$out")" = 0 ] && [ "$(field errors "$out")" -ge 5 ]; } ||
+	   { [ "$(field errors "$out")" = 0 ] && [ $((d1 - d0)) -ge "$(field sent "$out")" ] && [ "$(field sent "$out")" -ge 5 ]; }; } 2>/dev/null; then
+		echo "# ping socket refused $*: $out, cli egress denied +$((d1 - d0))"
+		return 0
+	fi
+	echo "# ping socket refused $*: $out, cli egress denied +$((d1 - d0))" >&2
+	return 1
+}
+check "baseline: ping socket v4 (from the namespace, in cli) answered" ping_allowed "$H4" 8
+check "baseline: ping socket v6 answered" ping_allowed "$H6" 128
 
 P1=$(write_policy icmp1.ini <<EOT
 [cli]
@@ -81,6 +118,8 @@ check "other type denied: v4 timestamp-request refused" refused "$N4" 13 0
 check "other type denied: v4 type 128 is not echo-request" refused "$N4" 128 0
 check "other type denied: v6 type 8 is not echo-request" refused "$N6" 8 0
 check "other type denied: v6 type 200 refused" refused "$N6" 200 0
+check "ping socket v4: echo-request allowed, replies pass" ping_allowed "$H4" 8
+check "ping socket v6: echo-request allowed, replies pass" ping_allowed "$H6" 128
 
 # The reply path maps a reply to its request (echo-reply -> echo-request), not
 # any type: while cli's raw socket has an echo flow with N4, the namespace's
@@ -156,6 +195,8 @@ check "P2: v4 echo refused" refused "$N4" 8 0
 check "P2: timestamp-request allowed, its reply (type 14) passes by the request's rule" allowed "$N4" 13 0
 check "P2: numeric type 128 code 0 on an IPv6 address: v6 echo answered" allowed "$N6" 128 0
 check "P2: v6 echo with code 1 refused (code 0 only)" refused "$N6" 128 1
+check "P2: ping socket v4 refused" ping_refused "$H4" 8
+check "P2: ping socket v6 to another address than the rule's refused" ping_refused "$H6" 128
 
 # Errors: FILE:LINE, exit 1, nothing applied (the live policy stays P2).
 G0=$(cgp status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])' 2>/dev/null)
