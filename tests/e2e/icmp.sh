@@ -166,7 +166,9 @@ allow = out icmp $N6 type 128 code 0
 EOT
 )
 # A long echo run under P1; the re-apply (P2: no v4 echo-request) must stop it.
-in_cg cli python3 "$E2E_HELPERS/icmp.py" "$N4" 8 0 120 0.1 > "$TMPD/run" 2>&1 &
+# (not through in_cg, a shell function: $! must be the helper itself, to kill it)
+bash -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CGROOT/cli" \
+	python3 "$E2E_HELPERS/icmp.py" "$N4" 8 0 120 0.1 > "$TMPD/run" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 last_run() { tail -n 1 "$TMPD/run"; }
@@ -191,6 +193,7 @@ else
 	not_ok "re-apply did not stop the echo: replies $R1 -> $R2 ($(last_run))"
 fi
 kill "$RUN" 2>/dev/null
+wait "$RUN" 2>/dev/null
 check "P2: v4 echo refused" refused "$N4" 8 0
 check "P2: timestamp-request allowed, its reply (type 14) passes by the request's rule" allowed "$N4" 13 0
 check "P2: numeric type 128 code 0 on an IPv6 address: v6 echo answered" allowed "$N6" 128 0
