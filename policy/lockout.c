@@ -73,7 +73,9 @@ int cgp_lockout_check(const char *file, const struct cgp_policy *p, const char *
 	bool glob = strpbrk(p->cgroup, "*?[") != NULL;
 	char what[512];
 
-	if (p->lockout_accept || (p->def[CGP_DIR_IN] != CGP_DENY && p->def[CGP_DIR_OUT] != CGP_DENY))
+	/* mode = audit drops nothing: it cannot lock anyone out */
+	if (p->lockout_accept || p->audit ||
+	    (p->def[CGP_DIR_IN] != CGP_DENY && p->def[CGP_DIR_OUT] != CGP_DENY))
 		return 0;
 	if (!strcmp(rel, "/"))
 		snprintf(what, sizeof(what), "the root cgroup (every process of the host, sshd and "

@@ -208,7 +208,7 @@ int cgp_rule_icmp_range(const struct cgp_rule *r, int fam, struct cgp_port_range
  * Lock-out check (lockout.c): policy p of FILE denies by default in a
  * direction and its cgroup is the root cgroup, or (self: the cgroup cgpolicy
  * runs in, relative to the cgroup2 mount mnt; NULL when unknown) self or an
- * ancestor of it, for a glob one that can match those. 1 with msg
+ * ancestor of it, for a glob one that can match those (mode = audit never). 1 with msg
  * ("FILE:LINE: ..." at the section header) when refused, 0 when not
  * (lockout = accept, no default deny, another cgroup).
  */

@@ -1065,6 +1065,7 @@ static void test_lockout(void)
 		{ "/user.slice", "default_egress = deny", "/user.slice/s", true, 0 },
 		{ "/user.slice", "default_ingress = allow", "/user.slice/s", false, 0 },
 		{ "/user.slice", "default_egress = deny", NULL, false, 0 },
+		{ "/", "default_egress = deny\nmode = audit", "/", false, 0 },	/* audit drops nothing */
 		{ "/user.slice/*", "default_egress = deny", "/user.slice/user-0.slice/s", false, 1 },
 		{ "/*", "default_ingress = deny", "/system.slice/sshd.service", false, 1 },
 		{ "/*/ssh?.service", "default_ingress = deny", "/system.slice/sshd.service", false, 1 },
@@ -1098,7 +1099,7 @@ static void test_lockout(void)
 		}
 		cgp_config_free(&cfg);
 	}
-	report(!bad, "lockout: root cgroup, own cgroup and its ancestors, globs, lockout = accept (21 cases)",
+	report(!bad, "lockout: root cgroup, own cgroup and its ancestors, globs, lockout = accept, audit (22 cases)",
 	       "%u wrong; first: %s", bad, first);
 }
 
