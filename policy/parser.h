@@ -25,7 +25,7 @@ struct cgp_sec_seen {
 	int line;
 };
 
-#define CGP_MAX_SCALARS 8		/* single-valued keys of one kind of section */
+#define CGP_MAX_SCALARS 12		/* single-valued keys of one kind of section */
 
 struct cgp_pctx {
 	const char *name;		/* the file name for messages */
@@ -72,6 +72,10 @@ int cgp_ini_key(void *user, const char *section, const char *key, const char *va
 /* rule.c: `value` of an allow/deny key into r. */
 int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *value,
 		   struct cgp_rule *r);
+
+/* icmp.c: tok = the words from `type` on (n of them), addr = the address as written. */
+int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, const char *addr,
+			struct cgp_rule *r);
 
 /* validate.c */
 void cgp_finish_section(struct cgp_pctx *c);	/* checks that need all keys of the section */
