@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_steps.h"
+#include "agent/hits.h"
 #include "agent/reuseport.h"
 #include "bpf/enforce.h"
 #include "policy/fileline.h"
@@ -183,6 +184,9 @@ static int prepare(struct apply_run *r)
 	if (apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
 			    r->known[r->inact] ? &r->cache[r->inact] : NULL, &r->rs, &r->written))
 		return CGP_EXIT_SYSTEM;
+	/* per-rule hits of the half switched to start at 0 (its entries are two generations old) */
+	if (cgp_hits_clear(&r->p, r->inact))
+		pr_warn("cannot clear the rule hit counters: status --rules may count from an older apply\n");
 	if (apply_attach_new(&r->p, r->t, r->nt)) {
 		apply_undo_attach(&r->p, r->t, r->nt);
 		pr_err("nothing was changed: the policy in force is the previous one\n");
@@ -239,6 +243,8 @@ static void finish(struct apply_run *r)
 	apply_detach_unwanted(&r->p, r->t, r->nt);
 	apply_detach_dropped(&r->p, r->t, r->nt, r->inf, r->ninf);
 	apply_record_infos(&r->p, r->t, r->nt, r->st.gen);
+	if (cgp_applied_write(&r->p, r->cfg->file, r->cfg->hash, r->cfg->size, r->st.gen))
+		pr_warn("cannot record the applied file: status --rules and explain will lack its rule text\n");
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
 	printf("generation %llu in force at %s (%zu map entries written)\n",

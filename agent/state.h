@@ -3,7 +3,7 @@
  * state.h - the enforcement state pinned under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
- *             socks,redir,events,rl,guard,known,gcnt,guards}
+ *             socks,redir,events,rl,guard,known,gcnt,guards,hits,hitsx,applied}
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir,guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
@@ -58,7 +58,12 @@ enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c,
 	X(KNOWN,    "known",    CGP_OBJ_ENFORCE,  "cgp_known",    0, NULL)				\
 	X(GCNT,     "gcnt",     CGP_OBJ_ENFORCE,  "cgp_gcnt",     0, NULL)				\
 	X(GUARDS,   "guards",   CGP_PIN_BY_USER,  "cgp_guards",   0,					\
-	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))
+	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))				\
+	/* per-rule hit counters, their overflow, the record of the applied file */	\
+	X(HITS,     "hits",     CGP_OBJ_ENFORCE,  "cgp_hits",     0, NULL)				\
+	X(HITSX,    "hitsx",    CGP_OBJ_ENFORCE,  "cgp_hitsx",    0, NULL)				\
+	X(APPLIED,  "applied",  CGP_PIN_BY_USER,  "cgp_applied",  0,					\
+	  CGP_PIN_UHASH(__u32, struct cgp_applied, 1))
 
 /*
  * Programs: X(ID, pin name, object, name in the object, flags). The
@@ -111,6 +116,18 @@ struct cgp_guard_info {
 	char  name[CGP_NAME_MAX + 1];
 	char  glob[CGP_PATH_MAX];	/* `cgroup =` as written */
 	char  ancestor[CGP_PATH_MAX];	/* resolved absolute path of the ancestor */
+};
+
+/*
+ * User-space-only record of the file the live generation was applied from
+ * (map `applied`, one entry, key 0): status --rules and explain re-read it
+ * for the rule text and tell when it changed since.
+ */
+struct cgp_applied {
+	__u64 gen;		/* generation it was applied as */
+	__u64 hash;		/* FNV-1a 64 of the file's bytes as parsed */
+	__u64 size;
+	char  path[CGP_PATH_MAX];	/* absolute */
 };
 
 struct cgp_pins {
