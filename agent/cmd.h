@@ -11,14 +11,21 @@
 /* Options only some commands take (cgp_cmd.opts). */
 #define CGP_OPT_DRY_RUN	(1u << 0)	/* --dry-run */
 #define CGP_OPT_JSON	(1u << 1)	/* --json */
-#define CGP_OPT_STATS	(1u << 2)	/* --policy, --watch */
+#define CGP_OPT_POLICY	(1u << 2)	/* --policy */
+#define CGP_OPT_WATCH	(1u << 3)	/* --watch */
+#define CGP_OPT_STATS	(CGP_OPT_POLICY | CGP_OPT_WATCH)
+#define CGP_OPT_RULES	(1u << 4)	/* --rules */
+#define CGP_OPT_CGROUP	(1u << 5)	/* --cgroup */
 
 struct cgp_cmd_args {
 	const char *pin_path;	/* --pin-path, NULL: the command's default */
 	const char *file;	/* the policy FILE of a command that needs one */
-	const char *policy;	/* stats --policy */
+	const char *policy;	/* stats, status --rules, explain: --policy */
+	const char *cgroup;	/* explain --cgroup */
 	long watch;		/* stats --watch SECONDS, 0: once */
-	bool dry_run, json, version;
+	bool dry_run, json, version, rules;
+	char **args;		/* the arguments of a command with free arguments (explain) */
+	int nargs;
 };
 
 struct cgp_cmd {
@@ -28,11 +35,15 @@ struct cgp_cmd {
 	const char *help;	/* its text in --help, lines ending in '\n' */
 	unsigned opts;		/* CGP_OPT_* it takes */
 	bool needs_file;
+	bool free_args;		/* takes its own arguments (a->args), checked by run */
 	bool probe;
 };
 
 /* cmd_apply.c: the command-line side of apply and check. */
 int cgp_cmd_apply_cli(const struct cgp_cmd_args *a);
 int cgp_cmd_check_cli(const struct cgp_cmd_args *a);
+/* status_rules.c, explain.c */
+int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json);
+int cgp_cmd_explain(const struct cgp_cmd_args *a);
 
 #endif /* CGP_CMD_H */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <bpf/bpf.h>
 
 #include "agent/hits.h"
@@ -124,4 +125,108 @@ int cgp_applied_read(const struct cgp_pins *p, struct cgp_applied *a)
 	if (bpf_map_lookup_elem(p->map_fd[CGP_MAP_APPLIED], &zero, a))
 		return -errno;
 	return 0;
+}
+
+int cgp_srcfile_read(const char *path, struct cgp_srcfile *f)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t cap = 0, n;
+	char chunk[65536];
+
+	memset(f, 0, sizeof(*f));
+	if (!fp)
+		return -errno;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		char *nb;
+
+		if (f->size + n + 1 > cap) {
+			cap = 2 * (f->size + n + 1);
+			nb = realloc(f->buf, cap);
+			if (!nb) {
+				fclose(fp);
+				cgp_srcfile_free(f);
+				return -ENOMEM;
+			}
+			f->buf = nb;
+		}
+		memcpy(f->buf + f->size, chunk, n);
+		f->size += n;
+		if (f->size > CGP_MAX_FILE_SIZE)
+			break;
+	}
+	fclose(fp);
+	if (!f->buf && !(f->buf = calloc(1, 1)))
+		return -ENOMEM;
+	f->buf[f->size] = '\0';
+	f->hash = cgp_hash64(f->buf, f->size);
+	/* split into lines (after hashing: this writes NULs into buf) */
+	for (size_t i = 0; i <= f->size; i++)
+		if (i == f->size || f->buf[i] == '\n')
+			f->nlines++;
+	f->line = calloc(f->nlines ? f->nlines : 1, sizeof(*f->line));
+	if (!f->line) {
+		cgp_srcfile_free(f);
+		return -ENOMEM;
+	}
+	for (size_t i = 0, start = 0, l = 0; i <= f->size; i++) {
+		char *b, *e;
+
+		if (i < f->size && f->buf[i] != '\n')
+			continue;
+		f->buf[i] = '\0';
+		b = f->buf + start;
+		while (isspace((unsigned char)*b))
+			b++;
+		e = b + strlen(b);
+		while (e > b && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		f->line[l++] = b;
+		start = i + 1;
+	}
+	return 0;
+}
+
+const char *cgp_srcfile_line(const struct cgp_srcfile *f, unsigned line)
+{
+	if (!line || line > f->nlines)
+		return NULL;
+	return f->line[line - 1];
+}
+
+void cgp_srcfile_free(struct cgp_srcfile *f)
+{
+	free(f->buf);
+	free(f->line);
+	memset(f, 0, sizeof(*f));
+}
+
+void cgp_live_file_load(const struct cgp_pins *p, struct cgp_live_file *lf)
+{
+	char err[512];
+
+	memset(lf, 0, sizeof(*lf));
+	lf->changed = true;
+	if (cgp_applied_read(p, &lf->rec))
+		return;
+	lf->have_record = true;
+	if (cgp_srcfile_read(lf->rec.path, &lf->src))
+		return;
+	lf->readable = true;
+	lf->changed = lf->src.hash != lf->rec.hash || lf->src.size != lf->rec.size;
+	if (!lf->changed && !cgp_config_load(lf->rec.path, &lf->cfg, err, sizeof(err))) {
+		lf->parsed = true;
+		if (lf->cfg.hash != lf->rec.hash) {	/* changed in between */
+			lf->changed = true;
+			cgp_config_free(&lf->cfg);
+			lf->parsed = false;
+		}
+	}
+}
+
+void cgp_live_file_free(struct cgp_live_file *lf)
+{
+	cgp_srcfile_free(&lf->src);
+	if (lf->parsed)
+		cgp_config_free(&lf->cfg);
+	lf->parsed = false;
 }

@@ -34,4 +34,32 @@ int cgp_applied_write(const struct cgp_pins *p, const char *file, __u64 hash, __
 /* -ENOENT: no record (applied by an older cgpolicy, or never). */
 int cgp_applied_read(const struct cgp_pins *p, struct cgp_applied *a);
 
+/* A policy file's text by line (rule text for status --rules and explain). */
+struct cgp_srcfile {
+	char *buf;
+	char **line;		/* line[i]: line i + 1, trimmed; NUL-terminated in buf */
+	size_t nlines;
+	__u64 size, hash;	/* hash: cgp_hash64 of the bytes */
+};
+
+int cgp_srcfile_read(const char *path, struct cgp_srcfile *f);
+/* Line `line` (1-based), trimmed; NULL when there is none. */
+const char *cgp_srcfile_line(const struct cgp_srcfile *f, unsigned line);
+void cgp_srcfile_free(struct cgp_srcfile *f);
+
+/*
+ * The live generation's file: its record, its text, and (when the file is
+ * unchanged since apply) its parsed policies. changed: the file is gone or
+ * differs from what was applied.
+ */
+struct cgp_live_file {
+	bool have_record, readable, changed, parsed;
+	struct cgp_applied rec;
+	struct cgp_srcfile src;
+	struct cgp_config cfg;
+};
+
+void cgp_live_file_load(const struct cgp_pins *p, struct cgp_live_file *lf);
+void cgp_live_file_free(struct cgp_live_file *lf);
+
 #endif
