@@ -9,6 +9,7 @@
 #include <string.h>
 #include <ctype.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "agent/hits.h"
 #include "agent/mapiter.h"
@@ -102,9 +103,52 @@ __u64 cgp_hits_get(const struct cgp_hit *h, size_t n, __u32 slot, __u8 dir, __u3
 	return f ? f->n : 0;
 }
 
-int cgp_applied_write(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size, __u64 gen)
+int cgp_hits_carry(const struct cgp_pins *p, __u32 parity, const bool keep[CGP_MAX_SLOTS])
 {
-	struct cgp_applied a = { .gen = gen, .hash = hash, .size = size };
+	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_hit *h = NULL;
+	size_t n = 0;
+	__u64 overflow, *v;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v || cgp_hits_read(p, parity ^ 1, &h, &n, &overflow)) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cgp_hit_key k = h[i].key;
+
+		if (k.slot >= CGP_MAX_SLOTS || !keep[k.slot])
+			continue;
+		k.parity = (__u8)parity;
+		v[0] = h[i].n;	/* the sum on CPU 0, the others 0 */
+		if (bpf_map_update_elem(p->map_fd[CGP_MAP_HITS], &k, v, BPF_ANY))
+			err = -errno;
+	}
+	free(h);
+	free(v);
+	return err;
+}
+
+bool cgp_applied_same(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size,
+		      struct cgp_applied *old)
+{
+	char abs[PATH_MAX];
+
+	if (cgp_applied_read(p, old))
+		return false;
+	if (!realpath(file, abs))
+		snprintf(abs, sizeof(abs), "%s", file);
+	return old->hash == hash && old->size == size && !strcmp(old->path, abs);
+}
+
+int cgp_applied_write(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size, __u64 gen,
+		      __u64 since)
+{
+	struct cgp_applied a = { .gen = gen, .since = since, .hash = hash, .size = size };
 	char abs[PATH_MAX];
 	__u32 zero = 0;
 

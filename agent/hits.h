@@ -22,6 +22,10 @@ struct cgp_hit {
 /* apply, before the switch to generation parity `parity`: drop that parity's
  * entries (two generations old) and zero its overflow counter. */
 int cgp_hits_clear(const struct cgp_pins *p, __u32 parity);
+/* Then, for an apply of the same file: copy the live parity's counters of the
+ * slots keep[] marks (same cgroup, same slot) into `parity`, so counting goes
+ * on across the switch. */
+int cgp_hits_carry(const struct cgp_pins *p, __u32 parity, const bool keep[CGP_MAX_SLOTS]);
 /* Every counter of `parity`, sorted by (slot, line, dir): *out (free()), *n;
  * *overflow: decisions of that parity the full map could not count. */
 int cgp_hits_read(const struct cgp_pins *p, __u32 parity, struct cgp_hit **out, size_t *n,
@@ -29,8 +33,13 @@ int cgp_hits_read(const struct cgp_pins *p, __u32 parity, struct cgp_hit **out, 
 /* The count of (slot, dir, line) in a sorted array from cgp_hits_read. */
 __u64 cgp_hits_get(const struct cgp_hit *h, size_t n, __u32 slot, __u8 dir, __u32 line);
 
-/* apply, after the switch: the file of generation gen (its absolute path and fingerprint). */
-int cgp_applied_write(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size, __u64 gen);
+/* apply, after the switch: the file of generation gen (its absolute path and
+ * fingerprint); since: the generation its hit counters count from. */
+int cgp_applied_write(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size, __u64 gen,
+		      __u64 since);
+/* apply, before: is `file` (hash, size) the one the live generation was applied from? */
+bool cgp_applied_same(const struct cgp_pins *p, const char *file, __u64 hash, __u64 size,
+		      struct cgp_applied *old);
 /* -ENOENT: no record (applied by an older cgpolicy, or never). */
 int cgp_applied_read(const struct cgp_pins *p, struct cgp_applied *a);
 

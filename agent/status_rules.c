@@ -250,11 +250,13 @@ int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json)
 			cgp_json_str(stdout, pin_path);
 			printf(", \"generation\": %llu, \"file\": ", (unsigned long long)st.gen);
 			cgp_json_str(stdout, lf.have_record ? lf.rec.path : NULL);
-			printf(", \"file_changed\": %s, \"overflow\": %llu, \"policies\": [",
-			       lf.have_record && lf.changed ? "true" : "false", (unsigned long long)overflow);
+			printf(", \"file_changed\": %s, \"since_generation\": %llu, \"overflow\": %llu, \"policies\": [",
+			       lf.have_record && lf.changed ? "true" : "false",
+			       (unsigned long long)(lf.have_record ? lf.rec.since : st.gen), (unsigned long long)overflow);
 		} else {
-			printf("pin path %s, generation %llu: decisions since apply per rule and cgroup\n"
-			       "(TCP: connections, others: packets)\n", pin_path, (unsigned long long)st.gen);
+			printf("pin path %s, generation %llu: decisions per rule and cgroup since generation %llu\n"
+			       "(the apply of this file; TCP: connections, others: packets)\n", pin_path,
+			       (unsigned long long)st.gen, (unsigned long long)(lf.have_record ? lf.rec.since : st.gen));
 			if (!lf.have_record)
 				printf("note: no record of the applied file (applied by an older cgpolicy?): "
 				       "rule lines only\n");

@@ -310,7 +310,7 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 	struct bpf_sock *sk = skb->sk;
 	struct cgp_sk *st;
 	int i, k = -1;
-	__u8 v, conn;
+	__u8 v, conn, old = 0xff;
 
 	if (!sk)
 		return eval(c, c->dir, p, svc_port(c->dir, p));
@@ -347,6 +347,7 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 			if (st->e[i].gen == gen)
 				return st->e[i].verdict;
 			k = i;
+			old = st->e[i].verdict;	/* judged again: a new generation */
 			break;
 		}
 	}
@@ -374,6 +375,9 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 		if (v != CGP_ALLOW)
 			v = eval(c, CGP_DIR_OUT, p, p->rport);
 	}
+	/* hits: a connection judged again after a policy change counts only when its verdict changes */
+	if (v == old)
+		c->hit = 0;
 	st->conn_dir = conn;
 	k &= CGP_SK_SLOTS - 1;
 	st->e[k].slot = c->slot;
