@@ -174,6 +174,37 @@ expect_eq "apply of a changed file: counters start at 0 (the live connection kee
 expect_eq "status --rules --json: since_generation 3" "$(cgp status --rules --json | jfield since_generation)" 3
 exec {CONN[1]}>&-
 
+# ---- a glob policy: a cgroup created after apply is judged by the guard's template ----
+G=$(mkcg g); mkcg g/a >/dev/null
+GP=$(write_policy glob.ini <<EOT
+[web]
+cgroup = $G/*
+default_egress = deny
+allow = out tcp 127.0.0.0/8 port $S1
+EOT
+)
+out=$(cgp apply "$GP" 2>&1); rc=$?
+expect_eq "apply the glob policy" "$rc" 0
+NEWCG=$(mkcg g/new)	# after apply: not registered, the template judges it
+expect_eq "new cgroup under the glob: allowed flow" "$(tcp_get g/new 127.0.0.5 "$S1")" "hello $S1"
+expect_eq "new cgroup under the glob: denied flow" "$(tcp_get g/new 127.0.0.5 "$S2")" ""
+j=$(cgp explain --cgroup "$NEWCG" out tcp 127.0.0.5 "$S2" --json)
+check "explain: the template judges the unregistered cgroup (deny, default)" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+p = d["policies"]
+assert d["verdict"] == "deny" and len(p) == 1 and p[0]["template"] is True and p[0]["name"] == "web", d
+assert p[0]["rule"] is None and p[0]["step"] == "default", d
+' "$j"
+check "status --rules: the template counted its decisions (1 by line 4, 1 by the default)" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+t = [p for p in d["policies"] if p["template"]]
+assert len(t) == 1, d
+assert t[0]["rules"][0]["line"] == 4 and t[0]["rules"][0]["out"] == 1, t
+assert t[0]["default"]["egress"]["hits"] == 1, t
+' "$(cgp status --rules --policy web --json)"
+
 # ---- randomized: explanation (live and FILE) = kernel ----
 gen_round() {	# ROUND: prints the policy file, then "FLOW cg dir addr port" lines
 	python3 - "$SEED" "$1" "$T" "$M" "$L" "$S1" "$S2" "$QL" "$QM" "$QT" <<'EOF'
