@@ -4,7 +4,7 @@
 # - per-rule hit counters: connections per rule, defaults, dead rules,
 #   cleared by the next apply, a changed file said;
 # - randomized (seeded, the seed is printed; EXPLAIN_SEED=N repeats a run):
-#   random nested policies over 127.0.0.0/8 and random TCP flows, each sent
+#   random nested policies over 127.0.0.0/8 and random TCP and UDP flows, each sent
 #   for real; the live explanation (the pinned maps) and the file's
 #   explanation must both give the kernel's verdict.
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +20,7 @@ S1=$P; S2=$((P + 1))			# services of the free servers (out flows)
 QL=$Q; QM=$((Q + 1)); QT=$((Q + 2))	# services of the policy cgroups' servers (in flows)
 tcp_server free 0.0.0.0 "$S1"
 tcp_server free 0.0.0.0 "$S2"
+udp_server free 0.0.0.0 "$S1"
 S3=$((P + 2))				# an echo server: a connection that stays open
 bg_in_cg free socat "TCP4-LISTEN:$S3,bind=0.0.0.0,reuseaddr,fork,backlog=128" SYSTEM:cat
 wait_for "$WAIT_SERVER" listening_in_cg tcp "$S3" free || echo "# echo server on $S3 did not start" >&2
@@ -224,18 +225,22 @@ for name in ["t"] + [n for n in ("m", "l") if r.random() < 0.75]:
     out.append("default_ingress = %s" % r.choice(["allow", "allow", "deny"]))
     out.append("default_egress = %s" % r.choice(["allow", "allow", "deny"]))
     for _ in range(r.randint(1, 6)):
-        rule = "%s = %s tcp %s" % (r.choice(["allow", "deny"]), r.choice(["in", "out", "in", "out"]), r.choice(prefixes))
-        if r.random() < 0.6:
+        proto = r.choice(["tcp", "tcp", "tcp", "udp", "any"])
+        rule = "%s = %s %s %s" % (r.choice(["allow", "deny"]), r.choice(["in", "out", "in", "out"]), proto, r.choice(prefixes))
+        if proto != "any" and r.random() < 0.6:
             rule += " port " + r.choice(ports)
         out.append(rule)
     out.append("")
 print("\n".join(out))
 for _ in range(10):
     cg = r.choice(["t", "m", "l"])
-    if r.random() < 0.5:
-        print("FLOW %s out %s %d" % (cg, r.choice(addrs), r.choice([S1, S2])))
+    x = r.random()
+    if x < 0.2:	# udp: the echo server answers from 127.0.0.1, so only that address
+        print("FLOW %s out 127.0.0.1 %d udp" % (cg, S1))
+    elif x < 0.6:
+        print("FLOW %s out %s %d tcp" % (cg, r.choice(addrs), r.choice([S1, S2])))
     else:
-        print("FLOW %s in %s %d" % (cg, r.choice(addrs), {"t": QT, "m": QM, "l": QL}[cg]))
+        print("FLOW %s in %s %d tcp" % (cg, r.choice(addrs), {"t": QT, "m": QM, "l": QL}[cg]))
 EOF
 }
 declare -A CGREL=([t]=t [m]=t/m [l]=t/m/l)
@@ -249,11 +254,19 @@ for round in 1 2 3; do
 		not_ok "round $round: apply failed: $out"
 		continue
 	fi
-	while read -r _ cg dir addr port; do
+	while read -r _ cg dir addr port proto; do
 		nflows=$((nflows + 1))
-		live=$(cgp explain --cgroup "${CGPATH[$cg]}" "$dir" tcp "$addr" "$port" --json | jfield verdict)
-		file=$(cgp explain "$RP" --cgroup "${CGPATH[$cg]}" "$dir" tcp "$addr" "$port" --json | jfield verdict)
-		if [ "$dir" = out ]; then
+		live=$(cgp explain --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" --json | jfield verdict)
+		file=$(cgp explain "$RP" --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" --json | jfield verdict)
+		if [ "$proto" = udp ]; then
+			# allowed: retried until an answer; denied: 1 s of datagrams, none answered
+			if [ "$live" = allow ]; then
+				ans=$(udp_get "${CGREL[$cg]}" "$addr" "$port")
+			else
+				u=$(udp_try "${CGREL[$cg]}" "$addr" "$port" 1)
+				case "$u" in *answers=0*) ans="" ;; *) ans="hello $port" ;; esac
+			fi
+		elif [ "$dir" = out ]; then
 			ans=$(tcp_get "${CGREL[$cg]}" "$addr" "$port")
 		else
 			ans=$(tcp_get_from "$addr" "$port")
@@ -265,11 +278,11 @@ for round in 1 2 3; do
 		esac
 		if [ "$live" = "$real" ] && [ "$file" = "$real" ]; then
 			agree=$((agree + 1))
-			ok "round $round: $cg $dir tcp $addr $port: kernel $real = explain live = explain FILE"
+			ok "round $round: $cg $dir $proto $addr $port: kernel $real = explain live = explain FILE"
 		else
-			not_ok "round $round: $cg $dir tcp $addr $port: kernel $real, explain live $live, FILE $file (seed $SEED)"
+			not_ok "round $round: $cg $dir $proto $addr $port: kernel $real, explain live $live, FILE $file (seed $SEED)"
 			sed 's/^/# /' "$RP"
-			cgp explain --cgroup "${CGPATH[$cg]}" "$dir" tcp "$addr" "$port" | sed 's/^/# /'
+			cgp explain --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" | sed 's/^/# /'
 		fi
 	done < <(grep '^FLOW' "$TMPD/round.txt")
 done
