@@ -19,13 +19,14 @@
 
 struct cgp_cmd_args {
 	const char *pin_path;	/* --pin-path, NULL: the command's default */
+	const char *cgroup;	/* explain --cgroup (--policy: also status --rules, explain) */
+	bool rules;		/* status --rules */
 	const char *file;	/* the policy FILE of a command that needs one */
-	const char *policy;	/* stats, status --rules, explain: --policy */
-	const char *cgroup;	/* explain --cgroup */
+	const char *policy;	/* stats --policy */
 	long watch;		/* stats --watch SECONDS, 0: once */
-	bool dry_run, json, version, rules;
-	char **args;		/* the arguments of a command with free arguments (explain) */
-	int nargs;
+	int argc;		/* a command with its own arguments (set): them */
+	char **argv;
+	bool dry_run, json, version;
 };
 
 struct cgp_cmd {
@@ -35,8 +36,8 @@ struct cgp_cmd {
 	const char *help;	/* its text in --help, lines ending in '\n' */
 	unsigned opts;		/* CGP_OPT_* it takes */
 	bool needs_file;
-	bool free_args;		/* takes its own arguments (a->args), checked by run */
 	bool probe;
+	bool takes_args;	/* its arguments are its own (argc/argv) */
 };
 
 /* cmd_apply.c: the command-line side of apply and check. */

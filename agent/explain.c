@@ -586,7 +586,7 @@ int cgp_cmd_explain(const struct cgp_cmd_args *a)
 
 	memset(&e, 0, sizeof(e));
 	e.a = a;
-	rc = parse_flow(&e, a->nargs, a->args);
+	rc = parse_flow(&e, a->argc, a->argv);
 	if (rc)
 		return rc;
 	if (!!a->cgroup == !!a->policy)

@@ -165,8 +165,8 @@ static const struct cgp_cmd cmds[] = {
 			"that file would do. PROTO: tcp, udp, icmp, other\n",
 		.opts = CGP_OPT_JSON | CGP_OPT_POLICY | CGP_OPT_CGROUP,
 		.needs_file = false,
-		.free_args = true,
 		.probe = false,
+		.takes_args = true,
 	},
 	{
 		.name = "agent",
@@ -318,9 +318,9 @@ static int check_args(const struct cgp_cmd *cmd, const char *name, int argc, cha
 			return usage_error("%s needs a policy FILE", name);
 		a->file = argv[optind++];
 	}
-	if (cmd && cmd->free_args) {
-		a->args = argv + optind;
-		a->nargs = argc - optind;
+	if (cmd && cmd->takes_args) {
+		a->argc = argc - optind;
+		a->argv = argv + optind;
 		optind = argc;
 	}
 	if (optind < argc)
