@@ -40,11 +40,12 @@ struct cgp_cmd {
 	bool takes_args;	/* its arguments are its own (argc/argv) */
 };
 
+/* status_rules.c: status --rules; explain.c: explain. */
+int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json);
+int cgp_cmd_explain(const struct cgp_cmd_args *a);
+
 /* cmd_apply.c: the command-line side of apply and check. */
 int cgp_cmd_apply_cli(const struct cgp_cmd_args *a);
 int cgp_cmd_check_cli(const struct cgp_cmd_args *a);
-/* status_rules.c, explain.c */
-int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json);
-int cgp_cmd_explain(const struct cgp_cmd_args *a);
 
 #endif /* CGP_CMD_H */

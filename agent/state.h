@@ -3,10 +3,11 @@
  * state.h - the enforcement state pinned under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
- *             socks,redir,events,rl,guard,known,gcnt,guards,hits,hitsx,applied}
+ *             socks,redir,events,rl,guard,known,gcnt,guards}
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir,guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
+ *   PIN/maps/{hits,hitsx,applied}: per-rule hit counters, the applied file
  *
  * Declared once, below (CGP_ENFORCE_MAPS, CGP_ENFORCE_PROGS; agent/pins.h says
  * what the columns mean). maps/state is pinned last when the state is created:
@@ -52,18 +53,18 @@ enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c,
 	X(REDIR,    "redir",    CGP_OBJ_SOCKSTAT, "cgp_redir",    0, NULL)				\
 	X(EVENTS,   "events",   CGP_OBJ_ENFORCE,  "cgp_events",   0, NULL)				\
 	X(RL,       "rl",       CGP_OBJ_ENFORCE,  "cgp_rl",       0, NULL)				\
+	/* per-rule hit counters, their overflow, the record of the applied file */	\
+	X(HITS,     "hits",     CGP_OBJ_ENFORCE,  "cgp_hits",     0, NULL)				\
+	X(HITSX,    "hitsx",    CGP_OBJ_ENFORCE,  "cgp_hitsx",    0, NULL)				\
+	X(APPLIED,  "applied",  CGP_PIN_BY_USER,  "cgp_applied",  0,					\
+	  CGP_PIN_UHASH(__u32, struct cgp_applied, 1))						\
 	/* guards of glob policies: cgroup storage of the ancestors, decided		\
 	 * cgroups, template counters, user-space records */				\
 	X(GUARD,    "guard",    CGP_OBJ_ENFORCE,  "cgp_guard",    0, NULL)				\
 	X(KNOWN,    "known",    CGP_OBJ_ENFORCE,  "cgp_known",    0, NULL)				\
 	X(GCNT,     "gcnt",     CGP_OBJ_ENFORCE,  "cgp_gcnt",     0, NULL)				\
 	X(GUARDS,   "guards",   CGP_PIN_BY_USER,  "cgp_guards",   0,					\
-	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))				\
-	/* per-rule hit counters, their overflow, the record of the applied file */	\
-	X(HITS,     "hits",     CGP_OBJ_ENFORCE,  "cgp_hits",     0, NULL)				\
-	X(HITSX,    "hitsx",    CGP_OBJ_ENFORCE,  "cgp_hitsx",    0, NULL)				\
-	X(APPLIED,  "applied",  CGP_PIN_BY_USER,  "cgp_applied",  0,					\
-	  CGP_PIN_UHASH(__u32, struct cgp_applied, 1))
+	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))
 
 /*
  * Programs: X(ID, pin name, object, name in the object, flags). The
@@ -118,6 +119,13 @@ struct cgp_guard_info {
 	char  ancestor[CGP_PATH_MAX];	/* resolved absolute path of the ancestor */
 };
 
+struct cgp_pins {
+	char dir[PATH_MAX];
+	int lock_fd;
+	int map_fd[CGP_MAP_N];
+	int prog_fd[CGP_PROG_N];
+};
+
 /*
  * User-space-only record of the file the live generation was applied from
  * (map `applied`, one entry, key 0): status --rules and explain re-read it
@@ -130,13 +138,6 @@ struct cgp_applied {
 	__u64 hash;		/* FNV-1a 64 of the file's bytes as parsed */
 	__u64 size;
 	char  path[CGP_PATH_MAX];	/* absolute */
-};
-
-struct cgp_pins {
-	char dir[PATH_MAX];
-	int lock_fd;
-	int map_fd[CGP_MAP_N];
-	int prog_fd[CGP_PROG_N];
 };
 
 void cgp_pins_init(struct cgp_pins *p, const char *dir);

@@ -127,13 +127,13 @@ struct cgp_agent_conf {
 
 struct cgp_config {
 	char file[CGP_PATH_MAX];
+	uint64_t hash;			/* cgp_hash64 of the bytes parsed (status --rules) */
+	size_t size;
 	struct cgp_agent_conf agent;
 	struct cgp_policy *policies;
 	unsigned npolicies;
 	struct cgp_reuseport *reuseports;
 	unsigned nreuseports;
-	uint64_t hash;			/* cgp_hash64 of the bytes parsed (status --rules) */
-	size_t size;
 };
 
 /* Parse and validate FILE. 0 on success, -1 with err filled on failure. */

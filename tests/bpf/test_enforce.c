@@ -1533,13 +1533,13 @@ int main(void)
 	}
 
 	run_generations(&e);
+	run_hits(&e);
 	run_tables(&e);
 	run_random(&e);
-	run_hits(&e);
 	env_close(&e);
-	run_hits_full();
 	run_slots();
 	run_guards();
+	run_hits_full();
 
 	return tap_done();
 }
