@@ -91,10 +91,6 @@ _cgpolicy()
     fi
 
     case $cmd in
-        apply | check | agent)
-            # one policy FILE
-            ((nargs == 0)) && _filedir
-            ;;
         explain)
             # [FILE] in|out PROTO ADDRESS [PORT]
             if ((nargs == 0)); then
@@ -105,6 +101,10 @@ _cgpolicy()
             elif ((nargs == 1)); then
                 COMPREPLY=($(compgen -W "in out" -- "$cur"))
             fi
+            ;;
+        apply | check | agent)
+            # one policy FILE
+            ((nargs == 0)) && _filedir
             ;;
     esac
 } &&
