@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_steps.h"
+#include "agent/hits.h"
 #include "agent/reuseport.h"
 #include "bpf/enforce.h"
 #include "policy/fileline.h"
@@ -56,6 +57,7 @@ struct apply_run {
 	struct cgp_ruleset cache[2];	/* what each half holds, where known[] */
 	int known[2];
 	size_t written;			/* map entries written */
+	__u64 hits_since;		/* generation the rule hit counters count from */
 	bool half_dirty;		/* the cache no longer describes half inact */
 	__u32 inact, state_id;
 };
@@ -170,6 +172,36 @@ static int undo(struct apply_run *r, int rc)
 	return rc;
 }
 
+/*
+ * The rule hit counters of the half switched to: its entries are two
+ * generations old and go; when the file is the one in force (a re-apply, the
+ * agent registering a new cgroup), the counts of the cgroups that keep their
+ * slot are carried over, so they count since the file was first applied.
+ */
+static void prepare_hits(struct apply_run *r)
+{
+	bool *keep = calloc(CGP_MAX_SLOTS, sizeof(*keep));
+	struct cgp_applied old;
+	bool same = cgp_applied_same(&r->p, r->cfg->file, r->cfg->hash, r->cfg->size, &old);
+
+	r->hits_since = same ? old.since : r->st.gen + 1;
+	if (cgp_hits_clear(&r->p, r->inact))
+		pr_warn("cannot clear the rule hit counters: status --rules may count from an older apply\n");
+	if (same && keep) {
+		for (unsigned i = 0; i < r->nt; i++)
+			for (unsigned j = 0; j < r->ninf; j++)
+				if (!r->t[i].skip && r->inf[j].cgroup_id == r->t[i].cgid &&
+				    r->inf[j].slot == r->t[i].slot && r->t[i].slot < CGP_MAX_SLOTS)
+					keep[r->t[i].slot] = true;
+		for (unsigned i = 0; i < r->ng; i++)
+			if (!r->g[i].new_slot && r->g[i].slot < CGP_MAX_SLOTS)
+				keep[r->g[i].slot] = true;
+		if (cgp_hits_carry(&r->p, r->inact, keep))
+			pr_warn("cannot carry the rule hit counters over: they count from this apply\n");
+	}
+	free(keep);
+}
+
 /* Steps 3, 4 and 4b, and [reuseport] prepared: all that precedes the switch. */
 static int prepare(struct apply_run *r)
 {
@@ -183,6 +215,7 @@ static int prepare(struct apply_run *r)
 	if (apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
 			    r->known[r->inact] ? &r->cache[r->inact] : NULL, &r->rs, &r->written))
 		return CGP_EXIT_SYSTEM;
+	prepare_hits(r);
 	if (apply_attach_new(&r->p, r->t, r->nt)) {
 		apply_undo_attach(&r->p, r->t, r->nt);
 		pr_err("nothing was changed: the policy in force is the previous one\n");
@@ -239,6 +272,8 @@ static void finish(struct apply_run *r)
 	apply_detach_unwanted(&r->p, r->t, r->nt);
 	apply_detach_dropped(&r->p, r->t, r->nt, r->inf, r->ninf);
 	apply_record_infos(&r->p, r->t, r->nt, r->st.gen);
+	if (cgp_applied_write(&r->p, r->cfg->file, r->cfg->hash, r->cfg->size, r->st.gen, r->hits_since))
+		pr_warn("cannot record the applied file: status --rules and explain will lack its rule text\n");
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
 	printf("generation %llu in force at %s (%zu map entries written)\n",

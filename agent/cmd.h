@@ -11,13 +11,21 @@
 /* Options only some commands take (cgp_cmd.opts). */
 #define CGP_OPT_DRY_RUN	(1u << 0)	/* --dry-run */
 #define CGP_OPT_JSON	(1u << 1)	/* --json */
-#define CGP_OPT_STATS	(1u << 2)	/* --policy, --watch */
+#define CGP_OPT_POLICY	(1u << 2)	/* --policy */
+#define CGP_OPT_WATCH	(1u << 3)	/* --watch */
+#define CGP_OPT_STATS	(CGP_OPT_POLICY | CGP_OPT_WATCH)
+#define CGP_OPT_RULES	(1u << 4)	/* --rules */
+#define CGP_OPT_CGROUP	(1u << 5)	/* --cgroup */
 
 struct cgp_cmd_args {
 	const char *pin_path;	/* --pin-path, NULL: the command's default */
+	const char *cgroup;	/* explain --cgroup (--policy: also status --rules, explain) */
+	bool rules;		/* status --rules */
 	const char *file;	/* the policy FILE of a command that needs one */
 	const char *policy;	/* stats --policy */
 	long watch;		/* stats --watch SECONDS, 0: once */
+	int argc;		/* a command with its own arguments (set): them */
+	char **argv;
 	bool dry_run, json, version;
 };
 
@@ -29,7 +37,12 @@ struct cgp_cmd {
 	unsigned opts;		/* CGP_OPT_* it takes */
 	bool needs_file;
 	bool probe;
+	bool takes_args;	/* its arguments are its own (argc/argv) */
 };
+
+/* status_rules.c: status --rules; explain.c: explain. */
+int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json);
+int cgp_cmd_explain(const struct cgp_cmd_args *a);
 
 /* cmd_apply.c: the command-line side of apply and check. */
 int cgp_cmd_apply_cli(const struct cgp_cmd_args *a);

@@ -3,7 +3,8 @@
  * main.c - the cgpolicy command line: options, then one entry of cmds[] per
  * command (its name, which options it takes, whether it needs a FILE) and its
  * handler. apply and check are in cmd_apply.c (then apply.c), remove in
- * cmd_remove.c, status in status.c, stats in stats.c, agent in daemon.c.
+ * cmd_remove.c, status in status.c (--rules: status_rules.c), stats in
+ * stats.c, explain in explain.c, agent in daemon.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -73,6 +74,10 @@ static const char *pin_path_or_default(const struct cgp_cmd_args *a)
 
 static int cmd_status(const struct cgp_cmd_args *a)
 {
+	if (a->rules)
+		return cgp_cmd_status_rules(pin_path_or_default(a), a->policy, a->json);
+	if (a->policy)
+		return usage_error("%s", "status --policy needs --rules");
 	return cgp_cmd_status(pin_path_or_default(a), a->json);
 }
 
@@ -126,10 +131,14 @@ static const struct cgp_cmd cmds[] = {
 	{
 		.name = "status",
 		.run = cmd_status,
-		.usage = "status [--json]",
+		.usage = "status [--json] [--rules [--policy NAME]]",
 		.help =
-			"policies in force, with per-cgroup packet/byte counters\n",
-		.opts = CGP_OPT_JSON,
+			"policies in force, with per-cgroup packet/byte counters.\n"
+			"--rules: each rule (FILE:LINE and its text) with the\n"
+			"connections (TCP) and packets (others) it decided per\n"
+			"cgroup since apply, the defaults too; rules never hit\n"
+			"are marked dead\n",
+		.opts = CGP_OPT_JSON | CGP_OPT_RULES | CGP_OPT_POLICY,
 		.needs_file = false,
 		.probe = true,
 	},
@@ -146,6 +155,22 @@ static const struct cgp_cmd cmds[] = {
 		.opts = CGP_OPT_JSON | CGP_OPT_STATS,
 		.needs_file = false,
 		.probe = false,
+	},
+	{
+		.name = "explain",
+		.run = cgp_cmd_explain,
+		.usage = "explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS [PORT] [--json]",
+		.help =
+			"the verdict for one flow and why: each policy on the\n"
+			"cgroup's path (its own and its ancestors'; any deny\n"
+			"drops), its deciding rule (FILE:LINE and text) or default,\n"
+			"and the precedence step. Without FILE: the live state in\n"
+			"the pinned maps (what the kernel does); with FILE: what\n"
+			"that file would do. PROTO: tcp, udp, icmp, other\n",
+		.opts = CGP_OPT_JSON | CGP_OPT_POLICY | CGP_OPT_CGROUP,
+		.needs_file = false,
+		.probe = false,
+		.takes_args = true,
 	},
 	{
 		.name = "agent",
@@ -222,6 +247,8 @@ static void parse_options(int argc, char **argv, struct cgp_cmd_args *a, int *ex
 		{ "json", no_argument, NULL, 'j' },
 		{ "policy", required_argument, NULL, 'P' },
 		{ "watch", required_argument, NULL, 'w' },
+		{ "rules", no_argument, NULL, 'R' },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -244,6 +271,12 @@ static void parse_options(int argc, char **argv, struct cgp_cmd_args *a, int *ex
 			break;
 		case 'P':
 			a->policy = optarg;
+			break;
+		case 'R':
+			a->rules = true;
+			break;
+		case 'c':
+			a->cgroup = optarg;
 			break;
 		case 'w':
 			errno = 0;
@@ -289,14 +322,25 @@ static int check_args(const struct cgp_cmd *cmd, const char *name, int argc, cha
 			return usage_error("%s needs a policy FILE", name);
 		a->file = argv[optind++];
 	}
+	if (cmd && cmd->takes_args) {
+		a->argc = argc - optind;
+		a->argv = argv + optind;
+		optind = argc;
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (a->dry_run && !(opts & CGP_OPT_DRY_RUN))
 		return usage_error("--dry-run is an option of apply, not of %s", name);
 	if (a->json && !(opts & CGP_OPT_JSON))
-		return usage_error("--json is an option of status and stats, not of %s", name);
-	if ((a->policy || a->watch) && !(opts & CGP_OPT_STATS))
-		return usage_error("--policy and --watch are options of stats, not of %s", name);
+		return usage_error("--json is an option of status, stats and explain, not of %s", name);
+	if (a->policy && !(opts & CGP_OPT_POLICY))
+		return usage_error("--policy is an option of stats, status --rules and explain, not of %s", name);
+	if (a->watch && !(opts & CGP_OPT_WATCH))
+		return usage_error("--watch is an option of stats, not of %s", name);
+	if (a->rules && !(opts & CGP_OPT_RULES))
+		return usage_error("--rules is an option of status, not of %s", name);
+	if (a->cgroup && !(opts & CGP_OPT_CGROUP))
+		return usage_error("--cgroup is an option of explain, not of %s", name);
 	if (!cmd)
 		return usage_error("unknown command '%s'", name);
 	return 0;

@@ -7,6 +7,7 @@
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir,guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
+ *   PIN/maps/{hits,hitsx,applied}: per-rule hit counters, the applied file
  *
  * Declared once, below (CGP_ENFORCE_MAPS, CGP_ENFORCE_PROGS; agent/pins.h says
  * what the columns mean). maps/state is pinned last when the state is created:
@@ -52,6 +53,11 @@ enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c,
 	X(REDIR,    "redir",    CGP_OBJ_SOCKSTAT, "cgp_redir",    0, NULL)				\
 	X(EVENTS,   "events",   CGP_OBJ_ENFORCE,  "cgp_events",   0, NULL)				\
 	X(RL,       "rl",       CGP_OBJ_ENFORCE,  "cgp_rl",       0, NULL)				\
+	/* per-rule hit counters, their overflow, the record of the applied file */	\
+	X(HITS,     "hits",     CGP_OBJ_ENFORCE,  "cgp_hits",     0, NULL)				\
+	X(HITSX,    "hitsx",    CGP_OBJ_ENFORCE,  "cgp_hitsx",    0, NULL)				\
+	X(APPLIED,  "applied",  CGP_PIN_BY_USER,  "cgp_applied",  0,					\
+	  CGP_PIN_UHASH(__u32, struct cgp_applied, 1))						\
 	/* guards of glob policies: cgroup storage of the ancestors, decided		\
 	 * cgroups, template counters, user-space records */				\
 	X(GUARD,    "guard",    CGP_OBJ_ENFORCE,  "cgp_guard",    0, NULL)				\
@@ -118,6 +124,20 @@ struct cgp_pins {
 	int lock_fd;
 	int map_fd[CGP_MAP_N];
 	int prog_fd[CGP_PROG_N];
+};
+
+/*
+ * User-space-only record of the file the live generation was applied from
+ * (map `applied`, one entry, key 0): status --rules and explain re-read it
+ * for the rule text and tell when it changed since.
+ */
+struct cgp_applied {
+	__u64 gen;		/* generation it was applied as */
+	__u64 since;		/* generation the hit counters count from (the first apply of
+				 * this content: re-applying the same file carries them over) */
+	__u64 hash;		/* FNV-1a 64 of the file's bytes as parsed */
+	__u64 size;
+	char  path[CGP_PATH_MAX];	/* absolute */
 };
 
 void cgp_pins_init(struct cgp_pins *p, const char *dir);

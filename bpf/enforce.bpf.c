@@ -182,8 +182,28 @@ struct ctx {
 	__u16 slot;
 	__u8  dir;		/* direction of this packet */
 	__u8  def[CGP_DIR_MAX];	/* the policy's default verdicts */
+	__u8  hit;		/* count the last cgp_eval's decision (cgp_hits): 1 + the
+				 * direction whose rules decided; 0: not counted. One byte,
+				 * so the fast path zeroes ctx with the stores of before */
 	__u32 line;		/* rule line of the last cgp_eval (0: default) */
 };
+
+/* Per-rule hit counters (enforce.h): counted in judge() when c->hit is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CGP_MAX_HITS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cgp_hit_key);
+	__type(value, __u64);
+} cgp_hits SEC(".maps");
+
+/* Decisions not counted in cgp_hits because it was full, per parity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} cgp_hitsx SEC(".maps");
 
 /*
  * Rule lookup, precedence (see enforce.h):
@@ -205,6 +225,7 @@ __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 por
 		return CGP_DENY;
 	set = c->set;
 	dir &= 1;
+	c->hit = 1 + dir;
 	rules = bpf_map_lookup_elem(&cgp_rules, &set);
 	if (!rules)
 		return c->def[dir];
@@ -319,7 +340,7 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 	struct bpf_sock *sk = skb->sk;
 	struct cgp_sk *st;
 	int i, k = -1;
-	__u8 v, conn;
+	__u8 v, conn, old = 0xff;
 
 	if (!sk)
 		return eval(c, c->dir, p, svc_port(c->dir, p));
@@ -329,7 +350,9 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 		 * connection whose own verdict was taken on its listener or socket. */
 		if (c->dir == CGP_DIR_OUT)
 			return CGP_ALLOW;
-		return eval(c, CGP_DIR_IN, p, p->lport);
+		v = eval(c, CGP_DIR_IN, p, p->lport);
+		c->hit = 0;	/* its connection is counted on the listener or socket */
+		return v;
 	}
 	if (sk->state == BPF_TCP_LISTEN) {
 		/* SYN and handshake ACK in, SYN-ACK out: the kernel runs egress
@@ -339,7 +362,11 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 		st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (st && st->conn_dir != CGP_CONN_PASSIVE)
 			st->conn_dir = CGP_CONN_PASSIVE;
-		return eval(c, CGP_DIR_IN, p, p->lport);
+		v = eval(c, CGP_DIR_IN, p, p->lport);
+		/* hits: an allowed connection is counted once, by its accepted
+		 * socket below; a denied one here, per SYN that arrives */
+		c->hit = c->dir == CGP_DIR_IN && v != CGP_ALLOW;
+		return v;
 	}
 	st = bpf_sk_storage_get(&cgp_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
@@ -350,6 +377,7 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 			if (st->e[i].gen == gen)
 				return st->e[i].verdict;
 			k = i;
+			old = st->e[i].verdict;	/* judged again: a new generation */
 			break;
 		}
 	}
@@ -371,8 +399,15 @@ static __always_inline __u8 verdict_tcp(struct __sk_buff *skb, struct ctx *c,
 		v = eval(c, CGP_DIR_IN, p, p->lport);
 	else if (conn == CGP_CONN_ACTIVE)
 		v = eval(c, CGP_DIR_OUT, p, p->rport);
-	else	/* predates the policy: who opened it is unknown */
-		v = eval(c, CGP_DIR_IN, p, p->lport) | eval(c, CGP_DIR_OUT, p, p->rport);
+	else {	/* predates the policy: who opened it is unknown; either may allow
+		 * (the last eval is the decision that stood, for the hit counters) */
+		v = eval(c, CGP_DIR_IN, p, p->lport);
+		if (v != CGP_ALLOW)
+			v = eval(c, CGP_DIR_OUT, p, p->rport);
+	}
+	/* hits: a connection judged again after a policy change counts only when its verdict changes */
+	if (v == old)
+		c->hit = 0;
 	st->conn_dir = conn;
 	k &= CGP_SK_SLOTS - 1;
 	st->e[k].slot = c->slot;
@@ -396,6 +431,38 @@ static __always_inline struct cgp_counters *counters(bool guard, __u32 slot)
 	if (guard)
 		return bpf_map_lookup_elem(&cgp_gcnt, &slot);
 	return bpf_get_local_storage(&cgp_counters, 0);
+}
+
+/*
+ * One decision of the rule lookup for the hit counters (off the fast path).
+ * A global function, like cgp_eval: verified once, not once per call site.
+ */
+__noinline int cgp_count_hit(const struct ctx *c)
+{
+	struct cgp_hit_key k = {};
+	__u64 one = 1, *n;
+	__u32 par;
+
+	if (!c)
+		return 0;
+	par = c->set & 1;
+	k.slot = c->slot;
+	k.parity = par;
+	k.dir = (c->hit - 1) & 1;
+	k.line = c->line;
+	n = bpf_map_lookup_elem(&cgp_hits, &k);
+	if (n) {
+		(*n)++;		/* per-CPU value: no atomic needed */
+		return 1;
+	}
+	if (!bpf_map_update_elem(&cgp_hits, &k, &one, BPF_NOEXIST))
+		return 1;
+	n = bpf_map_lookup_elem(&cgp_hits, &k);	/* another CPU just created it */
+	if (!n)
+		n = bpf_map_lookup_elem(&cgp_hitsx, &par);	/* full: counted as overflow */
+	if (n)
+		(*n)++;
+	return 0;
 }
 
 static __always_inline void count(struct cgp_counters *cnt, __u8 dir, __u8 v, __u32 len)
@@ -468,6 +535,8 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir, __u32 slot, bo
 
 	v = v == CGP_ALLOW;
 	count(counters(guard, slot), dir, v, skb->len);
+	if (c.hit)
+		cgp_count_hit(&c);
 	if (!v && (pol->flags & (CGP_POL_F_LOG | CGP_POL_F_AUDIT))) {
 		/* off the fast path: only denies of log/audit policies get here */
 		if (pol->flags & CGP_POL_F_LOG)

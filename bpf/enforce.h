@@ -112,6 +112,25 @@ struct cgp_counters {
 CGP_ASSERT_SIZE(struct cgp_counters, 64);
 
 /*
+ * Per-rule hit counters (PERCPU_HASH cgp_hits): decisions of the rule lookup
+ * (cgp_eval), one per new TCP connection (per generation) and per datagram,
+ * never on the established fast path. Keyed by the policy slot, the parity
+ * of the generation that decided (gen & 1, the rule set in use) and the
+ * deciding rule's line (0: the direction's default). apply clears the
+ * entries of the parity it switches to, so the live parity counts "since
+ * apply". A full map counts in cgp_hitsx[parity] instead (never drops).
+ */
+#define CGP_MAX_HITS		65536
+
+struct cgp_hit_key {
+	__u16 slot;
+	__u8  parity;		/* generation & 1 */
+	__u8  dir;		/* direction whose rules decided (TCP: who opened) */
+	__u32 line;		/* line of the deciding rule; 0: default of dir */
+};
+CGP_ASSERT_SIZE(struct cgp_hit_key, 8);
+
+/*
  * Deny events (ring buffer cgp_events), rate-limited per slot with a token
  * bucket in cgp_rl: CGP_EVENT_RATE events/s, bursts of CGP_EVENT_BURST. The
  * bucket holds "credit" in nanoseconds; an event costs 1e9 / rate.

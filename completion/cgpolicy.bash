@@ -23,7 +23,7 @@ _cgpolicy()
     local cur prev words cword split
     _init_completion -s || return
 
-    local commands="apply check status stats agent remove"
+    local commands="apply check status stats explain agent remove"
     local global_opts="--pin-path --verbose --help --version -p -v -h -V"
     local cmd="" cmd_at=0 pin="" nargs=0 i w
 
@@ -37,7 +37,7 @@ _cgpolicy()
                 ((i++))
                 ;;
             --pin-path=*) ((i != cword)) && pin=${w#*=} ;;
-            --policy | --watch) ((i++)) ;;
+            --policy | --watch | --cgroup) ((i++)) ;;
             -*) ;;
             *)
                 ((i == cword)) && continue
@@ -66,6 +66,10 @@ _cgpolicy()
             # SECONDS: nothing to offer
             return
             ;;
+        --cgroup)
+            # a cgroup path as in `cgroup =`: nothing to offer
+            return
+            ;;
     esac
     $split && return
 
@@ -73,7 +77,8 @@ _cgpolicy()
         local opts=$global_opts
         case $cmd in
             apply) opts+=" --dry-run" ;;
-            status) opts+=" --json" ;;
+            status) opts+=" --json --rules --policy" ;;
+            explain) opts+=" --json --cgroup --policy" ;;
             stats) opts+=" --json --policy --watch" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -86,6 +91,17 @@ _cgpolicy()
     fi
 
     case $cmd in
+        explain)
+            # [FILE] in|out PROTO ADDRESS [PORT]
+            if ((nargs == 0)); then
+                COMPREPLY=($(compgen -W "in out" -- "$cur"))
+                _filedir
+            elif [[ ${words[cword - 1]} == in || ${words[cword - 1]} == out ]]; then
+                COMPREPLY=($(compgen -W "tcp udp icmp other" -- "$cur"))
+            elif ((nargs == 1)); then
+                COMPREPLY=($(compgen -W "in out" -- "$cur"))
+            fi
+            ;;
         apply | check | agent)
             # one policy FILE
             ((nargs == 0)) && _filedir

@@ -133,7 +133,22 @@ int cgp_config_parse(const char *name, const char *buf, size_t len,
 		cgp_config_free(cfg);
 		return -1;
 	}
+	cfg->hash = cgp_hash64(buf, len);
+	cfg->size = len;
 	return 0;
+}
+
+/* FNV-1a, 64 bits: the fingerprint of a policy file (status --rules, explain). */
+uint64_t cgp_hash64(const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
 }
 
 /*

@@ -134,6 +134,8 @@ struct cgp_agent_conf {
 
 struct cgp_config {
 	char file[CGP_PATH_MAX];
+	uint64_t hash;			/* cgp_hash64 of the bytes parsed (status --rules) */
+	size_t size;
 	struct cgp_agent_conf agent;
 	struct cgp_policy *policies;
 	unsigned npolicies;
@@ -147,6 +149,8 @@ int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t 
 int cgp_config_parse(const char *name, const char *buf, size_t len,
 		     struct cgp_config *cfg, char *err, size_t errlen);
 void cgp_config_free(struct cgp_config *cfg);
+/* FNV-1a 64 of len bytes: a policy file's fingerprint. */
+uint64_t cgp_hash64(const void *data, size_t len);
 
 const struct cgp_policy *cgp_config_find(const struct cgp_config *cfg, const char *name);
 

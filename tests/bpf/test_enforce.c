@@ -937,6 +937,135 @@ static void run_generations(struct env *e)
 	policy_free(&allow_in);
 }
 
+/* ------------------------------------------------------------------ hit counters */
+
+/* The per-CPU sum of one cgp_hits entry (0 when absent). */
+static __u64 hits_sum(int fd, __u32 slot, __u32 parity, int dir, __u32 line)
+{
+	struct cgp_hit_key k = { .slot = (__u16)slot, .parity = (__u8)parity, .dir = (__u8)dir, .line = line };
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *pc = ncpu > 0 ? calloc(ncpu, sizeof(*pc)) : NULL, sum = 0;
+
+	if (pc && !bpf_map_lookup_elem(fd, &k, pc))
+		for (int c = 0; c < ncpu; c++)
+			sum += pc[c];
+	free(pc);
+	return sum;
+}
+
+static __u64 hitsx_sum(int fd, __u32 parity)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *pc = ncpu > 0 ? calloc(ncpu, sizeof(*pc)) : NULL, sum = 0;
+
+	if (pc && !bpf_map_lookup_elem(fd, &parity, pc))
+		for (int c = 0; c < ncpu; c++)
+			sum += pc[c];
+	free(pc);
+	return sum;
+}
+
+/*
+ * Every datagram decision counts once, under (slot, parity of the
+ * generation, direction, line of the deciding rule; 0 = default); a full map
+ * counts in cgp_hitsx and the packet is judged as ever.
+ */
+static void run_hits(struct env *e)
+{
+	/* lines: 1 [t], 2 cgroup, 3 default_ingress, 4 allow, 5 deny */
+	static const char body[] = "default_ingress = deny\n"
+				   "allow = in udp 10.0.0.0/8 port 53\n"
+				   "deny = in udp 10.1.0.0/16\n";
+	int hfd = bpf_map__fd(e->skel->maps.cgp_hits), xfd = bpf_map__fd(e->skel->maps.cgp_hitsx);
+	const struct cgp_compiled *cp;
+	struct policy pol;
+	char err[512];
+	__u32 slot = 1, par;
+	int r, ok = 1;
+
+	struct cgp_hit_key k;
+
+	/* the earlier tests counted too: start empty, as apply does for its parity */
+	while (!bpf_map_get_next_key(hfd, NULL, &k))
+		if (bpf_map_delete_elem(hfd, &k))
+			break;
+	if (policy_build(&pol, body, 1, err, sizeof(err))) {
+		report(false, "hits: parse/compile", "%s", err);
+		return;
+	}
+	cp = &pol.comp;
+	r = install_and_switch(e, &cp, &slot, 1);
+	par = (__u32)(e->gen & 1);
+	for (int i = 0; i < 3; i++)
+		ok &= quick(e, IN, P_UDP, "10.2.2.2", 53) == 1;
+	for (int i = 0; i < 2; i++)
+		ok &= quick(e, IN, P_UDP, "10.1.1.1", 53) == 0;
+	ok &= quick(e, IN, P_UDP, "11.0.0.1", 53) == 0;
+	ok &= quick(e, OUT, P_UDP, "11.0.0.1", 53) == 1;
+	report(!r && ok, "hits: verdicts of the counted packets", "install %d", r);
+	report(hits_sum(hfd, 1, par, IN, 4) == 3, "hits: allow rule (line 4) counted 3 times", "got %llu",
+	       (unsigned long long)hits_sum(hfd, 1, par, IN, 4));
+	report(hits_sum(hfd, 1, par, IN, 5) == 2, "hits: longer-prefix deny (line 5) counted twice", "got %llu",
+	       (unsigned long long)hits_sum(hfd, 1, par, IN, 5));
+	report(hits_sum(hfd, 1, par, IN, 0) == 1 && hits_sum(hfd, 1, par, OUT, 0) == 1,
+	       "hits: default in and default out counted once each", "in %llu out %llu",
+	       (unsigned long long)hits_sum(hfd, 1, par, IN, 0), (unsigned long long)hits_sum(hfd, 1, par, OUT, 0));
+	report(hits_sum(hfd, 1, par ^ 1, IN, 4) == 0, "hits: the other parity is untouched", "got %llu",
+	       (unsigned long long)hits_sum(hfd, 1, par ^ 1, IN, 4));
+	report(hitsx_sum(xfd, par) == 0, "hits: no overflow", "got %llu", (unsigned long long)hitsx_sum(xfd, par));
+	policy_free(&pol);
+}
+
+/* cgp_hits with room for 2 entries: the third distinct decision overflows, the packet is still judged. */
+static void run_hits_full(void)
+{
+	struct env e;
+	const struct cgp_compiled *cp;
+	struct policy pol;
+	char err[512];
+	__u32 slot = 1, par;
+	int r, v1, v2, v3, xfd;
+
+	memset(&e, 0, sizeof(e));
+	e.skel = cgp_enforce__open();
+	if (!e.skel) {
+		report(false, "hits full: open", "%s", strerror(errno));
+		return;
+	}
+	e.skel->rodata->test_slot = 1;
+	bpf_map__set_max_entries(e.skel->maps.cgp_hits, 2);
+	if (cgp_enforce__load(e.skel)) {
+		report(false, "hits full: load", "%s", strerror(errno));
+		cgp_enforce__destroy(e.skel);
+		return;
+	}
+	e.prog_fd[CGP_DIR_IN] = bpf_program__fd(e.skel->progs.cgp_ingress);
+	e.prog_fd[CGP_DIR_OUT] = bpf_program__fd(e.skel->progs.cgp_egress);
+	e.outer[0] = bpf_map__fd(e.skel->maps.cgp_rules);
+	e.outer[1] = bpf_map__fd(e.skel->maps.cgp_ports);
+	e.outer[2] = bpf_map__fd(e.skel->maps.cgp_pols);
+	e.state_fd = bpf_map__fd(e.skel->maps.cgp_state);
+	xfd = bpf_map__fd(e.skel->maps.cgp_hitsx);
+	if (policy_build(&pol, "default_ingress = deny\nallow = in udp 10.0.0.0/8\ndeny = in udp 10.1.0.0/16\n",
+			 1, err, sizeof(err))) {
+		report(false, "hits full: parse/compile", "%s", err);
+		env_close(&e);
+		return;
+	}
+	cp = &pol.comp;
+	r = install_and_switch(&e, &cp, &slot, 1);
+	par = (__u32)(e.gen & 1);
+	v1 = quick(&e, IN, P_UDP, "10.2.2.2", 53);	/* line 4 */
+	v2 = quick(&e, IN, P_UDP, "10.1.1.1", 53);	/* line 5 */
+	v3 = quick(&e, IN, P_UDP, "11.0.0.1", 53);	/* default: no room */
+	v3 |= quick(&e, IN, P_UDP, "11.0.0.1", 53) << 1;
+	report(!r && v1 == 1 && v2 == 0 && v3 == 0, "hits full: packets judged as ever", "%d %d %d", v1, v2, v3);
+	report(hitsx_sum(xfd, par) == 2, "hits full: the decisions without room counted as overflow",
+	       "got %llu", (unsigned long long)hitsx_sum(xfd, par));
+	policy_free(&pol);
+	env_close(&e);
+}
+
 /* A program serving a slot that the live set does not configure passes everything. */
 static void run_slots(void)
 {
@@ -1476,11 +1605,13 @@ int main(void)
 	}
 
 	run_generations(&e);
+	run_hits(&e);
 	run_tables(&e);
 	run_random(&e);
 	env_close(&e);
 	run_slots();
 	run_guards();
+	run_hits_full();
 
 	return tap_done();
 }

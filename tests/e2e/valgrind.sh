@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # valgrind: no leak (definite, indirect, possible) and no invalid access for
-# apply (creating the pins, then reusing them), status, stats, a short agent
-# run (stats every second, SIGTERM) and remove, plus the error paths of
-# apply. tests/valgrind.supp holds the few false positives of valgrind's
-# bpf(2) model inside libbpf, each explained there.
+# apply (creating the pins, then reusing them), status (also --rules),
+# explain, stats, a short agent run (stats every second, SIGTERM) and remove,
+# plus the error paths of apply. tests/valgrind.supp holds the few false
+# positives of valgrind's bpf(2) model inside libbpf, each explained there.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 command -v valgrind >/dev/null || skip_all "valgrind is not installed"
@@ -65,6 +65,12 @@ vg 0 "apply (loads and pins the programs)" apply "$POL"
 vg 0 "apply again (reuses the pins)" apply "$POL"
 vg 0 "status" status
 vg 0 "status --json" status --json
+vg 0 "status --rules" status --rules
+vg 0 "status --rules --policy app --json" status --rules --policy app --json
+vg 1 "status --rules --policy missing" status --rules --policy missing
+vg 0 "explain (live)" explain --cgroup "$APP" out tcp 127.0.0.1 "$P1"
+vg 0 "explain FILE --json" explain "$POL" --policy app in tcp 10.0.0.1 "$P1" --json
+vg 1 "explain: a bad address" explain --policy app out tcp 10.0.0.256 80
 vg 0 "stats" stats
 vg 0 "stats --json" stats --json
 vg 0 "stats --policy app --json" stats --policy app --json

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * explain.c - `cgpolicy explain [FILE] --cgroup PATH|--policy NAME in|out
+ * PROTO ADDRESS [PORT] [--json]`: the verdict for one flow and why.
+ *
+ * Every policy on the cgroup's path judges (its own, then its ancestors',
+ * in the order the kernel runs their programs; a glob's template where a
+ * guard judges a cgroup the last apply has not registered): any deny drops.
+ * Each decision is cgp_decide() (policy/explain.h) over one of two lookups:
+ *   live (no FILE): the pinned maps of the live generation, looked up from
+ *     user space as the BPF program does (bpf_map_lookup_elem on an LPM
+ *     trie is a longest-prefix match): what the kernel does now;
+ *   FILE: the file compiled (policy/compile.c): what it would do.
+ * The rule text comes from the file (live: the applied file, when it has
+ * not changed since).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+
+#include "agent/cgroup.h"
+#include "agent/cmd.h"
+#include "agent/hits.h"
+#include "agent/log.h"
+#include "agent/mapiter.h"
+#include "agent/state.h"
+#include "policy/explain.h"
+#include "util/json.h"
+
+#define MAX_JUDGES 64
+
+/* The flow, from the command line. */
+struct flow {
+	uint8_t dir, proto;
+	uint8_t addr[16];
+	bool v4;
+	uint16_t port;
+	const char *addr_s;
+};
+
+/* One policy that judges the flow, and its decision. */
+struct judge {
+	char name[CGP_NAME_MAX + 1];
+	char cgroup[CGP_PATH_MAX];	/* where it is attached (template: the glob) */
+	__u32 slot;
+	bool tmpl, configured;
+	const struct cgp_policy *pol;	/* its rules, when the file is known */
+	struct cgp_decision d;
+};
+
+struct explain {
+	const struct cgp_cmd_args *a;
+	struct flow f;
+	const char *file;		/* FILE, or the applied file (live) */
+	bool live, file_changed;
+	__u64 gen;
+	char cgpath[CGP_PATH_MAX];	/* --cgroup resolved ("" with --policy) */
+	struct judge j[MAX_JUDGES];
+	unsigned nj;
+	const struct cgp_srcfile *src;	/* rule text, or NULL */
+};
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cgpolicy: explain: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nUsage: cgpolicy explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS [PORT] [--json]\n");
+	return CGP_EXIT_POLICY;
+}
+
+/* [FILE] in|out PROTO ADDRESS [PORT] */
+static int parse_flow(struct explain *e, int nargs, char **args)
+{
+	struct flow *f = &e->f;
+	uint8_t plen;
+	int i = 0;
+
+	if (nargs > 0 && strcmp(args[0], "in") && strcmp(args[0], "out"))
+		e->file = args[i++];
+	if (nargs - i < 3)
+		return bad("%s", "needs in|out, PROTO and ADDRESS (and PORT for tcp and udp)");
+	if (!strcmp(args[i], "in"))
+		f->dir = CGP_DIR_IN;
+	else if (!strcmp(args[i], "out"))
+		f->dir = CGP_DIR_OUT;
+	else
+		return bad("direction must be in or out, not '%s'", args[i]);
+	i++;
+	if (!strcmp(args[i], "tcp"))
+		f->proto = CGP_PROTO_TCP;
+	else if (!strcmp(args[i], "udp"))
+		f->proto = CGP_PROTO_UDP;
+	else if (!strcmp(args[i], "icmp") || !strcmp(args[i], "icmpv6"))
+		f->proto = CGP_PROTO_ICMP;
+	else if (!strcmp(args[i], "other"))
+		f->proto = CGP_PROTO_OTHER;
+	else
+		return bad("PROTO must be tcp, udp, icmp or other, not '%s'", args[i]);
+	i++;
+	f->addr_s = args[i];
+	if (strchr(args[i], '/') || !strcmp(args[i], "any") ||
+	    cgp_parse_addr(args[i], f->addr, &plen, &f->v4) || plen != 128)
+		return bad("ADDRESS must be one IPv4 or IPv6 address, not '%s'", args[i]);
+	i++;
+	if (f->proto == CGP_PROTO_TCP || f->proto == CGP_PROTO_UDP) {
+		char *end;
+		long p;
+
+		if (i >= nargs)
+			return bad("%s", "tcp and udp need a PORT (the service port: local for in, remote for out)");
+		errno = 0;
+		p = strtol(args[i], &end, 10);
+		if (errno || *end || end == args[i] || p < 1 || p > 65535)
+			return bad("PORT must be a number from 1 to 65535, not '%s'", args[i]);
+		f->port = (uint16_t)p;
+		i++;
+	}
+	if (i < nargs)
+		return bad("unexpected argument '%s'", args[i]);
+	return 0;
+}
+
+/* ---- what judges: the path of a cgroup, deepest first ---- */
+
+/* path, then each ancestor up to the mount (all absolute): count */
+static unsigned path_chain(const char *mnt, const char *path, char chain[][CGP_PATH_MAX], unsigned max)
+{
+	size_t ml = strlen(mnt);
+	unsigned n = 0;
+	char cur[CGP_PATH_MAX];
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	while (n < max) {
+		char *slash;
+
+		snprintf(chain[n++], CGP_PATH_MAX, "%s", cur);
+		if (strlen(cur) <= ml)
+			break;
+		slash = strrchr(cur, '/');
+		if (!slash || (size_t)(slash - cur) < ml)
+			break;
+		*slash = '\0';
+		if (strlen(cur) < ml)
+			snprintf(cur, sizeof(cur), "%s", mnt);
+	}
+	return n;
+}
+
+static struct judge *add_judge(struct explain *e, const char *name, const char *cgroup, __u32 slot, bool tmpl)
+{
+	struct judge *j;
+
+	if (e->nj >= MAX_JUDGES)
+		return NULL;
+	j = &e->j[e->nj++];
+	memset(j, 0, sizeof(*j));
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	snprintf(j->cgroup, sizeof(j->cgroup), "%s", cgroup);
+	j->slot = slot;
+	j->tmpl = tmpl;
+	return j;
+}
+
+/* ---- live: the pinned maps of the live generation ---- */
+
+struct live_lookup {
+	int rules_fd, ports_fd;
+	__u16 slot;
+};
+
+static int live_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port, uint32_t *cls)
+{
+	const struct live_lookup *l = ctx;
+	struct cgp_portlpm_key k = { .prefixlen = CGP_PORTLPM_FIXED_BITS + 16, .slot = l->slot,
+				     .dir = dir, .proto = proto, .port = { port >> 8, port & 0xff } };
+	struct cgp_portlpm_val v;
+
+	if (l->ports_fd < 0 || bpf_map_lookup_elem(l->ports_fd, &k, &v))
+		return -1;
+	*cls = v.cls;
+	return 0;
+}
+
+static int live_rule(void *ctx, uint8_t dir, uint8_t proto, uint32_t cls, const uint8_t addr[16],
+		     struct cgp_lpm_val *val)
+{
+	const struct live_lookup *l = ctx;
+	struct cgp_lpm_key k = { .prefixlen = CGP_LPM_FIXED_BITS + 128, .dir = dir, .proto = proto,
+				 .slot = l->slot, .cls = (__u16)cls };
+
+	memcpy(k.addr, addr, 16);
+	if (l->rules_fd < 0 || bpf_map_lookup_elem(l->rules_fd, &k, val))
+		return -1;
+	return 0;
+}
+
+/* The inner map of set `set` in an outer ARRAY_OF_MAPS: an fd, or -1. */
+static int inner_fd(int outer_fd, __u32 set)
+{
+	__u32 id;
+
+	if (bpf_map_lookup_elem(outer_fd, &set, &id))
+		return -1;
+	return bpf_map_get_fd_by_id(id);
+}
+
+/* The guards' templates: a cgroup below a guard that `known` does not list is judged by it. */
+static void live_guards(struct explain *e, const struct cgp_pins *p, const char *mnt,
+			char chain[][CGP_PATH_MAX], unsigned nchain, int at)
+{
+	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_GUARDS]);
+	struct cgp_guard_info gi;
+	__u32 key;
+
+	while (cgp_map_next(&it, &key, sizeof(key))) {
+		unsigned lvl;
+		struct stat sb;
+		struct cgp_known kn;
+		__u64 id;
+
+		if (bpf_map_lookup_elem(it.fd, &key, &gi) || !gi.ancestor_id || strcmp(gi.ancestor, chain[at]))
+			continue;
+		/* the candidate: the element of the path at the guard's level */
+		for (unsigned c = 0; c < nchain; c++) {
+			if (cgp_cgroup_level(mnt, chain[c], &lvl) || lvl != gi.level)
+				continue;
+			if (stat(chain[c], &sb))
+				break;
+			id = sb.st_ino;
+			if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_KNOWN], &id, &kn))
+				break;	/* registered: its own programs judge it (or none) */
+			add_judge(e, gi.name, gi.glob, gi.slot, true);
+			break;
+		}
+	}
+}
+
+static int live_judges(struct explain *e, const struct cgp_pins *p, const char *mnt)
+{
+	struct cgp_info *inf = calloc(CGP_MAX_SLOTS, sizeof(*inf));
+	static char chain[64][CGP_PATH_MAX];
+	unsigned ninf, nchain;
+
+	if (!inf)
+		return -ENOMEM;
+	ninf = cgp_info_read(p, inf, CGP_MAX_SLOTS);
+	if (e->a->policy) {
+		struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_GUARDS]);
+		struct cgp_guard_info gi;
+		const struct cgp_info *best = NULL;
+		__u32 key;
+
+		for (unsigned i = 0; i < ninf; i++)
+			if (!strcmp(inf[i].name, e->a->policy) && (!best || strcmp(inf[i].cgroup, best->cgroup) < 0))
+				best = &inf[i];
+		if (best)
+			add_judge(e, best->name, best->cgroup, best->slot, false);
+		else
+			while (cgp_map_next(&it, &key, sizeof(key)))
+				if (!bpf_map_lookup_elem(it.fd, &key, &gi) && !strcmp(gi.name, e->a->policy)) {
+					add_judge(e, gi.name, gi.glob, gi.slot, true);
+					break;
+				}
+		free(inf);
+		return 0;
+	}
+	nchain = path_chain(mnt, e->cgpath, chain, 64);
+	for (unsigned c = 0; c < nchain; c++) {
+		struct stat sb;
+
+		if (stat(chain[c], &sb))
+			continue;
+		for (unsigned i = 0; i < ninf; i++)
+			if (!strcmp(inf[i].cgroup, chain[c]) && inf[i].cgroup_id == sb.st_ino)
+				add_judge(e, inf[i].name, inf[i].cgroup, inf[i].slot, false);
+		/* a guard runs where it is attached: after the programs of the cgroups below */
+		if (c > 0)
+			live_guards(e, p, mnt, chain, nchain, (int)c);
+	}
+	free(inf);
+	return 0;
+}
+
+static int explain_live(struct explain *e, const char *pin_path, const char *mnt, struct cgp_live_file *lf)
+{
+	struct cgp_state st = {};
+	struct cgp_pins p;
+	int fds[3] = { -1, -1, -1 }, err, rc = 0;
+	__u32 set;
+
+	cgp_pins_init(&p, pin_path);
+	err = cgp_pins_open(&p);
+	if (err == -ENOENT) {
+		fprintf(stderr, "cgpolicy: explain: no policy applied at %s (give a FILE to explain what it would do)\n",
+			pin_path);
+		cgp_pins_close(&p);
+		return CGP_EXIT_POLICY;
+	}
+	if (err || cgp_state_read(&p, &st)) {
+		cgp_pins_close(&p);
+		return CGP_EXIT_SYSTEM;
+	}
+	e->gen = st.gen;
+	set = (__u32)(st.gen & 1);
+	cgp_live_file_load(&p, lf);
+	if (lf->have_record)
+		e->file = lf->rec.path;
+	e->file_changed = !lf->have_record || lf->changed;
+	e->src = lf->readable && !lf->changed ? &lf->src : NULL;
+	if (live_judges(e, &p, mnt)) {
+		rc = CGP_EXIT_SYSTEM;
+		goto out;
+	}
+	if (e->a->policy && !e->nj) {
+		fprintf(stderr, "cgpolicy: explain: no policy named '%s' in force at %s\n", e->a->policy, pin_path);
+		rc = CGP_EXIT_POLICY;
+		goto out;
+	}
+	fds[0] = inner_fd(p.map_fd[CGP_MAP_RULES], set);
+	fds[1] = inner_fd(p.map_fd[CGP_MAP_PORTS], set);
+	fds[2] = inner_fd(p.map_fd[CGP_MAP_POLS], set);
+	for (unsigned i = 0; i < e->nj; i++) {
+		struct judge *j = &e->j[i];
+		struct live_lookup l = { fds[0], fds[1], (__u16)j->slot };
+		struct cgp_lookup lk = { &l, live_port_class, live_rule };
+		struct cgp_pol pol = {};
+
+		if (fds[2] < 0 || bpf_map_lookup_elem(fds[2], &j->slot, &pol) || !pol.configured)
+			continue;	/* not configured in the live set: passes */
+		j->configured = true;
+		j->pol = lf->parsed ? cgp_config_find(&lf->cfg, j->name) : NULL;
+		cgp_decide(&lk, pol.def, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d);
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	cgp_pins_close(&p);
+	return rc;
+}
+
+/* ---- FILE: what it would do ---- */
+
+/* The policy of cgroup `abs` in the file: an exact path first, else the first glob that matches. */
+static const struct cgp_policy *file_policy_of(const struct cgp_config *cfg, const char *mnt, const char *abs)
+{
+	size_t ml = strlen(mnt);
+	const char *rel = abs + ml;
+
+	if (!*rel)
+		rel = "/";
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		const struct cgp_policy *p = &cfg->policies[i];
+		char spec[CGP_PATH_MAX];
+		size_t l;
+
+		if (cgp_cgroup_is_glob(p->cgroup))
+			continue;
+		/* `cgroup =` under the mount, or already absolute on it */
+		snprintf(spec, sizeof(spec), "%s", p->cgroup);
+		l = strlen(spec);
+		while (l > 1 && spec[l - 1] == '/')
+			spec[--l] = '\0';
+		if (!strcmp(spec, rel) || !strcmp(spec, abs))
+			return p;
+	}
+	for (unsigned i = 0; i < cfg->npolicies; i++)
+		if (cgp_cgroup_is_glob(cfg->policies[i].cgroup) &&
+		    cgp_cgroup_glob_match(mnt, cfg->policies[i].cgroup, abs))
+			return &cfg->policies[i];
+	return NULL;
+}
+
+static int explain_file(struct explain *e, const char *mnt, struct cgp_config *cfg, struct cgp_srcfile *src)
+{
+	static char chain[64][CGP_PATH_MAX];
+	char err[512];
+
+	if (cgp_config_load(e->file, cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return CGP_EXIT_POLICY;
+	}
+	if (!cgp_srcfile_read(e->file, src))
+		e->src = src;
+	if (e->a->policy) {
+		const struct cgp_policy *p = cgp_config_find(cfg, e->a->policy);
+		struct judge *j;
+
+		if (!p) {
+			fprintf(stderr, "cgpolicy: explain: %s has no policy named '%s'\n", e->file, e->a->policy);
+			return CGP_EXIT_POLICY;
+		}
+		j = add_judge(e, p->name, p->cgroup, 0, false);
+		j->pol = p;
+	} else {
+		unsigned n = path_chain(mnt, e->cgpath, chain, 64);
+
+		for (unsigned c = 0; c < n; c++) {
+			const struct cgp_policy *p = file_policy_of(cfg, mnt, chain[c]);
+			struct judge *j;
+
+			if (p && (j = add_judge(e, p->name, chain[c], 0, false)))
+				j->pol = p;
+		}
+	}
+	for (unsigned i = 0; i < e->nj; i++) {
+		struct judge *j = &e->j[i];
+		struct cgp_compiled comp;
+		struct cgp_lookup lk;
+
+		if (cgp_compile(cfg->file, j->pol, 1, &comp, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			return CGP_EXIT_POLICY;
+		}
+		lk = cgp_compiled_lookup(&comp);
+		j->configured = true;
+		cgp_decide(&lk, j->pol->def, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d);
+		cgp_compiled_free(&comp);
+	}
+	return 0;
+}
+
+/* ---- output ---- */
+
+static unsigned shown_plen(const struct explain *e, unsigned plen)
+{
+	return e->f.v4 && plen >= 96 ? plen - 96 : plen;
+}
+
+static const char *text_of(const struct explain *e, uint32_t line)
+{
+	const char *t = e->src && line ? cgp_srcfile_line(e->src, line) : NULL;
+
+	return t ? t : "";
+}
+
+static const char *def_key(uint8_t dir)
+{
+	return dir == CGP_DIR_IN ? "default_ingress" : "default_egress";
+}
+
+/* The precedence step, in words. */
+static void step_text(const struct explain *e, const struct judge *j, char *buf, size_t len)
+{
+	const struct cgp_decision *d = &j->d;
+	const struct cgp_cand *other = d->port_rule ? &d->portless : &d->with_port;
+
+	switch (d->why) {
+	case CGP_WHY_DEFAULT:
+		snprintf(buf, len, "no rule matches: %s = %s", def_key(e->f.dir), cgp_verdict_str(d->verdict));
+		break;
+	case CGP_WHY_PREFIX:
+		if (other->found)
+			snprintf(buf, len, "longest prefix /%u (over /%u of line %u)", shown_plen(e, d->plen),
+				 shown_plen(e, other->plen), other->line);
+		else
+			snprintf(buf, len, "longest prefix /%u", shown_plen(e, d->plen));
+		break;
+	case CGP_WHY_PORT:
+		snprintf(buf, len, "port rule over portless (line %u) at equal prefix /%u", other->line,
+			 shown_plen(e, d->plen));
+		break;
+	case CGP_WHY_TIE_DENY:
+		snprintf(buf, len, "deny on a tie with line %u (same prefix /%u%s)", d->tie_line,
+			 shown_plen(e, d->plen), d->port_rule ? ", both with ports" : ", both without ports");
+		break;
+	}
+}
+
+static uint8_t overall(const struct explain *e)
+{
+	for (unsigned i = 0; i < e->nj; i++)
+		if (e->j[i].configured && e->j[i].d.verdict != CGP_ALLOW)
+			return CGP_DENY;
+	return CGP_ALLOW;
+}
+
+static void print_text(const struct explain *e)
+{
+	const char *dirs = e->f.dir == CGP_DIR_IN ? "in" : "out";
+	char step[256];
+
+	printf("%s %s %s", dirs, cgp_proto_str(e->f.proto), e->f.addr_s);
+	if (e->f.port)
+		printf(" port %u", e->f.port);
+	if (e->a->policy)
+		printf(", policy %s", e->a->policy);
+	else
+		printf(", cgroup %s", e->cgpath);
+	if (e->live)
+		printf(" (live, generation %llu%s%s)\n", (unsigned long long)e->gen, e->file ? ", " : "",
+		       e->file ? e->file : "");
+	else
+		printf(" (as %s would do)\n", e->file);
+	if (e->live && e->file && e->file_changed)
+		printf("note: %s changed since it was applied: rule text not shown\n", e->file);
+	if (e->f.proto == CGP_PROTO_TCP)
+		printf("TCP: the verdict of a connection opened %s; its replies pass\n",
+		       e->f.dir == CGP_DIR_IN ? "from ADDRESS to this cgroup (ingress)" : "from this cgroup to ADDRESS (egress)");
+	if (!e->nj)
+		printf("no policy on this cgroup's path: passes\n");
+	for (unsigned i = 0; i < e->nj; i++) {
+		const struct judge *j = &e->j[i];
+
+		printf("  [%s] %s %s: ", j->name, j->tmpl ? "template of glob" : "cgroup", j->cgroup);
+		if (!j->configured) {
+			printf("not configured in the live generation: passes\n");
+			continue;
+		}
+		printf("%s\n", cgp_verdict_str(j->d.verdict));
+		if (j->d.line)
+			printf("      %s:%u  %s\n", e->file ? e->file : "?", j->d.line, text_of(e, j->d.line));
+		step_text(e, j, step, sizeof(step));
+		printf("      step: %s\n", step);
+	}
+	printf("verdict: %s%s\n", cgp_verdict_str(overall(e)),
+	       e->nj > 1 ? " (every policy on the path judges; any deny drops)" : "");
+}
+
+static void print_json(const struct explain *e)
+{
+	char step[256];
+
+	printf("{\"mode\": \"%s\", \"file\": ", e->live ? "live" : "file");
+	cgp_json_str(stdout, e->file);
+	printf(", \"file_changed\": %s", e->live && e->file_changed ? "true" : "false");
+	if (e->live)
+		printf(", \"generation\": %llu", (unsigned long long)e->gen);
+	printf(", \"dir\": \"%s\", \"proto\": \"%s\", \"address\": ", e->f.dir == CGP_DIR_IN ? "in" : "out",
+	       cgp_proto_str(e->f.proto));
+	cgp_json_str(stdout, e->f.addr_s);
+	printf(", \"port\": %u, \"cgroup\": ", e->f.port);
+	cgp_json_str(stdout, e->a->policy ? NULL : e->cgpath);
+	printf(", \"policy\": ");
+	cgp_json_str(stdout, e->a->policy);
+	printf(", \"connection\": %s, \"verdict\": \"%s\", \"policies\": [", e->f.proto == CGP_PROTO_TCP ? "true" : "false",
+	       cgp_verdict_str(overall(e)));
+	for (unsigned i = 0; i < e->nj; i++) {
+		const struct judge *j = &e->j[i];
+
+		printf("%s{\"name\": ", i ? ", " : "");
+		cgp_json_str(stdout, j->name);
+		printf(", \"cgroup\": ");
+		cgp_json_str(stdout, j->cgroup);
+		printf(", \"template\": %s, \"configured\": %s", j->tmpl ? "true" : "false",
+		       j->configured ? "true" : "false");
+		if (j->configured) {
+			step_text(e, j, step, sizeof(step));
+			printf(", \"verdict\": \"%s\", \"step\": \"%s\", \"why\": ", cgp_verdict_str(j->d.verdict),
+			       cgp_why_str(j->d.why));
+			cgp_json_str(stdout, step);
+			if (j->d.line) {
+				printf(", \"rule\": {\"file\": ");
+				cgp_json_str(stdout, e->file);
+				printf(", \"line\": %u, \"text\": ", j->d.line);
+				if (e->src)
+					cgp_json_str(stdout, text_of(e, j->d.line));
+				else
+					printf("null");
+				printf(", \"prefix\": %u, \"ports\": %s}", shown_plen(e, j->d.plen),
+				       j->d.port_rule ? "true" : "false");
+			} else {
+				printf(", \"rule\": null");
+			}
+			if (j->d.tie_line)
+				printf(", \"tie_line\": %u", j->d.tie_line);
+		}
+		printf("}");
+	}
+	printf("]}\n");
+}
+
+int cgp_cmd_explain(const struct cgp_cmd_args *a)
+{
+	static struct explain e;
+	struct cgp_live_file lf = {};
+	struct cgp_config cfg = {};
+	struct cgp_srcfile src = {};
+	char mnt[PATH_MAX] = "";
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.a = a;
+	rc = parse_flow(&e, a->argc, a->argv);
+	if (rc)
+		return rc;
+	if (!!a->cgroup == !!a->policy)
+		return bad("%s", "needs one of --cgroup PATH and --policy NAME");
+	e.live = !e.file;
+	if (cgp_cgroup2_mount(mnt, sizeof(mnt))) {
+		if (a->cgroup) {
+			fprintf(stderr, "cgpolicy: explain: no cgroup2 mount\n");
+			return CGP_EXIT_SYSTEM;
+		}
+	}
+	if (a->cgroup) {
+		char err[512];
+		__u64 id;
+		int fd = -1;
+
+		if (cgp_cgroup_resolve(mnt, a->cgroup, e.cgpath, sizeof(e.cgpath), &fd, &id, err, sizeof(err))) {
+			if (e.live) {
+				fprintf(stderr, "cgpolicy: explain: unknown cgroup %s: %s\n", a->cgroup, err);
+				return CGP_EXIT_POLICY;
+			}
+			/* FILE: the cgroup may not exist yet; explain by its path */
+			if (a->cgroup[0] != '/')
+				return bad("--cgroup needs an absolute path, not '%s'", a->cgroup);
+			snprintf(e.cgpath, sizeof(e.cgpath), "%s%s", strncmp(a->cgroup, mnt, strlen(mnt)) ? mnt : "",
+				 strcmp(a->cgroup, "/") ? a->cgroup : "");
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (e.live)
+		rc = explain_live(&e, a->pin_path ? a->pin_path : CGP_DEFAULT_PIN_PATH, mnt, &lf);
+	else
+		rc = explain_file(&e, mnt, &cfg, &src);
+	if (!rc) {
+		if (a->json)
+			print_json(&e);
+		else
+			print_text(&e);
+	}
+	cgp_live_file_free(&lf);
+	cgp_srcfile_free(&src);
+	if (cfg.policies || cfg.npolicies)
+		cgp_config_free(&cfg);
+	return rc;
+}
