@@ -1341,7 +1341,10 @@ static void test_compile_random(void)
 			ports[0] = '\0';
 			if (p == 2 && rn(2)) {		/* icmp with a type */
 				/* families the address can match: any / ::/0 both, else its own */
-				unsigned fams = r->plen == 0 ? 3 : v4 && strcmp(abuf, "any") ? 1 : 2;
+				/* (an IPv6 prefix of /96 or less may cover ::ffff:0:0/96) */
+				static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff };
+				unsigned fams = r->plen == 0 ? 3 : v4 && strcmp(abuf, "any") ? 1 :
+						2 | (r->plen <= 96 && oprefix(mapped, r->addr, r->plen));
 				static const struct { const char *n; int t4, c4, t6; } nm[] = {
 					{ "echo-request", 8, -1, 128 }, { "echo-reply", 0, -1, 129 },
 					{ "packet-too-big", -1, -1, 2 }, { "fragmentation-needed", 3, 4, -1 },
@@ -1449,6 +1452,9 @@ static void test_compile_random(void)
 			}
 		}
 		if (bad) {
+			if (!bad_pols)	/* the first failing policy, to reproduce it */
+				for (char *l = strtok(b.s, "\n"); l; l = strtok(NULL, "\n"))
+					printf("# policy %d: %s\n", pi, l);
 			bad_pols++;
 			total_bad += bad;
 		}
