@@ -18,6 +18,8 @@ struct cgp_cmd_args {
 	const char *file;	/* the policy FILE of a command that needs one */
 	const char *policy;	/* stats --policy */
 	long watch;		/* stats --watch SECONDS, 0: once */
+	int argc;		/* a command with its own arguments (set): them */
+	char **argv;
 	bool dry_run, json, version;
 };
 
@@ -29,6 +31,7 @@ struct cgp_cmd {
 	unsigned opts;		/* CGP_OPT_* it takes */
 	bool needs_file;
 	bool probe;
+	bool takes_args;	/* its arguments are its own (argc/argv) */
 };
 
 /* cmd_apply.c: the command-line side of apply and check. */
