@@ -59,20 +59,26 @@ int cgp_sets_read(const struct cgp_pins *p, struct cgp_set_entry **out, unsigned
 	return 0;
 }
 
-size_t cgp_dset_purge(int fd, __u16 id, bool expired_only)
+size_t cgp_dset_purge(int fd, __u16 id, bool expired_only, __u64 *next)
 {
 	struct cgp_map_iter it = CGP_MAP_ITER(fd);
 	struct cgp_lpm_key k, *del = NULL;
 	size_t n = 0, cap = 0, done = 0;
 	__u64 now = cgp_boot_ns();
 
+	if (next)
+		*next = 0;
 	while (cgp_map_next(&it, &k, sizeof(k))) {
 		struct cgp_dset_val v;
 
 		if (k.slot != id || k.dir != CGP_DIR_SET)
 			continue;
-		if (expired_only && (bpf_map_lookup_elem(fd, &k, &v) || !v.expires || v.expires > now))
+		if (expired_only && (bpf_map_lookup_elem(fd, &k, &v) || !v.expires || v.expires > now)) {
+			if (next && !bpf_map_lookup_elem(fd, &k, &v) && v.expires &&
+			    (!*next || v.expires < *next))
+				*next = v.expires;
 			continue;
+		}
 		if (n == cap) {
 			struct cgp_lpm_key *nd = realloc(del, (cap = cap * 2 + 64) * sizeof(*del));
 
@@ -86,6 +92,25 @@ size_t cgp_dset_purge(int fd, __u16 id, bool expired_only)
 	for (size_t i = 0; i < n; i++)
 		done += !bpf_map_delete_elem(fd, &del[i]);
 	free(del);
+	return done;
+}
+
+size_t cgp_sets_sweep(const struct cgp_pins *p)
+{
+	struct cgp_set_entry *s;
+	unsigned n;
+	size_t done = 0;
+	__u64 now = cgp_boot_ns();
+
+	if (cgp_sets_read(p, &s, &n))
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!s[i].rec.dynamic || !s[i].rec.next_expiry || s[i].rec.next_expiry > now)
+			continue;
+		done += cgp_dset_purge(p->map_fd[CGP_MAP_DSETS], s[i].rec.id, true, &s[i].rec.next_expiry);
+		bpf_map_update_elem(p->map_fd[CGP_MAP_SETS], &s[i].key, &s[i].rec, BPF_EXIST);
+	}
+	free(s);
 	return done;
 }
 
@@ -208,7 +233,7 @@ void apply_sets_commit(const struct cgp_pins *p, const struct cgp_config *cfg,
 		int j = cgp_config_find_set(cfg, o->key.name);
 
 		if (o->rec.dynamic && (j < 0 || cfg->sets[j].id != o->rec.id))
-			cgp_dset_purge(p->map_fd[CGP_MAP_DSETS], o->rec.id, false);
+			cgp_dset_purge(p->map_fd[CGP_MAP_DSETS], o->rec.id, false, NULL);
 		if (j < 0)
 			bpf_map_delete_elem(fd, &o->key);
 	}
@@ -219,10 +244,27 @@ void apply_sets_commit(const struct cgp_pins *p, const struct cgp_config *cfg,
 			.line = (__u32)cfg->sets[i].line, .nmembers = cfg->sets[i].n,
 		};
 
+		const struct cgp_set_entry *o = find_rec(as, cfg->sets[i].name);
+
+		if (o && o->rec.dynamic && o->rec.id == r.id)
+			r.next_expiry = o->rec.next_expiry;	/* its timed members stay */
 		snprintf(k.name, sizeof(k.name), "%s", cfg->sets[i].name);
 		if (bpf_map_update_elem(fd, &k, &r, BPF_ANY))
 			pr_warn("cannot record set '%s': %s\n", k.name, strerror(errno));
 	}
+}
+
+void cgp_sets_sweep_pin(const char *pin_path)
+{
+	struct cgp_pins p;
+	size_t n = 0;
+
+	cgp_pins_init(&p, pin_path);
+	if (!cgp_pins_lock(&p, false) && !cgp_pins_open(&p))
+		n = cgp_sets_sweep(&p);
+	cgp_pins_close(&p);
+	if (n)
+		pr_debug("agent: %zu expired set members deleted\n", n);
 }
 
 void apply_sets_free(struct apply_sets *as)

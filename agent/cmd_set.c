@@ -274,8 +274,12 @@ int cgp_cmd_set(const struct cgp_cmd_args *a)
 		rc = CGP_EXIT_POLICY;
 		goto out;
 	}
-	if (rec.dynamic)
-		cgp_dset_purge(p.map_fd[CGP_MAP_DSETS], rec.id, true);	/* expired members */
+	/* expired members deleted: by list (it walks the set anyway), else when one is due */
+	if (rec.dynamic && (!strcmp(argv[0], "list") ||
+			    (rec.next_expiry && rec.next_expiry <= cgp_boot_ns()))) {
+		cgp_dset_purge(p.map_fd[CGP_MAP_DSETS], rec.id, true, &rec.next_expiry);
+		bpf_map_update_elem(p.map_fd[CGP_MAP_SETS], &key, &rec, BPF_EXIST);
+	}
 	if (!strcmp(argv[0], "list")) {
 		rc = list(&p, key.name, &rec, a->json);
 		goto out;
@@ -296,6 +300,14 @@ int cgp_cmd_set(const struct cgp_cmd_args *a)
 				goto out;
 	}
 	rc = change(&p, add, key.name, &rec, &ad, timeout);
+	if (!rc && timeout) {	/* the sweep is due at the earliest deadline */
+		__u64 exp = cgp_boot_ns() + (__u64)timeout * 1000000000ull;
+
+		if (!rec.next_expiry || exp < rec.next_expiry) {
+			rec.next_expiry = exp;
+			bpf_map_update_elem(p.map_fd[CGP_MAP_SETS], &key, &rec, BPF_EXIST);
+		}
+	}
 out:
 	free(ad.k);
 	cgp_pins_close(&p);

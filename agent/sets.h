@@ -25,8 +25,14 @@ struct cgp_set_entry {
 int cgp_sets_read(const struct cgp_pins *p, struct cgp_set_entry **out, unsigned *n);
 /* CLOCK_BOOTTIME in ns: the clock of bpf_ktime_get_boot_ns(). */
 __u64 cgp_boot_ns(void);
-/* Delete the members of dynamic set `id` (all, or only the expired ones). Count deleted. */
-size_t cgp_dset_purge(int dsets_fd, __u16 id, bool expired_only);
+/* Delete the members of dynamic set `id` (all, or only the expired ones). Count
+ * deleted; *next (if not NULL): the earliest deadline of the timed members left, 0 none. */
+size_t cgp_dset_purge(int dsets_fd, __u16 id, bool expired_only, __u64 *next);
+/* The expired members of the dynamic sets in force deleted, where a set's
+ * record says one is due (cheap otherwise: no walk). Count deleted. */
+size_t cgp_sets_sweep(const struct cgp_pins *p);
+/* The same on the state at pin_path, locked (the agent's housekeeping round). */
+void cgp_sets_sweep_pin(const char *pin_path);
 /* Write n member entries (key + dset value) into dsets, batched. 0 or -errno. */
 int cgp_dset_put(int dsets_fd, const struct cgp_lpm_key *keys, const struct cgp_dset_val *vals,
 		 size_t n);

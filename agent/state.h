@@ -134,6 +134,7 @@ struct cgp_set_rec {
 	__u32 line;		/* of its [set NAME] header */
 	__u32 nmembers;		/* entries written from the file (flattened) */
 	__u32 pad2;
+	__u64 next_expiry;	/* dynamic: no timed member expires before (boot ns); 0 none */
 };
 
 struct cgp_pins {

@@ -1499,7 +1499,7 @@ static void gen_sets_policy(char *buf, size_t cap)
 static void dsets_clear(int fd)
 {
 	for (unsigned id = 1; id <= RSETS; id++)
-		cgp_dset_purge(fd, (__u16)(CGP_SET_DYNAMIC | id), false);
+		cgp_dset_purge(fd, (__u16)(CGP_SET_DYNAMIC | id), false, NULL);
 }
 
 /* The dynamic sets' members (as apply writes them) into dsets; all members into *all. */
@@ -1699,7 +1699,7 @@ static void run_set_expiry(struct env *e)
 			       "got %d", got);
 		}
 	}
-	cgp_dset_purge(dfd, id, false);
+	cgp_dset_purge(dfd, id, false, NULL);
 	cgp_compiled_free(&comp);
 	cgp_config_free(&cfg);
 }
