@@ -336,7 +336,8 @@ static int collect(const struct cgp_config *cfg, unsigned idx, struct flat *f)
 		f->m = m;
 		f->cap = ncap;
 	}
-	memcpy(f->m + f->n, s->m, s->n * sizeof(*s->m));
+	if (s->n)
+		memcpy(f->m + f->n, s->m, s->n * sizeof(*s->m));
 	f->n += s->n;
 	for (unsigned k = 0; k < s->ninc; k++)
 		if (s->inc[k].idx < cfg->nsets && collect(cfg, s->inc[k].idx, f))
@@ -367,7 +368,8 @@ int cgp_set_flatten(const struct cgp_config *cfg, unsigned idx, struct cgp_lpm_e
 	*n = 0;
 	if (!f.seen || collect(cfg, idx, &f))
 		goto out;
-	qsort(f.m, f.n, sizeof(*f.m), member_cmp);
+	if (f.n)
+		qsort(f.m, f.n, sizeof(*f.m), member_cmp);
 	e = calloc(f.n ? f.n : 1, sizeof(*e));
 	if (!e)
 		goto out;
