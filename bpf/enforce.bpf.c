@@ -275,20 +275,28 @@ static __always_inline __u32 eval_sets(struct ctx *c, void *rules, __u32 dir, co
 	struct cgp_lpm_val *v;
 	struct cgp_pol *pol;
 	__u32 set = c->set, slot = c->slot, proto = p->proto & (CGP_PROTO_MAX - 1), l2 = 0;
+	__u64 li = (dir & 1) * CGP_PROTO_MAX + proto;
+	const __u16 *list;
 	void *pols;
 
 	pols = bpf_map_lookup_elem(&cgp_pols, &set);
 	if (!pols)
 		return best;
 	pol = bpf_map_lookup_elem(pols, &slot);
-	if (!pol || !pol->sets[dir & 1][proto][0])
+	if (!pol)
+		return best;
+	/* the list of (dir, proto): an explicit bound the 6.1 verifier can follow
+	 * (clang otherwise ORs the two indexes, whose bounds 6.1 loses) */
+	asm volatile("%0 &= 7" : "+r"(li));
+	list = &pol->sets[0][0][0] + li * CGP_SET_REFS;
+	if (!list[0])
 		return best;
 	k.prefixlen = CGP_LPM_FIXED_BITS + 128;
 	k.dir = dir & 1;
 	k.proto = (__u8)(proto | CGP_SET_RULE);
 	k.slot = (__u16)slot;
 	for (int i = 0; i < CGP_SET_REFS; i++) {
-		__u32 id = pol->sets[dir & 1][proto][i];
+		__u32 id = list[i];
 		int plen;
 
 		if (!id)
