@@ -95,9 +95,9 @@ expect_eq "set del block 127.0.0.4: allowed again at once" "$(get 4)" "$(hello 4
 
 # --- timed member ---
 expect_eq "before the timed add: allowed" "$(get 6)" "$(hello 6)"
-cgp set add block 127.0.0.6 timeout 3
-expect_eq "set add ... timeout 3: denied" "$(get 6)" ""
-check "set list block shows the timeout" bash -c '"$0" --pin-path "$1" set list block | grep -qE "^127.0.0.6/32 timeout [1-3]$"' "$CGP" "$PIN"
+cgp set add block 127.0.0.6 timeout 8
+check "set list block shows the timeout" bash -c '"$0" --pin-path "$1" set list block | grep -qE "^127.0.0.6/32 timeout [1-8]$"' "$CGP" "$PIN"
+expect_eq "set add ... timeout 8: denied" "$(get 6)" ""
 ts=$(date +%s)
 check "the timed member expires by itself: allowed again (no agent, no apply)" \
 	wait_until 60 '[ "$(get 6)" = "$(hello 6)" ]'
