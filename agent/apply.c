@@ -188,7 +188,7 @@ static int prepare(struct apply_run *r)
 	cgp_ruleset_cache_load(r->pin_path, r->state_id, r->st.gen, r->cache, r->known);
 	r->inact = (__u32)((r->st.gen + 1) & 1);
 	r->half_dirty = true;	/* until the switch */
-	if (apply_sets_prepare(&r->p, r->cfg) ||
+	if (apply_sets_prepare(&r->p, r->cfg, &r->sets) ||
 	    apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
 			    r->known[r->inact] ? &r->cache[r->inact] : NULL, r->sets.setm,
 			    r->sets.nsetm, &r->rs, &r->written))

@@ -185,7 +185,8 @@ int apply_sets_plan(const struct cgp_pins *p, struct cgp_config *cfg, struct app
 	return cgp_static_sets(cfg, &as->setm, &as->nsetm);
 }
 
-int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg)
+int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg,
+		       const struct apply_sets *as)
 {
 	int fd = p->map_fd[CGP_MAP_DSETS];
 
@@ -196,8 +197,13 @@ int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg)
 		size_t n;
 		int err;
 
+		const struct cgp_set_entry *o;
+
 		if (!cfg->sets[i].dynamic)
 			continue;
+		o = find_rec(as, cfg->sets[i].name);
+		if (!o || !o->rec.dynamic || o->rec.id != cfg->sets[i].id)
+			cgp_dset_purge(fd, cfg->sets[i].id, false, NULL);
 		if (cgp_set_flatten(cfg, i, &e, &n))
 			return -ENOMEM;
 		k = calloc(n ? n : 1, sizeof(*k));

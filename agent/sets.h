@@ -46,8 +46,10 @@ struct apply_sets {
 };
 /* Dynamic sets keep their pinned ids; ids copied into the rules (before compiling). */
 int apply_sets_plan(const struct cgp_pins *p, struct cgp_config *cfg, struct apply_sets *as);
-/* Before the switch: the file's members of every dynamic set written (kept: the others). */
-int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg);
+/* Before the switch: the file's members of every dynamic set written (kept: the others;
+ * a set new under its id starts empty: what a failed apply may have left is dropped). */
+int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg,
+		       const struct apply_sets *as);
 /* After the switch: the records, and the members of dynamic sets no longer in force dropped. */
 void apply_sets_commit(const struct cgp_pins *p, const struct cgp_config *cfg,
 		       const struct apply_sets *as, __u64 gen);
