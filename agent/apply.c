@@ -252,6 +252,7 @@ static void finish(struct apply_run *r)
 	apply_record_infos(&r->p, r->t, r->nt, r->st.gen);
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
+	apply_sets_print(r->cfg, &r->sets);
 	printf("generation %llu in force at %s (%zu map entries written)\n",
 	       (unsigned long long)r->st.gen, r->pin_path, r->written);
 	apply_print_diff(r->st.gen, r->t, r->nt, r->inf, r->ninf);

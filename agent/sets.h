@@ -53,6 +53,8 @@ int apply_sets_prepare(const struct cgp_pins *p, const struct cgp_config *cfg,
 /* After the switch: the records, and the members of dynamic sets no longer in force dropped. */
 void apply_sets_commit(const struct cgp_pins *p, const struct cgp_config *cfg,
 		       const struct apply_sets *as, __u64 gen);
+/* What apply prints: one line naming the sets in force, if any. */
+void apply_sets_print(const struct cgp_config *cfg, const struct apply_sets *as);
 void apply_sets_free(struct apply_sets *as);
 
 /* cmd_set.c: cgpolicy set add|del|list (args: after "set"). */

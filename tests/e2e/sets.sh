@@ -111,6 +111,17 @@ expect_eq "re-apply of the same file" "$rc" 0
 expect_eq "re-apply: the live members are kept" "$(cgp set list block | LC_ALL=C sort | tr '\n' ' ')" \
 	"127.0.0.4/32 127.0.0.5/32 2001:db8::/32 "
 expect_eq "re-apply: a live member still denies" "$(get 4)" ""
+check "re-apply says so" grep -q "block (dynamic, live members kept)" <<<"$out"
+
+# --- a policy error in a set: FILE:LINE, nothing changed ---
+BAD=$(sed 's|^address = @inner$|&\naddress = @office|' "$POL" | write_policy bad.ini)
+gen_before=$(cgp status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["generation"])' 2>/dev/null)
+out=$(cgp apply "$BAD" 2>&1); rc=$?
+expect_eq "a set that includes itself: exit 1" "$rc" 1
+check "... FILE:LINE and the cycle ($out)" grep -qE "bad.ini:[0-9]+: set 'office' includes itself: office -> office" <<<"$out"
+expect_eq "... nothing changed: the generation" \
+	"$(cgp status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["generation"])' 2>/dev/null)" "$gen_before"
+expect_eq "... nothing changed: the live member still denies" "$(get 4)" ""
 json=$(cgp set list block --json)
 check "set list --json is JSON with the members" python3 -c '
 import json, sys
