@@ -7,11 +7,14 @@
 # the live rule trie (where a static set's members live), of the dynamic
 # sets' trie, and of every map of the pin path, as `bpftool map show` reports
 # it. The same with the set dynamic. Then `cgpolicy set add NAME -` of N
-# addresses from stdin, timed.
+# addresses from stdin, timed, against `nft add element` of the same addresses
+# into an nftables set (when nft is installed).
 #
-#   SET_N=N   members (default 100000)
+#   SET_N=N        members (default 100000)
+#   BENCH_OUT=DIR  also write the results to DIR/setmem.md (make bench)
 #
-# Own cgroups (cgp-setmem-ID), pin path, temp dir; removed on exit.
+# Own cgroups (cgp-setmem-ID), pin path, nftables table (inet cgpsetmem_ID),
+# temp dir; removed on exit.
 set -u
 export LC_ALL=C
 
@@ -25,11 +28,16 @@ CGR=$CGMNT/cgp-setmem-$ID
 TMP=$(mktemp -d /tmp/cgp-setmem.XXXXXX)
 cleanup() {
 	"$CGP" --pin-path "$PIN" remove >/dev/null 2>&1
+	command -v nft >/dev/null && nft delete table inet "cgpsetmem_$ID" 2>/dev/null
 	[ -d "$CGR" ] && find "$CGR" -depth -type d -exec rmdir {} + 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 mkdir -p "$CGR"
+if [ -n "${BENCH_OUT:-}" ]; then
+	mkdir -p "$BENCH_OUT"
+	exec > >(tee "$BENCH_OUT/setmem.md")
+fi
 for i in $(seq 100); do mkdir -p "$CGR/p$i"; done
 
 members() {	# N: distinct /32s in 10.0.0.0/8
@@ -106,3 +114,17 @@ t0=$(date +%s%N)
 for i in $(seq 200); do "$CGP" --pin-path "$PIN" set add live "192.168.$((i / 256)).$((i % 256))" >/dev/null; done
 t1=$(date +%s%N)
 echo "200 single set add commands into the $N-member set: $(( (t1 - t0) / 200000 )) us each ($(( 200 * 1000000000 / (t1 - t0) ))/s)"
+
+if command -v nft >/dev/null; then
+	T="cgpsetmem_$ID"
+	nft add table inet "$T" && nft add set inet "$T" live '{ type ipv4_addr; }' || exit 1
+	{ printf 'add element inet %s live { ' "$T"; paste -sd, "$TMP/members.txt"; echo ' }'; } > "$TMP/nft.txt"
+	t0=$(date +%s%N)
+	nft -f "$TMP/nft.txt"
+	t1=$(date +%s%N)
+	echo "nft -f (one add element of the $N addresses): $(( (t1 - t0) / 1000000 )) ms, $(( N * 1000000000 / (t1 - t0) )) addresses/s"
+	t0=$(date +%s%N)
+	for i in $(seq 200); do nft add element inet "$T" live "{ 192.168.$((i / 256)).$((i % 256)) }"; done
+	t1=$(date +%s%N)
+	echo "200 single nft add element commands into the $N-member set: $(( (t1 - t0) / 200000 )) us each ($(( 200 * 1000000000 / (t1 - t0) ))/s)"
+fi
