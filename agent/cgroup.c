@@ -85,6 +85,38 @@ int cgp_cgroup2_mount(char *buf, size_t len)
 	return ret ? ret : copy_path(buf, len, mp);
 }
 
+int cgp_cgroup_self(char *rel, size_t len)
+{
+	char root[PATH_MAX], mp[PATH_MAX], *line = NULL;
+	size_t cap = 0, rl;
+	int ret = cgroup2_mountinfo(NULL, root, mp);
+	FILE *f;
+
+	if (ret)
+		return ret;
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	ret = -ENOENT;
+	while (getline(&line, &cap, f) > 0) {
+		char *p = line;
+
+		if (strncmp(p, "0::", 3))
+			continue;
+		p += 3;
+		p[strcspn(p, "\n")] = '\0';
+		/* the mount shows the hierarchy from `root` down: our path below it */
+		rl = strcmp(root, "/") ? strlen(root) : 0;
+		if (rl && (strncmp(p, root, rl) || (p[rl] && p[rl] != '/')))
+			break;		/* our cgroup is not under the mount: unknown */
+		ret = copy_path(rel, len, p[rl] ? p + rl : "/");
+		break;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
 int cgp_cgroup_resolve(const char *mnt, const char *spec, char *path, size_t pathlen,
 		       int *fd, __u64 *id, char *err, size_t errlen)
 {

@@ -11,6 +11,13 @@
 int cgp_cgroup2_mount(char *buf, size_t len);
 
 /*
+ * The cgroup this process runs in (the 0:: line of /proc/self/cgroup), as a
+ * path relative to the cgroup2 mount ("/" for the root). 0, or a negative
+ * errno (-ENOENT: no cgroup2 line, or not below the mount's root).
+ */
+int cgp_cgroup_self(char *rel, size_t len);
+
+/*
  * Resolve a policy's `cgroup =` value: a path under the cgroup2 mount, or an
  * absolute path that already lies on cgroup2. On success fills `path`, opens
  * the directory (O_RDONLY|O_DIRECTORY) into *fd and sets *id to the cgroup

@@ -37,5 +37,12 @@ struct cgp_cmd {
 /* cmd_apply.c: the command-line side of apply and check. */
 int cgp_cmd_apply_cli(const struct cgp_cmd_args *a);
 int cgp_cmd_check_cli(const struct cgp_cmd_args *a);
+struct cgp_config;
+/*
+ * The lock-out check of every policy of cfg (policy/lockout.c) against the
+ * cgroup this process runs in: each refusal printed as FILE:LINE, then
+ * CGP_EXIT_POLICY; 0 when none. check, apply (also --dry-run) and the agent.
+ */
+int cgp_lockout_refuse(const struct cgp_config *cfg);
 
 #endif /* CGP_CMD_H */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "agent/cgroup.h"
 #include "agent/cmd.h"
 #include "agent/daemon.h"
 #include "agent/features.h"
@@ -22,10 +23,31 @@ static int load(const char *file, struct cgp_config *cfg, bool strict)
 		fprintf(stderr, "%s\n", err);
 		return CGP_EXIT_POLICY;
 	}
+	if (cgp_lockout_refuse(cfg))
+		return CGP_EXIT_POLICY;
 	/* After parsing: what is wrong with the content is said first. */
 	if (strict && cgp_policy_file_check(file))
 		return CGP_EXIT_POLICY;	/* the caller frees cfg */
 	return 0;
+}
+
+int cgp_lockout_refuse(const struct cgp_config *cfg)
+{
+	char mnt[CGP_PATH_MAX], self[CGP_PATH_MAX], msg[2048];
+	bool have_self;
+	int bad = 0;
+
+	if (cgp_cgroup2_mount(mnt, sizeof(mnt)))
+		return 0;	/* no cgroup2: apply says so; check has nothing to compare */
+	have_self = cgp_cgroup_self(self, sizeof(self)) == 0;
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		if (cgp_lockout_check(cfg->file, &cfg->policies[i], mnt, have_self ? self : NULL,
+				      msg, sizeof(msg))) {
+			fprintf(stderr, "%s\n", msg);
+			bad = 1;
+		}
+	}
+	return bad ? CGP_EXIT_POLICY : 0;
 }
 
 int cgp_cmd_check_cli(const struct cgp_cmd_args *a)

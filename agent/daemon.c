@@ -32,6 +32,7 @@
 
 #include "agent/caps.h"
 #include "agent/cgroup.h"
+#include "agent/cmd.h"
 #include "agent/daemon.h"
 #include "agent/sets.h"
 #include "agent/events.h"
@@ -241,7 +242,7 @@ static int load(const char *file, struct cgp_config *cfg)
 		fflush(stderr);
 		return CGP_EXIT_POLICY;
 	}
-	if (cgp_policy_file_check(file)) {
+	if (cgp_lockout_refuse(cfg) || cgp_policy_file_check(file)) {
 		fflush(stderr);
 		return CGP_EXIT_POLICY;
 	}

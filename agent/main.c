@@ -46,14 +46,17 @@ CGP_DEFAULT_PIN_PATH ";\n"
 "were refused (e.g. [reuseport] without listener steering): each is named as\n"
 "FILE:LINE with the feature and the reason; `cgpolicy status` lists the features.\n"
 "Errors in FILE are reported as FILE:LINE: message. apply and agent refuse a FILE\n"
-"not owned by root or writable by group/others.\n"
+"not owned by root or writable by group/others. check, apply and agent refuse\n"
+"a default deny on the root cgroup or on the cgroup they run in (or an ancestor)\n"
+"unless the section says `lockout = accept`.\n"
 "\n"
 "Policy format: docs/POLICY.md. Example:\n"
 "  [web]\n"
 "  cgroup = /web\n"
 "  default_ingress = deny\n"
 "  allow = in tcp any port 80,443\n"
-"  deny  = out tcp 192.168.0.0/16 port 1-1024\n";
+"  deny  = out tcp 192.168.0.0/16 port 1-1024\n"
+"  allow = out icmp any type echo-request\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -115,7 +118,8 @@ static const struct cgp_cmd cmds[] = {
 		.run = cgp_cmd_check_cli,
 		.usage = "check FILE",
 		.help =
-			"validate FILE only (syntax and values; no system access)\n",
+			"validate FILE only (syntax, values, and the lock-out check:\n"
+			"a default deny on / or on the cgroup cgpolicy runs in)\n",
 		.opts = 0,
 		.needs_file = true,
 		.probe = false,

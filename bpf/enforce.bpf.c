@@ -338,9 +338,10 @@ __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 por
 	k.proto = p->proto;
 	k.slot = c->slot;
 	__builtin_memcpy(k.addr, p->raddr, 16);
-	port &= 0xffff;
 
-	if (p->proto == CGP_PROTO_TCP || p->proto == CGP_PROTO_UDP) {
+	/* ICMP: port is type << 8 | code (CGP_NO_ICMP: no header, no class) */
+	if (p->proto == CGP_PROTO_TCP || p->proto == CGP_PROTO_UDP ||
+	    (p->proto == CGP_PROTO_ICMP && port <= 0xffff)) {
 		ports = bpf_map_lookup_elem(&cgp_ports, &set);
 		if (ports) {
 			struct cgp_portlpm_key pk = {
@@ -348,6 +349,9 @@ __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 por
 				.slot = c->slot, .dir = dir, .proto = p->proto,
 				.port = { port >> 8, port & 0xff },
 			};
+
+			if (p->l4proto == IPPROTO_ICMPV6_)
+				pk.proto = CGP_PORTPROTO_ICMP6;	/* its own type classes */
 			struct cgp_portlpm_val *pc = bpf_map_lookup_elem(ports, &pk);
 
 			if (pc) {
@@ -370,15 +374,41 @@ __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 por
 	return (best & 2) ? CGP_DENY : CGP_ALLOW;
 }
 
-static __always_inline __u8 eval(struct ctx *c, __u8 dir, const struct pkt *p, __u16 port)
+static __always_inline __u8 eval(struct ctx *c, __u8 dir, const struct pkt *p, __u32 port)
 {
 	return (__u8)cgp_eval(c, dir, p, port);
 }
 
-/* Service port: the local port for `in`, the remote port for `out`. */
-static __always_inline __u16 svc_port(__u8 dir, const struct pkt *p)
+/* Service port: the local port for `in`, the remote port for `out`; ICMP: type << 8 | code. */
+static __always_inline __u32 svc_port(__u8 dir, const struct pkt *p)
 {
+	if (p->proto == CGP_PROTO_ICMP)
+		return p->icmp;
 	return dir == CGP_DIR_IN ? p->lport : p->rport;
+}
+
+/*
+ * The port a reply is judged by in its flow's first direction. ICMP: the
+ * request of a reply type and the reply of a request type (echo, timestamp,
+ * information, address mask; ICMPv6 echo), so `allow = out icmp any type
+ * echo-request` lets the echo replies in and not the peer's own requests;
+ * any other type as it is.
+ */
+static __always_inline __u32 reply_port(__u8 odir, const struct pkt *p)
+{
+	__u32 t = p->icmp >> 8, code = p->icmp & 0xff;
+
+	if (p->proto != CGP_PROTO_ICMP || p->icmp > 0xffff)
+		return svc_port(odir, p);
+	if (p->l4proto == IPPROTO_ICMPV6_) {
+		if (t == 128 || t == 129)		/* echo request, reply */
+			t ^= 1;
+	} else if (t == 0 || t == 8) {			/* echo reply, request */
+		t ^= 8;
+	} else if (t >= 13 && t <= 18) {		/* timestamp, info, mask: 13/14, 15/16, 17/18 */
+		t = t & 1 ? t + 1 : t - 1;
+	}
+	return t << 8 | code;
 }
 
 static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, struct ctx *c, const struct pkt *p)
@@ -404,7 +434,7 @@ static __always_inline __u8 verdict_dgram(struct __sk_buff *skb, struct ctx *c, 
 	}
 	/* A reply to a flow started the other way, which the policy still allows. */
 	if (fv && (*fv & (1u << odir)))
-		return eval(c, odir, p, svc_port(odir, p));
+		return eval(c, odir, p, reply_port(odir, p));
 	return v;
 }
 

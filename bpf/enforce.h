@@ -10,7 +10,7 @@
  *   A packet is matched on (slot, direction, protocol, port class, remote
  *   address). Precedence, highest first:
  *     1. the longest remote-address prefix;
- *     2. at equal prefix, a rule with ports beats a rule without;
+ *     2. at equal prefix, a rule with ports (ICMP: a type) beats a rule without;
  *     3. at a full tie, deny beats allow (resolved when compiling);
  *     4. no match: the policy's default verdict for the direction.
  *   IPv4 addresses are matched as IPv4-mapped IPv6 (::ffff:a.b.c.d), so one
@@ -55,7 +55,8 @@ struct cgp_lpm_val {
 CGP_ASSERT_SIZE(struct cgp_lpm_val, 8);
 
 /*
- * The port -> class function of (slot, dir, proto), proto TCP or UDP, as an
+ * The port -> class function of (slot, dir, proto), proto TCP, UDP, ICMP or
+ * CGP_PORTPROTO_ICMP6 (below), as an
  * LPM trie (inner map of cgp_ports). The port specs of a (slot, dir, proto)
  * cut 1..65535 into intervals, each a class; each interval is split into
  * aligned power-of-two blocks and the block containing a port is its
@@ -81,6 +82,18 @@ struct cgp_portlpm_val {
 	__u32 cls;
 };
 CGP_ASSERT_SIZE(struct cgp_portlpm_val, 4);
+
+/*
+ * ICMP types reuse the port classes: the "port" of an ICMP packet is
+ * type << 8 | code (`type 3` is 0x0300-0x03ff, `type 3 code 4` is 0x0304).
+ * The two families have their own type numbers, so the port trie keys ICMPv6
+ * with proto CGP_PORTPROTO_ICMP6 (this trie only), and its classes are
+ * numbered from CGP_ICMP6_CLS_BASE + 1 in the trie's values: in the rule
+ * trie both families stay CGP_PROTO_ICMP, their classes never collide
+ * (at most CGP_MAX_PORT_BOUNDS + 1 classes per family).
+ */
+#define CGP_PORTPROTO_ICMP6	4
+#define CGP_ICMP6_CLS_BASE	0x8000
 
 /*
  * Named address sets (docs/POLICY.md "Address sets", docs/ARCHITECTURE.md

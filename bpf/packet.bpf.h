@@ -24,13 +24,17 @@ struct pkt {
 	__u16 lport;		/* host order; 0 when not TCP/UDP */
 	__u16 rport;
 	__u8  raddr[16];
+	__u32 icmp;		/* ICMP/ICMPv6: type << 8 | code; CGP_NO_ICMP: no header */
 };
+
+#define CGP_NO_ICMP	0x10000u
 
 /*
  * Fill *p from the packet of direction dir; -1 when it is not IP or too
  * short. IPv6: up to 4 extension headers (hop-by-hop, routing, destination
  * options, fragment) are skipped. A non-first fragment has no L4 header:
- * its ports stay 0.
+ * its ports stay 0, its ICMP type unknown (CGP_NO_ICMP: only rules without a
+ * type match it).
  */
 static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 {
@@ -85,6 +89,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 
 	p->l4proto = nexthdr;
 	p->lport = p->rport = 0;
+	p->icmp = CGP_NO_ICMP;
 	switch (nexthdr) {
 	case IPPROTO_TCP:
 		p->proto = CGP_PROTO_TCP;
@@ -95,6 +100,12 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6_:
 		p->proto = CGP_PROTO_ICMP;
+		if (l4off) {
+			__u8 tc[2];	/* type, code */
+
+			if (!bpf_skb_load_bytes(skb, l4off, tc, sizeof(tc)))
+				p->icmp = (__u32)tc[0] << 8 | tc[1];
+		}
 		return 0;
 	default:
 		p->proto = CGP_PROTO_OTHER;

@@ -14,7 +14,8 @@
  * Output order: (dir, proto, slot, cls, prefixlen, addr), cgp_lpm_key_cmp().
  *
  * cgp_compile() runs these steps in order:
- *   1. mark_port_bounds    the boundaries of each (dir, tcp/udp) with port rules
+ *   1. mark_port_bounds    the boundaries of each (dir, tcp/udp/icmp/icmpv6) with
+ *                          port rules (ICMP types: "ports" type << 8 | code)
  *   2. build_port_classes  boundaries -> portmaps, and a port -> class table
  *   3. size_entries        an upper bound of the entries, allocated once
  *   4. sort_rules          the rules by (prefix length, address, deny first, line)
@@ -40,7 +41,41 @@
  * thousands of boundaries): refuse policies that need more trie entries. */
 #define CGP_COMPILE_MAX_LPM	(4u << 20)
 
-#define NPORTPROTO	2	/* protocols with ports: CGP_PROTO_TCP (0), CGP_PROTO_UDP (1) */
+/*
+ * Port protocols: what has port classes. TCP and UDP ports, and ICMP types
+ * (type << 8 | code), one per family: both share the rule trie's
+ * CGP_PROTO_ICMP, the port trie tells them apart (CGP_PORTPROTO_ICMP6) and
+ * ICMPv6 classes start above CGP_ICMP6_CLS_BASE (bpf/enforce.h).
+ */
+enum { PP_TCP = CGP_PROTO_TCP, PP_UDP = CGP_PROTO_UDP, PP_ICMP, PP_ICMP6, NPORTPROTO };
+
+/* The rule trie's proto of port protocol pp, the port trie's, its first class - 1. */
+static uint8_t pp_proto(int pp)
+{
+	return pp < PP_ICMP ? (uint8_t)pp : CGP_PROTO_ICMP;
+}
+
+static uint8_t pp_trie_proto(int pp)
+{
+	return pp == PP_ICMP6 ? CGP_PORTPROTO_ICMP6 : pp_proto(pp);
+}
+
+static unsigned pp_cls_base(int pp)
+{
+	return pp == PP_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
+}
+
+/* The ranges of rule r in port protocol pp (*out; one ICMP range goes in *one); 0: none. */
+static unsigned rule_ranges(const struct cgp_rule *r, int pp, struct cgp_port_range *one,
+			    const struct cgp_port_range **out)
+{
+	if (pp < PP_ICMP) {
+		*out = r->ports;
+		return r->proto == pp ? r->nports : 0;
+	}
+	*out = one;
+	return cgp_rule_icmp_range(r, pp == PP_ICMP ? CGP_ICMP_V4 : CGP_ICMP_V6, one) == 0;
+}
 
 /* A rule's address part, sorted once. */
 struct arec {
@@ -145,31 +180,41 @@ static void policy_header(const struct cgp_policy *p, struct cgp_pol *pol)
 
 /* ------------------------------------------------------------------ 1, 2: port classes */
 
-/* Step 1: mark lo and hi + 1 of every port range, per (dir, tcp/udp). */
+/* Step 1: mark lo and hi + 1 of every port range, per (dir, port protocol). */
 static int mark_port_bounds(struct comp *s)
 {
 	const struct cgp_policy *p = s->p;
 
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct cgp_rule *r = &p->rules[i];
-		if (!r->nports)
+		if (!r->nports && !r->has_type)
 			continue;
 		/* the parser refuses this; a policy built by hand may not */
-		if (r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP)
+		if (r->nports && r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP)
 			return fail(s, r->line, "ports need tcp or udp");
+		if (r->has_type && (r->proto != CGP_PROTO_ICMP || r->nports))
+			return fail(s, r->line, "a type needs icmp and no ports");
 		for (int d = 0; d < CGP_DIR_MAX; d++) {
-			uint8_t *m;
 			if (!(r->dirs & CGP_DIR_BIT(d)))
 				continue;
-			if (!s->mark[d][r->proto]) {
-				s->mark[d][r->proto] = calloc(65537, 1);
-				if (!s->mark[d][r->proto])
-					return oom(s);
-			}
-			m = s->mark[d][r->proto];
-			for (unsigned k = 0; k < r->nports; k++) {
-				m[r->ports[k].lo] = 1;
-				m[(unsigned)r->ports[k].hi + 1] = 1;
+			for (int pp = 0; pp < NPORTPROTO; pp++) {
+				struct cgp_port_range one;
+				const struct cgp_port_range *rg;
+				unsigned nr = rule_ranges(r, pp, &one, &rg);
+				uint8_t *m;
+
+				if (!nr)
+					continue;
+				if (!s->mark[d][pp]) {
+					s->mark[d][pp] = calloc(65537, 1);
+					if (!s->mark[d][pp])
+						return oom(s);
+				}
+				m = s->mark[d][pp];
+				for (unsigned k = 0; k < nr; k++) {
+					m[rg[k].lo] = 1;
+					m[(unsigned)rg[k].hi + 1] = 1;
+				}
 			}
 		}
 	}
@@ -185,19 +230,20 @@ static int port_classes(struct comp *s, int d, int pr)
 	unsigned n = 0;
 
 	m[65536] = 0;		/* hi + 1 == 65536 is not a boundary */
-	for (unsigned port = 1; port < 65536; port++)
+	for (unsigned port = 0; port < 65536; port++)	/* 0: ICMP type 0 (echo-reply) */
 		n += m[port];
 	if (n > CGP_MAX_PORT_BOUNDS)
 		return fail(s, s->p->line,
-			    "policy [%s] has more than %u distinct port boundaries for %s %s",
-			    s->p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str((uint8_t)pr));
+			    "policy [%s] has more than %u distinct port boundaries for %s %s%s",
+			    s->p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str(pp_proto(pr)),
+			    pr == PP_ICMP6 ? "v6" : "");
 	cm = s->clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
 	if (!cm)
 		return oom(s);
 	pm = &s->out->portmaps[s->out->nportmaps++];
 	pm->key.slot = s->slot;
 	pm->key.dir = (uint8_t)d;
-	pm->key.proto = (uint8_t)pr;
+	pm->key.proto = pp_trie_proto(pr);
 	n = 0;
 	for (unsigned port = 0; port < 65536; port++) {
 		if (m[port])
@@ -245,16 +291,22 @@ static int size_entries(struct comp *s)
 			return fail(s, r->line, "bad prefix length %u", r->plen);
 		if (r->set)
 			continue;	/* emit_set_rules */
-		if (!r->nports) {
+		if (!r->nports && !r->has_type) {
 			total += (size_t)nd * (r->proto == CGP_RULE_PROTO_ANY ? CGP_PROTO_MAX : 1);
 			continue;
 		}
 		for (int d = 0; d < CGP_DIR_MAX; d++) {
-			const uint16_t *cm = s->clsmap[d][r->proto];
 			if (!(r->dirs & CGP_DIR_BIT(d)))
 				continue;
-			for (unsigned q = 0; q < r->nports; q++)
-				total += (size_t)(cm[r->ports[q].hi] - cm[r->ports[q].lo]) + 1;
+			for (int pp = 0; pp < NPORTPROTO; pp++) {
+				const uint16_t *cm = s->clsmap[d][pp];
+				struct cgp_port_range one;
+				const struct cgp_port_range *rg;
+				unsigned nr = rule_ranges(r, pp, &one, &rg);
+
+				for (unsigned q = 0; q < nr; q++)
+					total += (size_t)(cm[rg[q].hi] - cm[rg[q].lo]) + 1;
+			}
 		}
 		if (total > 2 * (size_t)CGP_COMPILE_MAX_LPM)
 			return toobig(s);
@@ -298,7 +350,7 @@ static int sort_rules(struct comp *s)
 		a->idx = i;
 		a->dirs = r->dirs;
 		a->proto = r->proto;
-		a->ports = r->nports > 0;
+		a->ports = r->nports > 0 || r->has_type;
 		a->set = r->set ? r->set_id : 0;
 	}
 	qsort(s->recs, p->nrules, sizeof(*s->recs), arec_cmp);
@@ -360,13 +412,15 @@ static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt
 
 	for (unsigned i = 0; i < s->p->nrules; i++) {
 		const struct arec *a = &s->recs[i];
-		const struct cgp_rule *r;
+		struct cgp_port_range one;
+		const struct cgp_port_range *rg;
+		unsigned nr;
 
-		if (!a->ports || a->set || a->proto != pr || !(a->dirs & CGP_DIR_BIT(d)))
+		if (!a->ports || a->set || a->proto != pp_proto(pr) || !(a->dirs & CGP_DIR_BIT(d)))
 			continue;
-		r = &s->p->rules[a->idx];
-		for (unsigned q = 0; q < r->nports; q++) {
-			for (unsigned cl = cm[r->ports[q].lo]; cl <= cm[r->ports[q].hi]; cl++) {
+		nr = rule_ranges(&s->p->rules[a->idx], pr, &one, &rg);
+		for (unsigned q = 0; q < nr; q++) {
+			for (unsigned cl = cm[rg[q].lo]; cl <= cm[rg[q].hi]; cl++) {
 				if (items)
 					items[cnt[cl]++] = i;
 				else
@@ -399,7 +453,7 @@ static int emit_port_rules(struct comp *s, int d, int pr)
 	for (unsigned cl = 1; cl < ncls; cl++) {
 		size_t gstart = s->n;
 		for (unsigned k = cnt[cl - 1]; k < cnt[cl]; k++)
-			emit(s, gstart, d, pr, cl, &s->recs[items[k]]);
+			emit(s, gstart, d, pp_proto(pr), pp_cls_base(pr) + cl, &s->recs[items[k]]);
 	}
 	free(items);
 	free(cnt);
@@ -416,8 +470,10 @@ static int emit_entries(struct comp *s)
 	for (int d = 0; d < CGP_DIR_MAX; d++) {
 		for (int pr = 0; pr < CGP_PROTO_MAX; pr++) {
 			emit_portless(s, d, pr);
-			if (pr < NPORTPROTO && s->clsmap[d][pr] && emit_port_rules(s, d, pr) < 0)
-				return -1;
+			/* port protocols of pr, in class order (ICMP, then ICMPv6 above its base) */
+			for (int pp = 0; pp < NPORTPROTO; pp++)
+				if (pp_proto(pp) == pr && s->clsmap[d][pp] && emit_port_rules(s, d, pp) < 0)
+					return -1;
 		}
 	}
 	if (s->n > CGP_COMPILE_MAX_LPM)
@@ -442,6 +498,64 @@ static int set_entry_cmp(const void *pa, const void *pb)
 	       cmp_uint(a->val.line, b->val.line);
 }
 
+/* One set-rule entry of rule r for (d, proto, cls) into the growing array. */
+static int add_set_entry(struct comp *s, struct cgp_lpm_entry **se, size_t *n, size_t *cap,
+			 const struct cgp_rule *r, int d, uint8_t proto, unsigned cls)
+{
+	struct cgp_lpm_entry *e;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if (*cap > CGP_COMPILE_MAX_LPM)
+			return toobig(s);
+		e = realloc(*se, *cap * sizeof(**se));
+		if (!e)
+			return oom(s);
+		*se = e;
+	}
+	e = &(*se)[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = CGP_LPM_FIXED_BITS + 128;
+	e->key.dir = (uint8_t)d;
+	e->key.proto = (uint8_t)(proto | CGP_SET_RULE);
+	e->key.slot = s->slot;
+	e->key.cls = (uint16_t)cls;
+	e->key.addr[0] = (uint8_t)(r->set_id >> 8);
+	e->key.addr[1] = (uint8_t)r->set_id;
+	e->val.verdict = r->verdict;
+	e->val.line = (uint32_t)r->line;
+	return 0;
+}
+
+/* The entries of set rule r: class 0 per protocol, or per class its ports (ICMP: types) cover. */
+static int set_rule_entries(struct comp *s, const struct cgp_rule *r, struct cgp_lpm_entry **se,
+			    size_t *n, size_t *cap)
+{
+	for (int d = 0; d < CGP_DIR_MAX; d++) {
+		if (!(r->dirs & CGP_DIR_BIT(d)))
+			continue;
+		if (!r->nports && !r->has_type) {
+			for (int pr = 0; pr < CGP_PROTO_MAX; pr++)
+				if ((r->proto == pr || r->proto == CGP_RULE_PROTO_ANY) &&
+				    add_set_entry(s, se, n, cap, r, d, (uint8_t)pr, 0))
+					return -1;
+			continue;
+		}
+		for (int pp = 0; pp < NPORTPROTO; pp++) {
+			const uint16_t *cm = s->clsmap[d][pp];
+			struct cgp_port_range one;
+			const struct cgp_port_range *rg;
+			unsigned nr = rule_ranges(r, pp, &one, &rg);
+
+			for (unsigned q = 0; q < nr; q++)
+				for (unsigned cl = cm[rg[q].lo]; cl <= cm[rg[q].hi]; cl++)
+					if (add_set_entry(s, se, n, cap, r, d, pp_proto(pp), pp_cls_base(pp) + cl))
+						return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Step 6: the set rules (@NAME), one entry per (dir, proto, class) in the key
  * space of set rules (proto | CGP_SET_RULE, the set id in addr[0..1], full
@@ -455,53 +569,9 @@ static int emit_set_rules(struct comp *s)
 	size_t n = 0, cap = 0, k = 0;
 
 	for (unsigned i = 0; i < p->nrules; i++) {
-		const struct cgp_rule *r = &p->rules[i];
-
-		if (!r->set)
-			continue;
-		for (int d = 0; d < CGP_DIR_MAX; d++) {
-			for (int pr = 0; pr < CGP_PROTO_MAX; pr++) {
-				const uint16_t *cm = pr < NPORTPROTO ? s->clsmap[d][pr] : NULL;
-				unsigned q = 0;
-
-				if (!(r->dirs & CGP_DIR_BIT(d)) ||
-				    (r->proto != pr && r->proto != CGP_RULE_PROTO_ANY))
-					continue;
-				do {
-					unsigned lo = 0, hi = 0;
-
-					if (r->nports) {
-						lo = cm[r->ports[q].lo];
-						hi = cm[r->ports[q].hi];
-					}
-					for (unsigned cl = lo; cl <= hi; cl++) {
-						if (n == cap) {
-							cap = cap ? 2 * cap : 64;
-							if (cap > CGP_COMPILE_MAX_LPM) {
-								free(se);
-								return toobig(s);
-							}
-							e = realloc(se, cap * sizeof(*se));
-							if (!e) {
-								free(se);
-								return oom(s);
-							}
-							se = e;
-						}
-						e = &se[n++];
-						memset(e, 0, sizeof(*e));
-						e->key.prefixlen = CGP_LPM_FIXED_BITS + 128;
-						e->key.dir = (uint8_t)d;
-						e->key.proto = (uint8_t)(pr | CGP_SET_RULE);
-						e->key.slot = s->slot;
-						e->key.cls = (uint16_t)cl;
-						e->key.addr[0] = (uint8_t)(r->set_id >> 8);
-						e->key.addr[1] = (uint8_t)r->set_id;
-						e->val.verdict = r->verdict;
-						e->val.line = (uint32_t)r->line;
-					}
-				} while (++q < r->nports);
-			}
+		if (p->rules[i].set && set_rule_entries(s, &p->rules[i], &se, &n, &cap)) {
+			free(se);
+			return -1;
 		}
 	}
 	if (!n)

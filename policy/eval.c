@@ -49,30 +49,35 @@ static int set_member(const struct cgp_lpm_entry *setm, size_t nsetm, uint16_t i
 }
 
 int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
-		      const uint8_t addr[16], uint16_t port)
+		      const uint8_t addr[16], uint32_t port)
 {
 	return cgp_compiled_eval_sets(c, NULL, 0, dir, proto, addr, port);
 }
 
 int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_entry *setm,
 			   size_t nsetm, uint8_t dir, uint8_t proto, const uint8_t addr[16],
-			   uint16_t port)
+			   uint32_t port)
 {
 	unsigned best;
 	const struct cgp_portmap *pm = NULL;
 	const struct cgp_lpm_entry *A = NULL, *B = NULL;
-	unsigned cls = 0;
+	unsigned cls = 0, base = proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
+	uint8_t pproto = proto;
 
-	if (proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP) {
+	/* ICMPv6 has its own port (type) classes; its rules are ICMP rules */
+	if (proto == CGP_PORTPROTO_ICMP6)
+		proto = CGP_PROTO_ICMP;
+	if ((proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP || proto == CGP_PROTO_ICMP) &&
+	    port <= 0xffff) {
 		for (size_t i = 0; i < c->nportmaps; i++)
-			if (c->portmaps[i].key.dir == dir && c->portmaps[i].key.proto == proto)
+			if (c->portmaps[i].key.dir == dir && c->portmaps[i].key.proto == pproto)
 				pm = &c->portmaps[i].map;
 	}
 	if (pm) {
 		unsigned ub = 0;
 		while (ub < pm->n && pm->bound[ub] <= port)
 			ub++;
-		cls = 1 + ub;
+		cls = base + 1 + ub;
 	}
 	for (size_t i = 0; i < c->nlpm; i++) {
 		const struct cgp_lpm_entry *e = &c->lpm[i];

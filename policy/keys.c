@@ -11,7 +11,8 @@
 #include "policy/parser.h"
 
 static const char *const policy_scalars[] = {
-	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", "log", "mode", NULL
+	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", "log", "mode",
+	"lockout", NULL
 };
 static const char *const agent_scalars[] = {
 	"pin_path", "stats_interval", "stats_format", "stats_output", "events_output",
@@ -57,6 +58,7 @@ static int word_key(struct cgp_pctx *c, int line, const char *key, const char *v
 
 static const struct cgp_word log_words[] = { { "deny", 1 }, { "off", 0 }, { NULL, 0 } };
 static const struct cgp_word mode_words[] = { { "audit", 1 }, { "enforce", 0 }, { NULL, 0 } };
+static const struct cgp_word lockout_words[] = { { "accept", 1 }, { "refuse", 0 }, { NULL, 0 } };
 static const struct cgp_word stats_format_words[] = {
 	{ "json", CGP_STATS_JSON }, { "table", CGP_STATS_TABLE }, { NULL, 0 }
 };
@@ -114,6 +116,10 @@ static int policy_key(struct cgp_pctx *c, int line, const char *key, const char 
 		if (word_key(c, line, key, value, mode_words, "enforce or audit", &v) < 0)
 			return -1;
 		p->audit = v;
+	} else if (!strcmp(key, "lockout")) {
+		if (word_key(c, line, key, value, lockout_words, "refuse or accept", &v) < 0)
+			return -1;
+		p->lockout_accept = v;
 	} else if (word_key(c, line, key, value, cgp_bool_words,	/* accelerate, stats */
 			    "yes, no, true, false, on, off, 1 or 0", &v) < 0) {
 		return -1;

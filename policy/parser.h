@@ -32,7 +32,7 @@ struct cgp_set_ref {
 	char name[CGP_NAME_MAX + 1];
 };
 
-#define CGP_MAX_SCALARS 8		/* single-valued keys of one kind of section */
+#define CGP_MAX_SCALARS 12		/* single-valued keys of one kind of section */
 
 struct cgp_pctx {
 	const char *name;		/* the file name for messages */
@@ -83,6 +83,9 @@ int cgp_ini_key(void *user, const char *section, const char *key, const char *va
 int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *value,
 		   struct cgp_rule *r);
 
+/* icmp.c: tok = the words from `type` on (n of them), addr = the address as written. */
+int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, const char *addr,
+			struct cgp_rule *r);
 /* sets.c: [set NAME] sections, @NAME in rules. */
 int cgp_set_start(struct cgp_pctx *c, int line, const char *name);	/* a [set NAME] header */
 int cgp_set_key(struct cgp_pctx *c, int line, const char *key, const char *value);

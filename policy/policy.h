@@ -77,7 +77,13 @@ struct cgp_rule {
 	bool is_v4;		/* written as IPv4 (matching uses addr/plen only) */
 	unsigned nports;	/* 0: rule has no ports */
 	struct cgp_port_range ports[CGP_MAX_PORT_RANGES];
+	/* `type` of an icmp rule, per family: [CGP_ICMP_V4] ICMP, [CGP_ICMP_V6] ICMPv6 */
+	bool has_type;		/* false: every type (a rule without ports) */
+	int16_t icmp_type[2];	/* 0..255; -1: the rule does not match this family */
+	int16_t icmp_code[2];	/* 0..255; -1: every code */
 };
+
+enum { CGP_ICMP_V4 = 0, CGP_ICMP_V6 = 1 };
 
 /* Named address sets: [set NAME] (docs/POLICY.md, "Address sets"). */
 #define CGP_MAX_SETS		4096		/* [set NAME] sections */
@@ -119,6 +125,7 @@ struct cgp_policy {
 	bool stats;			/* default true */
 	bool log_deny;			/* log = deny: an event per denied packet */
 	bool audit;			/* mode = audit: count and log denies, drop nothing */
+	bool lockout_accept;		/* lockout = accept: no lock-out check (lockout.c) */
 	struct cgp_rule *rules;
 	unsigned nrules, cap_rules;
 };
@@ -214,9 +221,33 @@ void cgp_compiled_free(struct cgp_compiled *c);
  */
 int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b);
 
-/* Reference evaluator over compiled entries (what the BPF program does), for tests. */
+/*
+ * Reference evaluator over compiled entries (what the BPF program does), for tests.
+ * ICMP: proto CGP_PROTO_ICMP (an ICMP packet) or CGP_PORTPROTO_ICMP6 (ICMPv6),
+ * port = type << 8 | code, or CGP_NO_ICMP_TYPE when the header is not there.
+ */
+#define CGP_NO_ICMP_TYPE	0x10000u
 int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
-		      const uint8_t addr[16], uint16_t port);
+		      const uint8_t addr[16], uint32_t port);
+
+/* ICMP/ICMPv6 type names (docs/POLICY.md): the type and code of `name` in family
+ * fam (CGP_ICMP_V4/V6; code -1: every code); -1 when the family has no such type. */
+int cgp_icmp_type_name(const char *name, int fam, int *type, int *code);
+/* Is `name` an ICMP type name of either family? */
+bool cgp_icmp_type_known(const char *name);
+/* The "port" range (type << 8 | code) of an icmp rule with a type in family fam: 0, or -1 if none. */
+int cgp_rule_icmp_range(const struct cgp_rule *r, int fam, struct cgp_port_range *pr);
+
+/*
+ * Lock-out check (lockout.c): policy p of FILE denies by default in a
+ * direction and its cgroup is the root cgroup, or (self: the cgroup cgpolicy
+ * runs in, relative to the cgroup2 mount mnt; NULL when unknown) self or an
+ * ancestor of it, for a glob one that can match those (mode = audit never). 1 with msg
+ * ("FILE:LINE: ..." at the section header) when refused, 0 when not
+ * (lockout = accept, no default deny, another cgroup).
+ */
+int cgp_lockout_check(const char *file, const struct cgp_policy *p, const char *mnt,
+		      const char *self, char *msg, size_t len);
 
 /* ---- address sets (sets.c) ---- */
 
@@ -241,7 +272,7 @@ int cgp_static_sets(const struct cgp_config *cfg, struct cgp_lpm_entry **out, si
  */
 int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_entry *setm,
 			   size_t nsetm, uint8_t dir, uint8_t proto, const uint8_t addr[16],
-			   uint16_t port);
+			   uint32_t port);
 
 /* Names for output: "allow"/"deny"; "tcp", "udp", "icmp", "other", "any" ("?" otherwise). */
 const char *cgp_verdict_str(uint8_t v);

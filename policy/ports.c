@@ -61,6 +61,7 @@ int cgp_port_blocks(const struct cgp_portmap_entry *pm, struct cgp_portlpm_entry
 		    size_t *n, size_t *cap)
 {
 	unsigned lo = 0, nb = pm->map.n > CGP_MAX_PORT_BOUNDS ? CGP_MAX_PORT_BOUNDS : pm->map.n;
+	unsigned base = pm->key.proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
 
 	/* class of p = 1 + number of bounds <= p */
 	for (unsigned i = 0; i <= nb; i++) {
@@ -68,7 +69,7 @@ int cgp_port_blocks(const struct cgp_portmap_entry *pm, struct cgp_portlpm_entry
 
 		if (i < nb && pm->map.bound[i] == 0)
 			continue;	/* empty interval */
-		if (hi >= lo && split(out, n, cap, &pm->key, lo, hi, i + 1))
+		if (hi >= lo && split(out, n, cap, &pm->key, lo, hi, base + i + 1))
 			return -ENOMEM;
 		if (i < nb)
 			lo = pm->map.bound[i];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * rule.c - one rule: allow/deny = DIRECTION PROTO ADDRESS [port PORTS]
- * (docs/POLICY.md, "Rules"), into a struct cgp_rule.
+ * rule.c - one rule: allow/deny = DIRECTION PROTO ADDRESS [port PORTS | type TYPE [code N]]
+ * (docs/POLICY.md, "Rules"), into a struct cgp_rule. ICMP types: icmp.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -86,7 +86,7 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 		   struct cgp_rule *r)
 {
 	char tmp[CGP_MAX_LINE + 1];
-	char *tok[6];
+	char *tok[8];
 	char msg[256];
 	unsigned n;
 	int v;
@@ -95,7 +95,7 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 	r->line = line;
 	r->verdict = verdict;
 	snprintf(tmp, sizeof(tmp), "%s", value);
-	n = cgp_tokenize(tmp, tok, 6);
+	n = cgp_tokenize(tmp, tok, 8);
 	if (n < 3) {
 		cgp_perr(c, line, "incomplete rule, expected: DIRECTION PROTO ADDRESS [port PORTS]");
 		return -1;
@@ -119,8 +119,14 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 	}
 	if (n == 3)
 		return 0;
+	if (!strcmp(tok[3], "type"))
+		return cgp_parse_icmp_type(c, line, tok + 3, n - 3, tok[2], r);
+	if (!strcmp(tok[3], "code")) {
+		cgp_perr(c, line, "'code' needs a type before it (type N|NAME code M)");
+		return -1;
+	}
 	if (strcmp(tok[3], "port") != 0) {
-		cgp_perr(c, line, "unexpected '%s' after address (expected 'port PORTS' or end of rule)",
+		cgp_perr(c, line, "unexpected '%s' after address (expected 'port PORTS', 'type TYPE' or end of rule)",
 			 tok[3]);
 		return -1;
 	}

@@ -67,6 +67,7 @@ enum { P_TCP, P_UDP, P_ICMP, P_GRE, P_SCTP };
 #define X_V4OPT		(1u << 3)	/* IPv4: 4 bytes of options (ihl 6) */
 #define X_TRUNC		(1u << 4)	/* cut 2 bytes into the L4 header */
 #define X_FRAGN		(1u << 5)	/* non-first fragment (offset 1480): no L4 header */
+#define X_ICMPT		(1u << 6)	/* ICMP: svc is type << 8 | code (else an echo request) */
 
 /* ------------------------------------------------------------------ packets */
 
@@ -203,6 +204,8 @@ static size_t build_pkt(uint8_t *buf, size_t cap, int dir, const uint8_t raddr[1
 		break;
 	case P_ICMP:
 		l4[0] = v6 ? 128 : 8;		/* echo request */
+		if (x & X_ICMPT)
+			l4[0] = (uint8_t)(svc >> 8), l4[1] = (uint8_t)svc;
 		put16(l4 + 4, 0x4242);		/* id */
 		put16(l4 + 6, 1);		/* seq */
 		memset(l4 + 8, 'i', l4len - 8);
@@ -570,6 +573,34 @@ static const struct tcase c_both[] = {
 	END
 };
 
+#define T(t, c) ((uint16_t)((t) << 8 | (c)))
+static const struct tcase c_icmpt[] = {
+	{ "echo-request v4 in", IN, P_ICMP, "11.1.1.1", T(8, 0), 0, X_ICMPT, 1 },
+	{ "echo-request v6 in (type 128)", IN, P_ICMP, "2001:db9::1", T(128, 0), 0, X_ICMPT, 1 },
+	{ "echo request without X_ICMPT (8 / 128)", IN, P_ICMP, "2001:db9::1", 0, 0, 0, 1 },
+	{ "v6 type 8 is not echo-request", IN, P_ICMP, "2001:db9::1", T(8, 0), 0, X_ICMPT, 0 },
+	{ "v4 type 128 is not echo-request", IN, P_ICMP, "11.1.1.1", T(128, 0), 0, X_ICMPT, 0 },
+	{ "echo-reply v4 in: default deny", IN, P_ICMP, "11.1.1.1", T(0, 0), 0, X_ICMPT, 0 },
+	{ "10/8 deny echo-request", IN, P_ICMP, "10.2.0.1", T(8, 0), 0, X_ICMPT, 0 },
+	{ "10.1/16 typeless beats /8 typed", IN, P_ICMP, "10.1.2.3", T(8, 0), 0, X_ICMPT, 1 },
+	{ "fragmentation-needed v4", IN, P_ICMP, "11.1.1.1", T(3, 4), 0, X_ICMPT, 1 },
+	{ "type 3 code 3 v4 denied", IN, P_ICMP, "11.1.1.1", T(3, 3), 0, X_ICMPT, 0 },
+	{ "v6 type 3 code 4 denied", IN, P_ICMP, "2001:db9::1", T(3, 4), 0, X_ICMPT, 0 },
+	{ "packet-too-big v6", IN, P_ICMP, "2001:db9::1", T(2, 0), 0, X_ICMPT, 1 },
+	{ "v4 type 2 denied", IN, P_ICMP, "11.1.1.1", T(2, 0), 0, X_ICMPT, 0 },
+	{ "v6 neighbour solicitation from fe80::/10", IN, P_ICMP, "fe80::1", T(135, 0), 0, X_ICMPT, 1 },
+	{ "v6 neighbour advertisement from fe80::/10 denied", IN, P_ICMP, "fe80::1", T(136, 0), 0, X_ICMPT, 0 },
+	{ "v6 non-first fragment: no type, typeless deny /0", IN, P_ICMP, "2001:db9::1", T(128, 0), 0, X_ICMPT | X_FRAGN, 0 },
+	{ "v4 non-first fragment from 10.1/16: typeless allow", IN, P_ICMP, "10.1.2.3", T(8, 0), 0, X_ICMPT | X_FRAGN, 1 },
+	{ "truncated v6 header still has type/code", IN, P_ICMP, "2001:db9::1", T(128, 0), 0, X_ICMPT | X_TRUNC, 1 },
+	{ "out: type 3 code 9 v4 (numeric, both families)", OUT, P_ICMP, "11.1.1.1", T(3, 9), 0, X_ICMPT, 1 },
+	{ "out: type 3 code 9 v6", OUT, P_ICMP, "2001:db9::1", T(3, 9), 0, X_ICMPT, 1 },
+	{ "out: type 3 code 8 v6 denied", OUT, P_ICMP, "2001:db9::1", T(3, 8), 0, X_ICMPT, 0 },
+	{ "out: udp unaffected", OUT, P_UDP, "11.1.1.1", 53, 0, 0, 0 },
+	END
+};
+#undef T
+
 static const struct tpolicy tables[] = {
 	{ "defaults in deny / out allow",
 	  "default_ingress = deny\n"
@@ -668,6 +699,19 @@ static const struct tpolicy tables[] = {
 	  "allow = both icmp 10.0.0.0/8\n"
 	  "allow = both udp 2001:db8::/32 port 7000-7001\n",
 	  c_both },
+	{ "icmp types",
+	  "default_ingress = deny\n"
+	  "default_egress = deny\n"
+	  "allow = in icmp any type echo-request\n"
+	  "deny = in icmp 10.0.0.0/8 type echo-request\n"
+	  "allow = in icmp 10.1.0.0/16\n"
+	  "allow = in icmp any type fragmentation-needed\n"
+	  "allow = in icmp any type packet-too-big\n"
+	  "allow = in icmp fe80::/10 type neighbour-solicitation\n"
+	  "deny = in icmp ::/0\n"
+	  "allow = in icmp 0.0.0.0/0 type echo-request\n"
+	  "allow = out icmp any type 3 code 9\n",
+	  c_icmpt },
 };
 
 static int run_case(const struct env *e, const struct tcase *c, int *got)
@@ -688,14 +732,18 @@ static int run_case(const struct env *e, const struct tcase *c, int *got)
  * prefix, then a rule with ports beats one without, then deny; no match: the
  * direction's default. proto is CGP_PROTO_*; port 0 = no L4 port known.
  */
-static int spec_eval(const struct cgp_policy *pol, int dir, int proto, const uint8_t a[16], uint16_t port)
+static int spec_eval(const struct cgp_policy *pol, int dir, int proto, const uint8_t a[16], uint32_t port)
 {
 	const struct cgp_rule *best = NULL;
+	int fam = is_v4mapped(a) ? CGP_ICMP_V4 : CGP_ICMP_V6;
 
 	for (unsigned i = 0; i < pol->nrules; i++) {
 		const struct cgp_rule *r = &pol->rules[i];
 		unsigned full = r->plen / 8, rem = r->plen % 8;
-		bool inports = false;
+		/* an ICMP type: `port` is type << 8 | code of the packet's family */
+		bool inports = r->has_type && port <= 0xffff && r->icmp_type[fam] == (int)(port >> 8) &&
+			       (r->icmp_code[fam] < 0 || r->icmp_code[fam] == (int)(port & 0xff));
+		bool hasp = r->nports || r->has_type, bestp = best && (best->nports || best->has_type);
 
 		if (!(r->dirs & CGP_DIR_BIT(dir)))
 			continue;
@@ -707,11 +755,11 @@ static int spec_eval(const struct cgp_policy *pol, int dir, int proto, const uin
 			continue;
 		for (unsigned k = 0; k < r->nports; k++)
 			inports |= port >= r->ports[k].lo && port <= r->ports[k].hi;
-		if (r->nports && !inports)
+		if (hasp && !inports)
 			continue;
 		if (!best || r->plen > best->plen ||
-		    (r->plen == best->plen && r->nports && !best->nports) ||
-		    (r->plen == best->plen && !r->nports == !best->nports && r->verdict == CGP_DENY))
+		    (r->plen == best->plen && hasp && !bestp) ||
+		    (r->plen == best->plen && hasp == bestp && r->verdict == CGP_DENY))
 			best = r;
 	}
 	return best ? best->verdict : pol->def[dir];
@@ -748,6 +796,14 @@ static void probe_refs(const struct policy *p, int dir, int proto, const uint8_t
 		*ref = cgp_compiled_eval(&p->comp, CGP_DIR_IN, pr, a, lport) |
 		       cgp_compiled_eval(&p->comp, CGP_DIR_OUT, pr, a, rport);
 		*spec = spec_eval(pol, CGP_DIR_IN, pr, a, lport) | spec_eval(pol, CGP_DIR_OUT, pr, a, rport);
+	} else if (pr == CGP_PROTO_ICMP) {
+		/* type << 8 | code: the packet's (an echo request without X_ICMPT); none in a fragment */
+		uint32_t t = (x & X_FRAGN) ? CGP_NO_ICMP_TYPE : (x & X_ICMPT) ? dport :
+			     is_v4mapped(a) ? 0x0800 : 0x8000;
+
+		*ref = cgp_compiled_eval(&p->comp, (uint8_t)dir,
+					 is_v4mapped(a) ? CGP_PROTO_ICMP : CGP_PORTPROTO_ICMP6, a, t);
+		*spec = spec_eval(pol, dir, pr, a, t);
 	} else {
 		*ref = cgp_compiled_eval(&p->comp, (uint8_t)dir, pr, a, ports ? dport : 0);
 		*spec = spec_eval(pol, dir, pr, a, ports ? dport : 0);
@@ -1187,6 +1243,17 @@ static void gen_policy(char *buf, size_t cap, unsigned *nrules_out)
 				 rndn(4) ? 16 + rndn(113) : rndn(129));
 		off += (unsigned)snprintf(buf + off, cap - off, "%s = %s %s %s",
 					  rndn(2) ? "allow" : "deny", dirs[rndn(3)], proto, addr);
+		if (!strcmp(proto, "icmp") && rndn(3)) {
+			/* names valid for every address family, or numbers near the probes' */
+			static const char *const names[] = { "echo-request", "echo-reply", "time-exceeded",
+							     "destination-unreachable" };
+			if (rndn(2))
+				off += (unsigned)snprintf(buf + off, cap - off, " type %s", names[rndn(4)]);
+			else
+				off += (unsigned)snprintf(buf + off, cap - off, " type %u", rndn(4) ? rndn(4) : rndn(256));
+			if (rndn(3) == 0)
+				off += (unsigned)snprintf(buf + off, cap - off, " code %u", rndn(3));
+		}
 		if ((!strcmp(proto, "udp") || !strcmp(proto, "tcp")) && rndn(5) < 3) {
 			unsigned items = 1 + rndn(4);
 
@@ -1332,6 +1399,11 @@ static void run_random(struct env *e)
 			default: proto = P_UDP; break;
 			}
 			x = is_v4mapped(a) ? xs4[rndn(8)] : xs6[rndn(8)];
+			if (proto == P_ICMP && rndn(4)) {	/* a type and code near the rules' */
+				static const uint8_t types[] = { 0, 1, 2, 3, 8, 11, 128, 129, 200 };
+				x |= X_ICMPT;
+				dport = (uint16_t)(types[rndn(9)] << 8 | (rndn(2) ? rndn(3) : rndn(256)));
+			}
 			len = build_pkt(pkt, sizeof(pkt), dir, a, proto, dport, sport, x);
 			got = run_pkt(e, dir, pkt, len);
 			if (got < 0) {
@@ -1405,15 +1477,18 @@ static int spec_member(const struct cgp_config *cfg, unsigned idx, const uint8_t
 
 /* spec_eval with set rules: a set rule matches with the prefix of the member. */
 static int spec_eval_sets(const struct cgp_config *cfg, const struct cgp_policy *pol, int dir,
-			  int proto, const uint8_t a[16], uint16_t port)
+			  int proto, const uint8_t a[16], uint32_t port)
 {
 	const struct cgp_rule *best = NULL;
-	int bplen = -1;
+	int bplen = -1, fam = is_v4mapped(a) ? CGP_ICMP_V4 : CGP_ICMP_V6;
 
 	for (unsigned i = 0; i < pol->nrules; i++) {
 		const struct cgp_rule *r = &pol->rules[i];
 		unsigned full = r->plen / 8, rem = r->plen % 8;
-		bool inports = false;
+		/* an ICMP type: `port` is type << 8 | code of the packet's family */
+		bool inports = r->has_type && port <= 0xffff && r->icmp_type[fam] == (int)(port >> 8) &&
+			       (r->icmp_code[fam] < 0 || r->icmp_code[fam] == (int)(port & 0xff));
+		bool hasp = r->nports || r->has_type, bestp = best && (best->nports || best->has_type);
 		int plen = r->plen;
 
 		if (!(r->dirs & CGP_DIR_BIT(dir)))
@@ -1430,10 +1505,10 @@ static int spec_eval_sets(const struct cgp_config *cfg, const struct cgp_policy 
 		}
 		for (unsigned k = 0; k < r->nports; k++)
 			inports |= port >= r->ports[k].lo && port <= r->ports[k].hi;
-		if (r->nports && !inports)
+		if (hasp && !inports)
 			continue;
-		if (!best || plen > bplen || (plen == bplen && r->nports && !best->nports) ||
-		    (plen == bplen && !r->nports == !best->nports && r->verdict == CGP_DENY)) {
+		if (!best || plen > bplen || (plen == bplen && hasp && !bestp) ||
+		    (plen == bplen && hasp == bestp && r->verdict == CGP_DENY)) {
 			best = r;
 			bplen = plen;
 		}
@@ -1490,6 +1565,11 @@ static void gen_sets_policy(char *buf, size_t cap)
 
 			off += (unsigned)snprintf(buf + off, cap - off, " port %u-%u", lo < hi ? lo : hi,
 						  lo < hi ? hi : lo);
+		} else if (!strcmp(proto, "icmp") && a[0] == '@' && rndn(2)) {
+			static const char *const types[] = { "echo-request", "echo-reply", "3 code 4",
+							     "destination-unreachable", "3" };
+
+			off += (unsigned)snprintf(buf + off, cap - off, " type %s", types[rndn(5)]);
 		}
 		off += (unsigned)snprintf(buf + off, cap - off, "\n");
 	}
@@ -1588,13 +1668,23 @@ static void run_random_sets(struct env *e)
 			size_t len;
 
 			rand_addr(a);
+			unsigned x = 0;
+
 			switch (rndn(6)) {
-			case 0: proto = P_ICMP; break;
+			case 0: {	/* an ICMP packet of some type: echo, its reply, unreachable codes */
+				static const uint16_t t4[] = { 0x0800, 0x0000, 0x0304, 0x0301, 0x0b00 };
+				static const uint16_t t6[] = { 0x8000, 0x8100, 0x0104, 0x0204, 0x0300 };
+
+				proto = P_ICMP;
+				x = X_ICMPT;
+				dport = is_v4mapped(a) ? t4[rndn(5)] : t6[rndn(5)];
+				break;
+			}
 			case 1: proto = P_TCP; sport = rand_port(&cfg.policies[0]); break;
 			default: proto = P_UDP; break;
 			}
 			pr = cgp_proto_of(proto);
-			len = build_pkt(pkt, sizeof(pkt), dir, a, proto, dport, sport, 0);
+			len = build_pkt(pkt, sizeof(pkt), dir, a, proto, dport, sport, x);
 			got = run_pkt(e, dir, pkt, len);
 			if (got < 0) {
 				runerr++;
@@ -1608,9 +1698,11 @@ static void run_random_sets(struct env *e)
 				spec = spec_eval_sets(&cfg, &cfg.policies[0], IN, pr, a, lport) |
 				       spec_eval_sets(&cfg, &cfg.policies[0], OUT, pr, a, rport);
 			} else {
-				uint16_t port = pr == CGP_PROTO_UDP ? dport : 0;
+				uint32_t port = pr == CGP_PROTO_TCP || pr == CGP_PROTO_UDP || pr == CGP_PROTO_ICMP ?
+						dport : 0;
+				uint8_t epr = pr == CGP_PROTO_ICMP && !is_v4mapped(a) ? CGP_PORTPROTO_ICMP6 : pr;
 
-				ref = cgp_compiled_eval_sets(&comp, setm, nsetm, (uint8_t)dir, pr, a, port);
+				ref = cgp_compiled_eval_sets(&comp, setm, nsetm, (uint8_t)dir, epr, a, port);
 				spec = spec_eval_sets(&cfg, &cfg.policies[0], dir, pr, a, port);
 			}
 			nallow += got == 1;

@@ -68,24 +68,26 @@ static void member_walk(const struct cgp_config *cfg, unsigned idx, const uint8_
 		member_walk(cfg, s->inc[k].idx, a, best, excl, depth + 1);
 }
 
-/* Precedence: longest prefix (a set rule: its member's), then a rule with ports, then deny;
- * else default. */
+/* Precedence: longest prefix (a set rule: its member's), then a rule with ports (or an
+ * ICMP type), then deny; else default. ICMP: port = type << 8 | code of family v4 (IPv4
+ * address) or v6. */
 static int oracle(const struct cgp_config *cfg, const struct cgp_policy *p, uint8_t dir,
 		  uint8_t proto, const uint8_t addr[16], uint16_t port)
 {
-	int best = -1, bplen = -1, bports = 0;
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int best = -1, bplen = -1, bports = 0, fam = memcmp(addr, mapped, 12) ? 1 : 0;
 
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct cgp_rule *r = &p->rules[i];
-		int hasp = r->nports > 0;
-		bool in = false;
+		int hasp = r->nports > 0 || r->has_type;
+		bool in = r->has_type && r->icmp_type[fam] == port >> 8 &&
+			  (r->icmp_code[fam] < 0 || r->icmp_code[fam] == (port & 0xff));
+		int plen = r->plen;
 
 		if (!(r->dirs & CGP_DIR_BIT(dir)))
 			continue;
 		if (r->proto != CGP_RULE_PROTO_ANY && r->proto != proto)
 			continue;
-		int plen = r->plen;
-
 		if (r->set) {
 			bool excl = false;
 
@@ -187,7 +189,8 @@ static void check_ports(const struct cgp_compiled *cc, const uint8_t *data, size
 		}
 		for (unsigned k = 0; k < np; k++) {
 			int got = block_class(e, n, probes[k]);
-			unsigned want = bound_class(m, probes[k]);
+			unsigned want = bound_class(m, probes[k]) +
+					(cc->portmaps[i].key.proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0);
 
 			if (got < 0 || (unsigned)got != want) {
 				char d[96];
@@ -240,7 +243,9 @@ static void probe_policy(const struct cgp_config *cfg, const struct cgp_policy *
 		for (uint8_t dir = 0; dir < CGP_DIR_MAX; dir++) {
 			for (uint8_t proto = 0; proto < CGP_PROTO_MAX; proto++) {
 				int want = oracle(cfg, p, dir, proto, a, port);
-				int got = cgp_compiled_eval_sets(cc, setm, nsetm, dir, proto, a, port);
+				int got = cgp_compiled_eval_sets(cc, setm, nsetm, dir, proto == CGP_PROTO_ICMP &&
+								 memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) ?
+								 CGP_PORTPROTO_ICMP6 : proto, a, port);
 
 				if (want != got) {
 					char d[160];

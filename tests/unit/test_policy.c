@@ -214,6 +214,37 @@ static bool chk_long_names(const struct cgp_config *c, char *why, size_t whylen)
 	return true;
 }
 
+static bool chk_icmp(const struct cgp_config *c, char *why, size_t whylen)
+{
+	const struct cgp_policy *p = &c->policies[0];
+	const struct cgp_rule *r = p->rules;
+
+	EXPECT(p->nrules == 10);
+	/* echo-request, any: both families */
+	EXPECT(r[0].has_type && r[0].nports == 0 && r[0].proto == CGP_PROTO_ICMP);
+	EXPECT(r[0].icmp_type[0] == 8 && r[0].icmp_code[0] == -1);
+	EXPECT(r[0].icmp_type[1] == 128 && r[0].icmp_code[1] == -1);
+	/* numeric with code, IPv4 address: ICMP only */
+	EXPECT(r[1].icmp_type[0] == 3 && r[1].icmp_code[0] == 4 && r[1].icmp_type[1] == -1);
+	/* packet-too-big: ICMPv6 only */
+	EXPECT(r[2].icmp_type[0] == -1 && r[2].icmp_type[1] == 2 && r[2].icmp_code[1] == -1);
+	/* numeric, any: both families, the same number */
+	EXPECT(r[3].icmp_type[0] == 3 && r[3].icmp_type[1] == 3 && r[3].icmp_code[0] == -1);
+	/* a name of both families with an IPv4 address: ICMP only */
+	EXPECT(r[4].icmp_type[0] == 8 && r[4].icmp_type[1] == -1);
+	/* fragmentation-needed: ICMP type 3 code 4 only */
+	EXPECT(r[5].icmp_type[0] == 3 && r[5].icmp_code[0] == 4 && r[5].icmp_type[1] == -1);
+	/* a name with a code: the code in both families */
+	EXPECT(r[6].icmp_type[0] == 3 && r[6].icmp_code[0] == 4);
+	EXPECT(r[6].icmp_type[1] == 1 && r[6].icmp_code[1] == 4);
+	/* ::/0 can match both families */
+	EXPECT(r[7].icmp_type[0] == 128 && r[7].icmp_type[1] == 128);
+	/* neighbour/neighbor spellings, v6 address */
+	EXPECT(r[8].icmp_type[0] == -1 && r[8].icmp_type[1] == 135);
+	EXPECT(r[9].icmp_type[1] == 136 && r[9].verdict == CGP_DENY && !r[9].is_v4);
+	return true;
+}
+
 struct valid_case {
 	const char *name;
 	const char *text;
@@ -293,6 +324,17 @@ static const struct valid_case valid_cases[] = {
 	  "port = 1\nbackend = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 5\n", chk_long_names },
 	{ "same name for reuseport and policy", "[api]\ncgroup = /api\n[reuseport api]\nport = 1\n"
 	  "backend = api 1\n", chk_two_pols },
+	{ "icmp types", "[p]\ncgroup = /p\n"
+	  "allow = in icmp any type echo-request\n"
+	  "allow = in icmp 10.0.0.0/8 type 3 code 4\n"
+	  "allow = out icmp 2001:db8::/32 type packet-too-big\n"
+	  "allow = out icmp any type 3\n"
+	  "allow = in icmp 10.0.0.0/8 type echo-request\n"
+	  "allow = in icmp any type fragmentation-needed\n"
+	  "allow = both icmp any type destination-unreachable code 4\n"
+	  "allow = in icmp ::/0 type 128\n"
+	  "allow = in icmp fe80::/10 type neighbour-solicitation\n"
+	  "deny = in icmp fe80::/10\ttype  neighbor-advertisement ; comment\n", chk_icmp },
 };
 
 /* ------------------------------------------------------------ invalid inputs */
@@ -462,6 +504,35 @@ static const struct invalid_case invalid_cases[] = {
 	{ P "[reuseport r]\nport = 80\nport = 81\n", 0, "t.ini:5: duplicate key 'port' in [reuseport r]" },
 	{ P "[reuseport r]\nport = 80\nbackend = p 1\n[reuseport s]\nport = 80\nbackend = p 1\n", 0,
 	  "t.ini:6: [reuseport s] has the same port, proto and address as [reuseport r] (line 3)" },
+	/* lockout */
+	{ P "lockout = yes\n", 0, "t.ini:3: bad lockout 'yes' (refuse or accept)" },
+	{ P "lockout = accept\nlockout = refuse\n", 0, "t.ini:4: duplicate key 'lockout' in [p] (first at line 3)" },
+	{ "[agent]\nlockout = accept\n", 0, "t.ini:2: unknown key 'lockout' in [agent]" },
+	/* ICMP types */
+	{ P "allow = in tcp any type 8\n", 0, "t.ini:3: 'type' needs proto icmp (not tcp)" },
+	{ P "allow = in udp any type echo-request\n", 0, "t.ini:3: 'type' needs proto icmp (not udp)" },
+	{ P "allow = in any any type 8\n", 0, "t.ini:3: 'type' needs proto icmp (not any)" },
+	{ P "allow = in icmp any code 4\n", 0, "t.ini:3: 'code' needs a type before it" },
+	{ P "allow = in icmp any type 256\n", 0, "t.ini:3: bad ICMP type '256' (0-255" },
+	{ P "allow = in icmp any type 0x8\n", 0, "t.ini:3: bad ICMP type '0x8'" },
+	{ P "allow = in icmp any type echo\n", 0, "t.ini:3: unknown ICMP type 'echo'" },
+	{ P "allow = in icmp any type -1\n", 0, "t.ini:3: unknown ICMP type '-1'" },
+	{ P "allow = in icmp any type\n", 0, "t.ini:3: 'type' needs an ICMP type" },
+	{ P "allow = in icmp any type 3 code\n", 0, "t.ini:3: 'code' needs an ICMP code (0-255)" },
+	{ P "allow = in icmp any type 3 code 256\n", 0, "t.ini:3: bad ICMP code '256' (0-255)" },
+	{ P "allow = in icmp any type 3 code x\n", 0, "t.ini:3: bad ICMP code 'x'" },
+	{ P "allow = in icmp any type 3 kode 4\n", 0, "t.ini:3: unexpected 'kode' after the ICMP type" },
+	{ P "allow = in icmp any type 3 code 4 5\n", 0, "t.ini:3: unexpected '5' at end of rule" },
+	{ P "allow = in icmp any type 3 port 80\n", 0, "t.ini:3: unexpected 'port' after the ICMP type" },
+	{ P "allow = in icmp any port 80\n", 0, "t.ini:3: ports need tcp or udp (not icmp)" },
+	{ P "allow = in icmp 10.0.0.0/8 type packet-too-big\n", 0,
+	  "t.ini:3: ICMP type 'packet-too-big' is IPv6 (ICMPv6) only, the address '10.0.0.0/8' is IPv4" },
+	{ P "allow = in icmp 2001:db8::/32 type fragmentation-needed\n", 0,
+	  "t.ini:3: ICMP type 'fragmentation-needed' is IPv4 (ICMP) only, the address '2001:db8::/32' is IPv6" },
+	{ P "allow = in icmp 1.2.3.4 type neighbor-solicitation\n", 0, "t.ini:3: ICMP type 'neighbor-solicitation' is IPv6" },
+	{ P "allow = in icmp any type fragmentation-needed code 5\n", 0,
+	  "t.ini:3: ICMP type 'fragmentation-needed' already has a code (4)" },
+	{ P "allow = in icmp any type echo-request\ndeny = in icmp any type 300\n", 0, "t.ini:4: bad ICMP type '300'" },
 	/* first error wins */
 	{ P "allow = in tcp 1.2.3\nallow = up tcp any\n", 0, "t.ini:3: bad IPv4" },
 	{ P "junk line\nallow = up tcp any\n", 0, "t.ini:3: not a key = value" },
@@ -887,6 +958,151 @@ static void test_compile_basic(void)
 	}
 }
 
+/* ICMP types: port classes per family, precedence with typeless rules. */
+static void test_compile_icmp(void)
+{
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	char err[512];
+	const char *text =
+		"[p]\ncgroup = /p\ndefault_ingress = deny\n"
+		"allow = in icmp any type echo-request\n"		/* 4 */
+		"deny = in icmp 10.0.0.0/8 type echo-request\n"	/* 5 */
+		"allow = in icmp 10.1.0.0/16\n"			/* 6 */
+		"allow = in icmp any type fragmentation-needed\n"	/* 7 */
+		"allow = in icmp any type 0\n"				/* 8 */
+		"deny = in icmp 10.3.0.0/16 type 0 code 7\n"		/* 9 */
+		"allow = in icmp 10.3.0.0/16\n";			/* 10 */
+	static const struct {
+		const char *addr;
+		uint8_t proto;
+		uint32_t port;
+		int want;
+	} probes[] = {
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },
+		{ "2001:db8::1", CGP_PORTPROTO_ICMP6, 0x8000, CGP_ALLOW },
+		{ "2001:db8::1", CGP_PORTPROTO_ICMP6, 0x0800, CGP_DENY },	/* v6 type 8 */
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x8000, CGP_DENY },		/* v4 type 128 */
+		{ "10.2.0.1", CGP_PROTO_ICMP, 0x0800, CGP_DENY },		/* /8 deny beats any */
+		{ "10.1.2.3", CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },		/* typeless /16 is longer */
+		{ "10.1.2.3", CGP_PROTO_ICMP, CGP_NO_ICMP_TYPE, CGP_ALLOW },
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x0304, CGP_ALLOW },
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x0303, CGP_DENY },
+		{ "2001:db8::1", CGP_PORTPROTO_ICMP6, 0x0304, CGP_DENY },
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x0000, CGP_ALLOW },
+		{ "2001:db8::1", CGP_PORTPROTO_ICMP6, 0x0001, CGP_ALLOW },	/* type 0 code 1, both */
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x00ff, CGP_ALLOW },
+		{ "11.1.1.1", CGP_PROTO_ICMP, 0x0100, CGP_DENY },
+		{ "11.1.1.1", CGP_PROTO_ICMP, CGP_NO_ICMP_TYPE, CGP_DENY },	/* no header: no type */
+		{ "10.3.0.1", CGP_PROTO_ICMP, 0x0007, CGP_DENY },		/* typed beats typeless */
+		{ "10.3.0.1", CGP_PROTO_ICMP, 0x0008, CGP_ALLOW },
+		{ "10.3.0.1", CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },		/* /16 typeless over /0 */
+	};
+	unsigned bad = 0, n6 = 0, nmaps = 0;
+	char first[200] = "";
+
+	if (parse_text(text, &cfg) < 0) {
+		report(false, "compile: icmp types", "parse");
+		return;
+	}
+	if (cgp_compile("t.ini", &cfg.policies[0], 7, &cc, err, sizeof(err)) < 0) {
+		report(false, "compile: icmp types", "%s", err);
+		cgp_config_free(&cfg);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		uint8_t a[16];
+		int got;
+
+		if (strchr(probes[i].addr, ':')) {
+			inet_pton(AF_INET6, probes[i].addr, a);
+		} else {
+			unsigned x[4];
+			sscanf(probes[i].addr, "%u.%u.%u.%u", &x[0], &x[1], &x[2], &x[3]);
+			v4map(a, x[0], x[1], x[2], x[3]);
+		}
+		got = cgp_compiled_eval(&cc, CGP_DIR_IN, probes[i].proto, a, probes[i].port);
+		if (got != probes[i].want && !bad++)
+			snprintf(first, sizeof(first), "probe %zu (%s %#x): got %d", i, probes[i].addr,
+				 probes[i].port, got);
+	}
+	report(!bad, "compile: icmp types, both families, precedence (18 probes)", "%u wrong; first %s",
+	       bad, first);
+	for (size_t i = 0; i < cc.nportmaps; i++)
+		nmaps += cc.portmaps[i].key.dir == CGP_DIR_IN &&
+			 (cc.portmaps[i].key.proto == CGP_PROTO_ICMP ||
+			  cc.portmaps[i].key.proto == CGP_PORTPROTO_ICMP6);
+	for (size_t i = 0; i < cc.nlpm; i++)
+		n6 += cc.lpm[i].key.proto == CGP_PROTO_ICMP && cc.lpm[i].key.cls > CGP_ICMP6_CLS_BASE;
+	report(cc.nportmaps == 2 && nmaps == 2 && n6 > 0,
+	       "compile: icmp types: one port map per family, ICMPv6 classes above the base",
+	       "nportmaps %zu, icmp %u, v6 entries %u", cc.nportmaps, nmaps, n6);
+	cgp_compiled_free(&cc);
+	cgp_config_free(&cfg);
+}
+
+/* No lock-out by mistake: policy/lockout.c against a given mount and own cgroup. */
+static void test_lockout(void)
+{
+	static const struct {
+		const char *cgroup, *defs, *self;
+		bool accept;
+		int want;
+	} cases[] = {
+		{ "/", "default_ingress = deny", "/user.slice/s.scope", false, 1 },
+		{ "/", "default_egress = deny", NULL, false, 1 },		/* own cgroup unknown */
+		{ "/", "default_ingress = allow", "/", false, 0 },
+		{ "/", "default_egress = deny", "/", true, 0 },
+		{ "/sys/fs/cgroup/unified", "default_egress = deny", "/a", false, 1 },	/* the mount */
+		{ "/sys/fs/cgroup/unified/user.slice", "default_egress = deny", "/user.slice/b", false, 1 },
+		{ "/user.slice", "default_ingress = deny", "/user.slice/user-0.slice/session-1.scope", false, 1 },
+		{ "/user.slice/user-0.slice/session-1.scope", "default_egress = deny",
+		  "/user.slice/user-0.slice/session-1.scope", false, 1 },
+		{ "/user.slice/user-0.slice/session-1.scope/sub", "default_egress = deny",
+		  "/user.slice/user-0.slice/session-1.scope", false, 0 },	/* below us */
+		{ "/user.slice/user-1.slice", "default_egress = deny", "/user.slice/user-0.slice/s", false, 0 },
+		{ "/user", "default_egress = deny", "/user.slice/s", false, 0 },	/* a prefix, not a component */
+		{ "/user.slice", "default_egress = deny", "/user.slice/s", true, 0 },
+		{ "/user.slice", "default_ingress = allow", "/user.slice/s", false, 0 },
+		{ "/user.slice", "default_egress = deny", NULL, false, 0 },
+		{ "/", "default_egress = deny\nmode = audit", "/", false, 0 },	/* audit drops nothing */
+		{ "/user.slice/*", "default_egress = deny", "/user.slice/user-0.slice/s", false, 1 },
+		{ "/*", "default_ingress = deny", "/system.slice/sshd.service", false, 1 },
+		{ "/*/ssh?.service", "default_ingress = deny", "/system.slice/sshd.service", false, 1 },
+		{ "/*/ssh?.service/x", "default_ingress = deny", "/system.slice/sshd.service", false, 0 },
+		{ "/system.slice/*", "default_ingress = deny", "/user.slice/s", false, 0 },
+		{ "/user.slice/*/foo", "default_ingress = deny", "/user.slice/u/s", false, 0 },
+		{ "/*", "default_ingress = deny", "/.hidden/s", false, 0 },	/* a wildcard never matches a leading '.' */
+	};
+	unsigned bad = 0;
+	char first[600] = "";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512], msg[1024] = "";
+		struct cgp_config cfg;
+		int got;
+
+		snprintf(text, sizeof(text), "[agent]\n[p]\ncgroup = %s\n%s\n%s", cases[i].cgroup,
+			 cases[i].defs, cases[i].accept ? "lockout = accept\n" : "");
+		if (parse_text(text, &cfg) < 0) {
+			bad++;
+			continue;
+		}
+		got = cgp_lockout_check("t.ini", &cfg.policies[0], "/sys/fs/cgroup/unified", cases[i].self,
+					msg, sizeof(msg));
+		if (got != cases[i].want || (got && (strncmp(msg, "t.ini:2: [p] ", 13) ||
+						     !strstr(msg, "lockout = accept")))) {
+			if (!bad)
+				snprintf(first, sizeof(first), "case %zu (%s, self %s): got %d \"%s\"", i,
+					 cases[i].cgroup, cases[i].self ? cases[i].self : "-", got, msg);
+			bad++;
+		}
+		cgp_config_free(&cfg);
+	}
+	report(!bad, "lockout: root cgroup, own cgroup and its ancestors, globs, lockout = accept, audit (22 cases)",
+	       "%u wrong; first: %s", bad, first);
+}
+
 /* ---- randomized: compiled encoding vs brute force over the original rules ---- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -909,7 +1125,15 @@ struct orule {
 	uint8_t addr[16];
 	unsigned nports;
 	uint16_t lo[8], hi[8];
+	bool typed;			/* icmp with a type: */
+	int t[2], code[2];		/* per family (v4, v6): type, -1 none; code, -1 any */
 };
+
+static bool is_v4m(const uint8_t a[16])
+{
+	static const uint8_t m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return !memcmp(a, m, 12);
+}
 
 static bool oprefix(const uint8_t *a, const uint8_t *net, unsigned plen)
 {
@@ -921,15 +1145,16 @@ static bool oprefix(const uint8_t *a, const uint8_t *net, unsigned plen)
 	return true;
 }
 
-/* precedence: longest prefix, then ports beat no ports, then deny */
+/* precedence: longest prefix, then ports (ICMP: a type) beat no ports, then deny.
+ * ICMP: proto CGP_PROTO_ICMP with fam 0/1, port = type << 8 | code (above 0xffff: none). */
 static int oracle(const struct orule *rs, unsigned n, const uint8_t def[2], uint8_t dir,
-		  uint8_t proto, const uint8_t addr[16], uint16_t port)
+		  uint8_t proto, const uint8_t addr[16], uint32_t port, int fam)
 {
 	int best = -1, bplen = -1, bports = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct orule *r = &rs[i];
-		int hasp = r->nports > 0;
+		int hasp = r->nports > 0 || r->typed;
 		bool in = false;
 
 		if (!(r->dirs & (1u << dir)))
@@ -940,6 +1165,8 @@ static int oracle(const struct orule *rs, unsigned n, const uint8_t def[2], uint
 			continue;
 		for (unsigned k = 0; k < r->nports; k++)
 			in |= port >= r->lo[k] && port <= r->hi[k];
+		if (r->typed && port <= 0xffff && r->t[fam] == (int)(port >> 8))
+			in = r->code[fam] < 0 || r->code[fam] == (int)(port & 0xff);
 		if (hasp && !in)
 			continue;
 		if (r->plen > bplen || (r->plen == bplen && hasp > bports) ||
@@ -1035,7 +1262,39 @@ static void test_compile_random(void)
 				r->plen = (uint8_t)pl;
 			}
 			ports[0] = '\0';
-			if (p < 2 && rn(3)) {
+			if (p == 2 && rn(2)) {		/* icmp with a type */
+				/* families the address can match: any / ::/0 both, else its own */
+				unsigned fams = r->plen == 0 ? 3 : v4 && strcmp(abuf, "any") ? 1 : 2;
+				static const struct { const char *n; int t4, c4, t6; } nm[] = {
+					{ "echo-request", 8, -1, 128 }, { "echo-reply", 0, -1, 129 },
+					{ "packet-too-big", -1, -1, 2 }, { "fragmentation-needed", 3, 4, -1 },
+					{ "time-exceeded", 11, -1, 3 }, { "destination-unreachable", 3, -1, 1 },
+				};
+				unsigned k = rn(10);
+
+				r->typed = true;
+				r->t[0] = r->t[1] = r->code[0] = r->code[1] = -1;
+				if (k < 6 && ((fams & 1 && nm[k].t4 >= 0) || (fams & 2 && nm[k].t6 >= 0))) {
+					if (fams & 1 && nm[k].t4 >= 0)
+						r->t[0] = nm[k].t4, r->code[0] = nm[k].c4;
+					if (fams & 2)
+						r->t[1] = nm[k].t6;
+					snprintf(ports, sizeof(ports), " type %s", nm[k].n);
+				} else {
+					int t = rn(3) ? (int)rn(4) : (int)rn(256);
+					for (int f = 0; f < 2; f++)
+						if (fams & (1u << f))
+							r->t[f] = t;
+					snprintf(ports, sizeof(ports), " type %d", t);
+				}
+				if (rn(2) && r->code[0] < 0 && (k != 3 || (fams & 1) == 0)) {
+					int cd = rn(2) ? (int)rn(3) : (int)rn(256);
+					for (int f = 0; f < 2; f++)
+						if (r->t[f] >= 0)
+							r->code[f] = cd;
+					snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), " code %d", cd);
+				}
+			} else if (p < 2 && rn(3)) {
 				unsigned k = 1 + rn(4);
 				size_t o = 0;
 				o += (size_t)snprintf(ports, sizeof(ports), " port ");
@@ -1072,12 +1331,15 @@ static void test_compile_random(void)
 			return;
 		}
 		for (int q = 0; q < nprobe; q++) {
-			uint8_t a[16], dir = (uint8_t)rn(2), proto = (uint8_t)rn(4);
-			uint16_t port = rn(50) ? rand_port() : 0;
+			uint8_t a[16], dir = (uint8_t)rn(2), proto = (uint8_t)rn(4), eproto;
+			uint32_t port = rn(50) ? rand_port() : 0;
 			bool v4;
 			int want, got;
 
 			rand_addr(a, &v4);
+			if (proto == CGP_PROTO_ICMP)	/* type << 8 | code, near the rules' */
+				port = rn(20) ? (rn(3) ? rn(4) : rn(256)) << 8 | (rn(2) ? rn(3) : rn(256))
+					      : CGP_NO_ICMP_TYPE;
 			if (rn(5) == 0) {		/* a random host inside a rule's prefix */
 				const struct orule *r = &rs[rn(n)];
 				memcpy(a, r->addr, 16);
@@ -1089,9 +1351,15 @@ static void test_compile_random(void)
 					port = (uint16_t)(r->lo[k] + rn((unsigned)(r->hi[k] - r->lo[k]) + 1));
 					proto = r->proto;
 				}
+				if (rn(2) && r->typed) {
+					int f = r->t[0] >= 0 ? 0 : 1;
+					proto = CGP_PROTO_ICMP;
+					port = (uint32_t)r->t[f] << 8 | (r->code[f] >= 0 ? (uint32_t)r->code[f] : rn(256));
+				}
 			}
-			want = oracle(rs, n, def, dir, proto, a, port);
-			got = cgp_compiled_eval(&cc, dir, proto, a, port);
+			eproto = proto == CGP_PROTO_ICMP && !is_v4m(a) ? CGP_PORTPROTO_ICMP6 : proto;
+			want = oracle(rs, n, def, dir, proto, a, port, is_v4m(a) ? 0 : 1);
+			got = cgp_compiled_eval(&cc, dir, eproto, a, port);
 			if (want != got) {
 				if (!bad && !first[0]) {
 					char as[64];
@@ -1176,7 +1444,7 @@ static void test_set_errors(void)
 }
 
 static int set_verdict(const struct cgp_compiled *cc, const struct cgp_lpm_entry *m, size_t nm,
-		       uint8_t dir, uint8_t proto, const char *addr, uint16_t port)
+		       uint8_t dir, uint8_t proto, const char *addr, uint32_t port)
 {
 	uint8_t a[16], plen;
 	bool v4;
@@ -1266,6 +1534,42 @@ static void test_sets(void)
 	cgp_config_free(&cfg);
 }
 
+/* ICMP types on a set: the type classes of both families, as for address rules. */
+static void test_set_icmp(void)
+{
+	static const char text[] =
+		"[set mon]\naddress = 10.9.0.0/16\naddress = 2001:db8:9::/48\n"
+		"[p]\ncgroup = /p\ndefault_ingress = deny\n"
+		"allow = in icmp @mon type echo-request\n"
+		"allow = in icmp 10.9.9.0/24 type 3 code 4\n";
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	struct cgp_lpm_entry *m = NULL;
+	size_t nm = 0;
+	char err[512];
+
+	if (parse_text(text, &cfg) < 0)
+		return;
+	if (cgp_static_sets(&cfg, &m, &nm) || cgp_compile(cfg.file, &cfg.policies[0], 3, &cc, err, sizeof(err))) {
+		report(false, "sets + icmp types: compile", "%s", err);
+	} else {
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.1.1", 0x0800) == CGP_ALLOW,
+		       "sets + icmp: v4 echo-request from a member allowed", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.1.1", 0x0000) == CGP_DENY,
+		       "sets + icmp: v4 echo-reply from a member: not that type, default deny", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PORTPROTO_ICMP6, "2001:db8:9::1", 0x8000) == CGP_ALLOW,
+		       "sets + icmp: ICMPv6 echo-request (128) from a v6 member allowed", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.8.1.1", 0x0800) == CGP_DENY,
+		       "sets + icmp: echo-request from a non-member denied", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.9.9", 0x0800) == CGP_ALLOW &&
+		       set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.9.9", 0x0304) == CGP_ALLOW,
+		       "sets + icmp: an address /24 type rule and the set's type rule side by side", "%s", "");
+		cgp_compiled_free(&cc);
+	}
+	free(m);
+	cgp_config_free(&cfg);
+}
+
 int main(void)
 {
 	test_valid();
@@ -1274,10 +1578,13 @@ int main(void)
 	test_fileline();
 	test_files();
 	test_compile_basic();
+	test_compile_icmp();
+	test_lockout();
 	test_compile_random();
 	test_limits();
 	test_set_errors();
 	test_sets();
+	test_set_icmp();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
