@@ -35,6 +35,7 @@
 #include "agent/apply_steps.h"
 #include "agent/hits.h"
 #include "agent/reuseport.h"
+#include "agent/sets.h"
 #include "bpf/enforce.h"
 #include "policy/fileline.h"
 
@@ -56,6 +57,7 @@ struct apply_run {
 	struct cgp_ruleset rs;		/* the rule set written to half inact */
 	struct cgp_ruleset cache[2];	/* what each half holds, where known[] */
 	int known[2];
+	struct apply_sets sets;		/* address sets: records, static members */
 	size_t written;			/* map entries written */
 	__u64 hits_since;		/* generation the rule hit counters count from */
 	bool half_dirty;		/* the cache no longer describes half inact */
@@ -82,6 +84,7 @@ static void run_free(struct apply_run *r)
 		cgp_reuseport_abort(r->rp);
 	if (r->half_dirty)
 		cgp_ruleset_cache_remove(r->pin_path);	/* the next apply writes the maps whole */
+	apply_sets_free(&r->sets);
 	cgp_ruleset_free(&r->rs);
 	cgp_ruleset_free(&r->cache[0]);
 	cgp_ruleset_free(&r->cache[1]);
@@ -155,6 +158,11 @@ static int plan(struct apply_run *r)
 				     CGP_MAX_POLICIES);
 		return CGP_EXIT_POLICY;
 	}
+	/* the sets' ids are the pinned state's: apply writes them into its own config */
+	if (apply_sets_plan(&r->p, (struct cgp_config *)r->cfg, &r->sets)) {
+		pr_err("cannot plan the address sets: %s\n", strerror(errno ? errno : ENOMEM));
+		return CGP_EXIT_SYSTEM;
+	}
 	rc = apply_compile_all(r->cfg, r->t, r->nt, r->g, r->ng);
 	if (rc)
 		return rc;
@@ -212,8 +220,10 @@ static int prepare(struct apply_run *r)
 	cgp_ruleset_cache_load(r->pin_path, r->state_id, r->st.gen, r->cache, r->known);
 	r->inact = (__u32)((r->st.gen + 1) & 1);
 	r->half_dirty = true;	/* until the switch */
-	if (apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
-			    r->known[r->inact] ? &r->cache[r->inact] : NULL, &r->rs, &r->written))
+	if (apply_sets_prepare(&r->p, r->cfg, &r->sets) ||
+	    apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
+			    r->known[r->inact] ? &r->cache[r->inact] : NULL, r->sets.setm,
+			    r->sets.nsetm, &r->rs, &r->written))
 		return CGP_EXIT_SYSTEM;
 	prepare_hits(r);
 	if (apply_attach_new(&r->p, r->t, r->nt)) {
@@ -248,6 +258,7 @@ static int switch_generation(struct apply_run *r)
 		r->rp = NULL;
 		return CGP_EXIT_SYSTEM;
 	}
+	apply_sets_commit(&r->p, r->cfg, &r->sets, r->st.gen);
 	/* The new matches are live: now they may be known. */
 	if (apply_write_known(&r->p, r->dec, r->nd, r->t, r->inf, r->ninf, true))
 		pr_warn("new cgroups stay under their glob's template until the next apply\n");
@@ -276,6 +287,7 @@ static void finish(struct apply_run *r)
 		pr_warn("cannot record the applied file: status --rules and explain will lack its rule text\n");
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
+	apply_sets_print(r->cfg, &r->sets);
 	printf("generation %llu in force at %s (%zu map entries written)\n",
 	       (unsigned long long)r->st.gen, r->pin_path, r->written);
 	apply_print_diff(r->st.gen, r->t, r->nt, r->inf, r->ninf);

@@ -19,10 +19,19 @@
 int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *comps,
 		    const __u32 *slots, unsigned n, __u32 set)
 {
+	return cgp_install_set_members(outer_fd, comps, slots, n, NULL, 0, set);
+}
+
+int cgp_install_set_members(const int outer_fd[3], const struct cgp_compiled *const *comps,
+			    const __u32 *slots, unsigned n, const struct cgp_lpm_entry *setm,
+			    size_t nsetm, __u32 set)
+{
 	struct cgp_ruleset rs;
 	size_t written;
 	int err = cgp_ruleset_build(comps, slots, n, &rs);
 
+	if (!err)
+		err = cgp_ruleset_add_lpm(&rs, setm, nsetm);
 	if (!err)
 		err = cgp_ruleset_install(outer_fd, set, &rs, NULL, &written);
 	cgp_ruleset_free(&rs);
@@ -41,7 +50,8 @@ __u32 apply_map_id(int fd)
 /* Step 3: the new content of half `set`, written whole or as a difference against `old`. */
 int apply_build_set(const struct cgp_pins *p, struct apply_target *t, unsigned nt,
 		    const struct apply_guard *g, unsigned ng, __u32 set,
-		    const struct cgp_ruleset *old, struct cgp_ruleset *rs, size_t *written)
+		    const struct cgp_ruleset *old, const struct cgp_lpm_entry *setm, size_t nsetm,
+		    struct cgp_ruleset *rs, size_t *written)
 {
 	const int outer[3] = { p->map_fd[CGP_MAP_RULES], p->map_fd[CGP_MAP_PORTS],
 			       p->map_fd[CGP_MAP_POLS] };
@@ -60,6 +70,8 @@ int apply_build_set(const struct cgp_pins *p, struct apply_target *t, unsigned n
 			slots[nt + i] = g[i].slot;
 		}
 		err = cgp_ruleset_build(comps, slots, nt + ng, rs);
+		if (!err)	/* the members of the static sets: once, whatever uses them */
+			err = cgp_ruleset_add_lpm(rs, setm, nsetm);
 		if (err)
 			pr_err("out of memory building the rule set\n");
 		else

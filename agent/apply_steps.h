@@ -75,7 +75,8 @@ int apply_compile_all(const struct cgp_config *cfg, struct apply_target *t, unsi
 __u32 apply_map_id(int fd);
 int apply_build_set(const struct cgp_pins *p, struct apply_target *t, unsigned nt,
 		    const struct apply_guard *g, unsigned ng, __u32 set,
-		    const struct cgp_ruleset *old, struct cgp_ruleset *rs, size_t *written);
+		    const struct cgp_ruleset *old, const struct cgp_lpm_entry *setm, size_t nsetm,
+		    struct cgp_ruleset *rs, size_t *written);
 void apply_record_infos(const struct cgp_pins *p, const struct apply_target *t, unsigned nt,
 			__u64 gen);
 

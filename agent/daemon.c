@@ -34,6 +34,7 @@
 #include "agent/cgroup.h"
 #include "agent/cmd.h"
 #include "agent/daemon.h"
+#include "agent/sets.h"
 #include "agent/events.h"
 #include "agent/log.h"
 #include "agent/stats.h"
@@ -417,6 +418,7 @@ static bool on_ready(struct agent *a, int fd)
 		if (a->have_globs)
 			rescan(a);
 		cgp_metrics_write(a->pin_path, &a->cfg.agent);
+		cgp_sets_sweep_pin(a->pin_path);	/* expired members of dynamic sets */
 	} else {
 		cgp_events_poll(a->ev);
 	}

@@ -16,6 +16,7 @@
 #include "agent/daemon.h"
 #include "agent/features.h"
 #include "agent/log.h"
+#include "agent/sets.h"
 #include "agent/state.h"
 #include "agent/stats.h"
 #include "policy/policy.h"
@@ -191,6 +192,34 @@ static const struct cgp_cmd cmds[] = {
 		.probe = true,
 	},
 	{
+		.name = "set",
+		.run = cgp_cmd_set,
+		.usage = "set add|del NAME ADDRESS... [timeout SECONDS]",
+		.help =
+			"change a dynamic address set ([set NAME] with\n"
+			"dynamic = yes) of the policy in force, at once, no\n"
+			"apply: add or delete members (CIDR; IPv4 or IPv6);\n"
+			"`-` for ADDRESS reads them from stdin, one or more per\n"
+			"line. timeout: added members expire by themselves\n"
+			"after SECONDS\n",
+		.opts = 0,
+		.needs_file = false,
+		.probe = false,
+		.takes_args = true,
+	},
+	{
+		.name = "set list",
+		.run = cgp_cmd_set,
+		.usage = "set list NAME [--json]",
+		.help =
+			"the members of a set in force (a dynamic set's with the\n"
+			"seconds left of a timeout)\n",
+		.opts = CGP_OPT_JSON,
+		.needs_file = false,
+		.probe = false,
+		.takes_args = true,
+	},
+	{
 		.name = "remove",
 		.run = cmd_remove,
 		.usage = "remove",
@@ -332,7 +361,7 @@ static int check_args(const struct cgp_cmd *cmd, const char *name, int argc, cha
 	if (a->dry_run && !(opts & CGP_OPT_DRY_RUN))
 		return usage_error("--dry-run is an option of apply, not of %s", name);
 	if (a->json && !(opts & CGP_OPT_JSON))
-		return usage_error("--json is an option of status, stats and explain, not of %s", name);
+		return usage_error("--json is an option of status, stats, explain and set list, not of %s", name);
 	if (a->policy && !(opts & CGP_OPT_POLICY))
 		return usage_error("--policy is an option of stats, status --rules and explain, not of %s", name);
 	if (a->watch && !(opts & CGP_OPT_WATCH))
@@ -370,6 +399,9 @@ int main(int argc, char **argv)
 	}
 	name = argv[optind++];
 	cmd = find_cmd(name);
+	/* `set list` has its own line in --help (it takes --json) */
+	if (cmd && !strcmp(name, "set") && optind < argc && !strcmp(argv[optind], "list"))
+		cmd = find_cmd("set list");
 	cgp_log_setup_libbpf();
 	rc = check_args(cmd, name, argc, argv, &a);
 	if (rc)

@@ -85,6 +85,22 @@ oom:
 	return -ENOMEM;
 }
 
+int cgp_ruleset_add_lpm(struct cgp_ruleset *rs, const struct cgp_lpm_entry *e, size_t n)
+{
+	struct cgp_lpm_entry *v;
+
+	if (!n)
+		return 0;
+	v = realloc(rs->lpm, (rs->nlpm + n) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v + rs->nlpm, e, n * sizeof(*e));
+	rs->lpm = v;
+	rs->nlpm += n;
+	qsort(rs->lpm, rs->nlpm, sizeof(*rs->lpm), cmp_lpm);
+	return 0;
+}
+
 /* Batched writes (one syscall for many entries), element by element where
  * the kernel has no batch operation for the map. */
 static int put(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)

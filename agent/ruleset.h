@@ -32,6 +32,8 @@ struct cgp_ruleset {
 int cgp_ruleset_build(const struct cgp_compiled *const *comps, const __u32 *slots, unsigned n,
 		      struct cgp_ruleset *rs);
 void cgp_ruleset_free(struct cgp_ruleset *rs);
+/* Add entries that belong to no slot (the members of static address sets). 0 or -ENOMEM. */
+int cgp_ruleset_add_lpm(struct cgp_ruleset *rs, const struct cgp_lpm_entry *e, size_t n);
 
 /*
  * Install `rs` into half `set` of the outer maps { rules, ports, pols }.

@@ -3,7 +3,7 @@
  * state.h - the enforcement state pinned under a pin path:
  *
  *   PIN/maps/{state,rules,ports,pols,cgroup,counters,sk,flows,info,sockstat,cgslots,
- *             socks,redir,events,rl,guard,known,gcnt,guards}
+ *             socks,redir,events,rl,guard,known,gcnt,guards,dsets,sets}
  *   PIN/progs/{ingress,egress,sockops,dump,dump_link,redir,guard_in,guard_out}
  *   PIN/links/<cgroup id>_{ingress,egress,sockops}  (bpffs refuses dots in names)
  *   PIN/links/guard_<ancestor cgroup id>_{ingress,egress}
@@ -64,7 +64,11 @@ enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c,
 	X(KNOWN,    "known",    CGP_OBJ_ENFORCE,  "cgp_known",    0, NULL)				\
 	X(GCNT,     "gcnt",     CGP_OBJ_ENFORCE,  "cgp_gcnt",     0, NULL)				\
 	X(GUARDS,   "guards",   CGP_PIN_BY_USER,  "cgp_guards",   0,					\
-	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))
+	  CGP_PIN_UHASH(__u32, struct cgp_guard_info, CGP_MAX_SLOTS))			\
+	/* address sets: members of the dynamic sets, the sets in force by name */	\
+	X(DSETS,    "dsets",    CGP_OBJ_ENFORCE,  "cgp_dsets",    0, NULL)				\
+	X(SETS,     "sets",     CGP_PIN_BY_USER,  "cgp_sets",     0,					\
+	  CGP_PIN_UHASH(struct cgp_set_key, struct cgp_set_rec, CGP_MAX_SETS))
 
 /*
  * Programs: X(ID, pin name, object, name in the object, flags). The
@@ -119,6 +123,26 @@ struct cgp_guard_info {
 	char  ancestor[CGP_PATH_MAX];	/* resolved absolute path of the ancestor */
 };
 
+/*
+ * User-space-only record per address set in force (map `sets`, hash keyed
+ * by name): its id (bpf/enforce.h) and kind, for `cgpolicy set` and apply
+ * (a dynamic set keeps its id, and so its members, across applies).
+ */
+struct cgp_set_key {
+	char name[CGP_NAME_MAX + 1];
+};
+
+struct cgp_set_rec {
+	__u64 gen;		/* generation that last wrote it */
+	__u16 id;
+	__u8  dynamic;
+	__u8  pad;
+	__u32 line;		/* of its [set NAME] header */
+	__u32 nmembers;		/* entries written from the file (flattened) */
+	__u32 pad2;
+	__u64 next_expiry;	/* dynamic: no timed member expires before (boot ns); 0 none */
+};
+
 struct cgp_pins {
 	char dir[PATH_MAX];
 	int lock_fd;
@@ -165,6 +189,10 @@ int cgp_state_read(const struct cgp_pins *p, struct cgp_state *st);
  * of the outer maps outer_fd = { rules, ports, pols }. Negative errno. */
 int cgp_install_set(const int outer_fd[3], const struct cgp_compiled *const *comps,
 		    const __u32 *slots, unsigned n, __u32 set);
+/* The same with the members of static address sets (cgp_static_sets). */
+int cgp_install_set_members(const int outer_fd[3], const struct cgp_compiled *const *comps,
+			    const __u32 *slots, unsigned n, const struct cgp_lpm_entry *setm,
+			    size_t nsetm, __u32 set);
 
 /* Commands (return exit codes). */
 int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run);

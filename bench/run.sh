@@ -389,7 +389,7 @@ cat "$OUT/latest.md"
 # ------------------------------------------- the other features' benchmarks
 # Each writes its own table next to latest.md (they create and clean up their
 # own cgroups, pins and servers).
-for b in stats accel reuseport; do
+for b in stats accel reuseport setmem; do
 	log "bench/$b.sh"
 	BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD" || log "bench/$b.sh failed"
 done

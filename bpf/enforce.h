@@ -95,14 +95,42 @@ CGP_ASSERT_SIZE(struct cgp_portlpm_val, 4);
 #define CGP_PORTPROTO_ICMP6	4
 #define CGP_ICMP6_CLS_BASE	0x8000
 
+/*
+ * Named address sets (docs/POLICY.md "Address sets", docs/ARCHITECTURE.md
+ * "Address sets"). A set has an id: 1..0x7fff a static set, whose members
+ * are entries of the rule trie of the generation (key dir CGP_DIR_SET,
+ * slot = id, cls 0; value verdict 1 member / 0 exclusion, plen the member's
+ * prefix); CGP_SET_DYNAMIC | n a dynamic set, whose members live in the
+ * one non-generational trie cgp_dsets (same key, value cgp_dset_val).
+ * A set rule is an entry of the rule trie with proto | CGP_SET_RULE and the
+ * set id in addr[0..1] at the full prefix: no address rule can cover it.
+ * cgp_pol.sets lists, per (dir, proto), the sets the slot's rules use.
+ */
+#define CGP_DIR_SET		CGP_DIR_MAX	/* key dir of set members */
+#define CGP_SET_RULE		0x80		/* key proto bit of set rules */
+#define CGP_SET_DYNAMIC		0x8000		/* set id bit: members in cgp_dsets */
+#define CGP_SET_REFS		8		/* sets per (policy, dir, proto) */
+#define CGP_MAX_DSET_ENTRIES	(1u << 22)	/* members of all dynamic sets */
+
+struct cgp_dset_val {
+	__u8  member;		/* 1 member, 0 exclusion */
+	__u8  plen;		/* member prefix length 0..128 (v4 mapped) */
+	__u16 pad;
+	__u32 line;		/* line in the policy file; 0: added by `cgpolicy set add` */
+	__u64 expires;		/* bpf_ktime_get_boot_ns deadline; 0: never */
+};
+CGP_ASSERT_SIZE(struct cgp_dset_val, 16);
+
 /* Per slot, per generation (inner array of cgp_pols, index = slot). */
 struct cgp_pol {
 	__u8  configured;	/* 0: slot unused in this generation -> pass */
 	__u8  def[CGP_DIR_MAX];	/* default verdict per direction */
 	__u8  flags;		/* CGP_POL_F_* */
 	__u32 nrules;
+	/* set ids the rules of (dir, proto) use, 0-terminated */
+	__u16 sets[CGP_DIR_MAX][CGP_PROTO_MAX][CGP_SET_REFS];
 };
-CGP_ASSERT_SIZE(struct cgp_pol, 8);
+CGP_ASSERT_SIZE(struct cgp_pol, 136);
 
 /* PERCPU_CGROUP_STORAGE cgp_counters (and cgp_gcnt): packets/bytes per direction and verdict. */
 struct cgp_counters {

@@ -23,7 +23,7 @@ _cgpolicy()
     local cur prev words cword split
     _init_completion -s || return
 
-    local commands="apply check status stats explain agent remove"
+    local commands="apply check status stats explain agent set remove"
     local global_opts="--pin-path --verbose --help --version -p -v -h -V"
     local cmd="" cmd_at=0 pin="" nargs=0 i w
 
@@ -80,6 +80,7 @@ _cgpolicy()
             status) opts+=" --json --rules --policy" ;;
             explain) opts+=" --json --cgroup --policy" ;;
             stats) opts+=" --json --policy --watch" ;;
+            set) opts+=" --json" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return
@@ -105,6 +106,14 @@ _cgpolicy()
         apply | check | agent)
             # one policy FILE
             ((nargs == 0)) && _filedir
+            ;;
+        set)
+            # set add|del|list NAME ...: the subcommand, then `timeout` after addresses
+            if ((nargs == 0)); then
+                COMPREPLY=($(compgen -W "add del list" -- "$cur"))
+            elif ((nargs >= 2)) && [[ ${words[cmd_at + 1]} == add ]]; then
+                COMPREPLY=($(compgen -W "timeout -" -- "$cur"))
+            fi
             ;;
     esac
 } &&

@@ -21,6 +21,9 @@
  *   4. sort_rules          the rules by (prefix length, address, deny first, line)
  *   5. emit_entries        per (dir, proto): portless rules (class 0), then the
  *                          port rules bucketed by class (one counting sort)
+ *   6. emit_set_rules      rules on @NAME: one entry per (dir, proto, class) in
+ *                          the set-rule key space (bpf/enforce.h), then all
+ *                          entries sorted again
  * Cost: one sort of the rules (O(R log R)), then a linear walk per
  * (dir, proto) plus the counting sort of port entries into class buckets,
  * and O(65536) per (dir, proto) with ports for the class table. Nothing is
@@ -82,6 +85,7 @@ struct arec {
 	uint8_t plen, verdict;
 	uint8_t dirs, proto;	/* copies of the rule's, to keep the walks in cache */
 	bool ports;
+	uint16_t set;		/* a set rule (@NAME): the set's id; emitted by emit_set_rules */
 };
 
 /* The state of one cgp_compile() call. */
@@ -151,6 +155,27 @@ static void policy_header(const struct cgp_policy *p, struct cgp_pol *pol)
 			       (p->log_deny ? CGP_POL_F_LOG : 0) |
 			       (p->audit ? CGP_POL_F_AUDIT : 0));
 	pol->nrules = p->nrules;
+	/* the sets of each (dir, proto), in rule order (the parser checked the limit) */
+	for (unsigned i = 0; i < p->nrules; i++) {
+		const struct cgp_rule *r = &p->rules[i];
+
+		if (!r->set)
+			continue;
+		for (int d = 0; d < CGP_DIR_MAX; d++) {
+			for (int pr = 0; pr < CGP_PROTO_MAX; pr++) {
+				__u16 *l = pol->sets[d][pr];
+				unsigned k;
+
+				if (!(r->dirs & CGP_DIR_BIT(d)) ||
+				    (r->proto != pr && r->proto != CGP_RULE_PROTO_ANY))
+					continue;
+				for (k = 0; k < CGP_SET_REFS && l[k] && l[k] != r->set_id; k++)
+					;
+				if (k < CGP_SET_REFS)
+					l[k] = r->set_id;
+			}
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ 1, 2: port classes */
@@ -264,6 +289,8 @@ static int size_entries(struct comp *s)
 		/* the parser gives 0..128; a policy built by hand may not */
 		if (r->plen > 128)
 			return fail(s, r->line, "bad prefix length %u", r->plen);
+		if (r->set)
+			continue;	/* emit_set_rules */
 		if (!r->nports && !r->has_type) {
 			total += (size_t)nd * (r->proto == CGP_RULE_PROTO_ANY ? CGP_PROTO_MAX : 1);
 			continue;
@@ -324,6 +351,7 @@ static int sort_rules(struct comp *s)
 		a->dirs = r->dirs;
 		a->proto = r->proto;
 		a->ports = r->nports > 0 || r->has_type;
+		a->set = r->set ? r->set_id : 0;
 	}
 	qsort(s->recs, p->nrules, sizeof(*s->recs), arec_cmp);
 	return 0;
@@ -365,7 +393,7 @@ static void emit_portless(struct comp *s, int d, int pr)
 
 	for (unsigned i = 0; i < s->p->nrules; i++) {
 		const struct arec *a = &s->recs[i];
-		if (a->ports || !(a->dirs & CGP_DIR_BIT(d)) ||
+		if (a->ports || a->set || !(a->dirs & CGP_DIR_BIT(d)) ||
 		    (a->proto != pr && a->proto != CGP_RULE_PROTO_ANY))
 			continue;
 		emit(s, gstart, d, pr, 0, a);
@@ -388,7 +416,7 @@ static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt
 		const struct cgp_port_range *rg;
 		unsigned nr;
 
-		if (!a->ports || a->proto != pp_proto(pr) || !(a->dirs & CGP_DIR_BIT(d)))
+		if (!a->ports || a->set || a->proto != pp_proto(pr) || !(a->dirs & CGP_DIR_BIT(d)))
 			continue;
 		nr = rule_ranges(&s->p->rules[a->idx], pr, &one, &rg);
 		for (unsigned q = 0; q < nr; q++) {
@@ -453,6 +481,116 @@ static int emit_entries(struct comp *s)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ 6: set rules */
+
+static int key_cmp(const void *a, const void *b)
+{
+	return cgp_lpm_key_cmp(&((const struct cgp_lpm_entry *)a)->key,
+			       &((const struct cgp_lpm_entry *)b)->key);
+}
+
+/* (key, deny first, line): the first of equal keys wins */
+static int set_entry_cmp(const void *pa, const void *pb)
+{
+	const struct cgp_lpm_entry *a = pa, *b = pb;
+
+	return key_cmp(a, b) ?: cmp_uint(a->val.verdict, b->val.verdict) ?:
+	       cmp_uint(a->val.line, b->val.line);
+}
+
+/* One set-rule entry of rule r for (d, proto, cls) into the growing array. */
+static int add_set_entry(struct comp *s, struct cgp_lpm_entry **se, size_t *n, size_t *cap,
+			 const struct cgp_rule *r, int d, uint8_t proto, unsigned cls)
+{
+	struct cgp_lpm_entry *e;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		if (*cap > CGP_COMPILE_MAX_LPM)
+			return toobig(s);
+		e = realloc(*se, *cap * sizeof(**se));
+		if (!e)
+			return oom(s);
+		*se = e;
+	}
+	e = &(*se)[(*n)++];
+	memset(e, 0, sizeof(*e));
+	e->key.prefixlen = CGP_LPM_FIXED_BITS + 128;
+	e->key.dir = (uint8_t)d;
+	e->key.proto = (uint8_t)(proto | CGP_SET_RULE);
+	e->key.slot = s->slot;
+	e->key.cls = (uint16_t)cls;
+	e->key.addr[0] = (uint8_t)(r->set_id >> 8);
+	e->key.addr[1] = (uint8_t)r->set_id;
+	e->val.verdict = r->verdict;
+	e->val.line = (uint32_t)r->line;
+	return 0;
+}
+
+/* The entries of set rule r: class 0 per protocol, or per class its ports (ICMP: types) cover. */
+static int set_rule_entries(struct comp *s, const struct cgp_rule *r, struct cgp_lpm_entry **se,
+			    size_t *n, size_t *cap)
+{
+	for (int d = 0; d < CGP_DIR_MAX; d++) {
+		if (!(r->dirs & CGP_DIR_BIT(d)))
+			continue;
+		if (!r->nports && !r->has_type) {
+			for (int pr = 0; pr < CGP_PROTO_MAX; pr++)
+				if ((r->proto == pr || r->proto == CGP_RULE_PROTO_ANY) &&
+				    add_set_entry(s, se, n, cap, r, d, (uint8_t)pr, 0))
+					return -1;
+			continue;
+		}
+		for (int pp = 0; pp < NPORTPROTO; pp++) {
+			const uint16_t *cm = s->clsmap[d][pp];
+			struct cgp_port_range one;
+			const struct cgp_port_range *rg;
+			unsigned nr = rule_ranges(r, pp, &one, &rg);
+
+			for (unsigned q = 0; q < nr; q++)
+				for (unsigned cl = cm[rg[q].lo]; cl <= cm[rg[q].hi]; cl++)
+					if (add_set_entry(s, se, n, cap, r, d, pp_proto(pp), pp_cls_base(pp) + cl))
+						return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Step 6: the set rules (@NAME), one entry per (dir, proto, class) in the key
+ * space of set rules (proto | CGP_SET_RULE, the set id in addr[0..1], full
+ * prefix), identical keys merged (deny, then the first line, wins); then all
+ * entries put back in cgp_lpm_key_cmp order.
+ */
+static int emit_set_rules(struct comp *s)
+{
+	const struct cgp_policy *p = s->p;
+	struct cgp_lpm_entry *se = NULL, *e;
+	size_t n = 0, cap = 0, k = 0;
+
+	for (unsigned i = 0; i < p->nrules; i++) {
+		if (p->rules[i].set && set_rule_entries(s, &p->rules[i], &se, &n, &cap)) {
+			free(se);
+			return -1;
+		}
+	}
+	if (!n)
+		return 0;
+	qsort(se, n, sizeof(*se), set_entry_cmp);
+	e = realloc(s->e, (s->n + n) * sizeof(*e));
+	if (!e) {
+		free(se);
+		return oom(s);
+	}
+	s->e = e;
+	for (size_t i = 0; i < n; i++)
+		if (!k || key_cmp(&se[i], &s->e[s->n - 1]))
+			s->e[s->n++] = se[i], k++;
+	free(se);
+	qsort(s->e, s->n, sizeof(*s->e), key_cmp);
+	return 0;
+}
+
 int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		struct cgp_compiled *out, char *err, size_t errlen)
 {
@@ -472,6 +610,8 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		ret = sort_rules(&s);
 	if (!ret)
 		ret = emit_entries(&s);
+	if (!ret)
+		ret = emit_set_rules(&s);
 	if (!ret) {
 		out->lpm = s.e;
 		out->nlpm = s.n;

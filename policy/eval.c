@@ -5,6 +5,8 @@
  * class, then the longest prefix with the class and with class 0, a port
  * rule winning a tie; docs/ARCHITECTURE.md, "Per packet"), by a linear scan.
  * The tests compare it with the rules (fuzz), with the kernel (tests/bpf).
+ * Set rules: per set the policy uses for (dir, proto), the longest member
+ * (an exclusion is a non-member), then its set rules with that prefix.
  */
 #include <string.h>
 
@@ -21,9 +23,42 @@ static bool prefix_match(const uint8_t a[16], const uint8_t net[16], unsigned pl
 	return true;
 }
 
+/* A candidate as one number, higher wins: prefix, port over portless, deny; 0: none. */
+static unsigned score(const struct cgp_lpm_entry *e, unsigned plen, bool port)
+{
+	return e ? (plen << 3 | (unsigned)port << 2 | (e->val.verdict == CGP_DENY) << 1 | 1) : 0;
+}
+
+/* Member prefix length of addr in set `id` (longest match over setm), or -1. */
+static int set_member(const struct cgp_lpm_entry *setm, size_t nsetm, uint16_t id,
+		      const uint8_t addr[16])
+{
+	const struct cgp_lpm_entry *best = NULL;
+
+	for (size_t i = 0; i < nsetm; i++) {
+		const struct cgp_lpm_entry *e = &setm[i];
+		unsigned plen = e->key.prefixlen - CGP_LPM_FIXED_BITS;
+
+		if (e->key.dir != CGP_DIR_SET || e->key.slot != id || !prefix_match(addr, e->key.addr, plen))
+			continue;
+		if (!best || e->key.prefixlen > best->key.prefixlen ||
+		    (e->key.prefixlen == best->key.prefixlen && !e->val.verdict))
+			best = e;
+	}
+	return best && best->val.verdict ? best->val.plen : -1;
+}
+
 int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 		      const uint8_t addr[16], uint32_t port)
 {
+	return cgp_compiled_eval_sets(c, NULL, 0, dir, proto, addr, port);
+}
+
+int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_entry *setm,
+			   size_t nsetm, uint8_t dir, uint8_t proto, const uint8_t addr[16],
+			   uint32_t port)
+{
+	unsigned best;
 	const struct cgp_portmap *pm = NULL;
 	const struct cgp_lpm_entry *A = NULL, *B = NULL;
 	unsigned cls = 0, base = proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
@@ -48,7 +83,7 @@ int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 		const struct cgp_lpm_entry *e = &c->lpm[i];
 		unsigned plen = e->key.prefixlen - CGP_LPM_FIXED_BITS;
 
-		if (e->key.dir != dir || e->key.proto != proto)
+		if (e->key.dir != dir || e->key.proto != proto)	/* set rules: below */
 			continue;
 		if (!prefix_match(addr, e->key.addr, plen))
 			continue;
@@ -61,9 +96,33 @@ int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 		}
 	}
 	/* A: best port rule, B: best portless rule; deny already won ties in compile */
-	if (A && (!B || A->val.plen >= B->val.plen))
-		return A->val.verdict;
-	if (B)
-		return B->val.verdict;
+	best = score(A, A ? A->val.plen : 0, true);
+	if (score(B, B ? B->val.plen : 0, false) > best)
+		best = score(B, B->val.plen, false);
+	/* set rules: each set the slot uses for (dir, proto), with the member's prefix */
+	for (unsigned k = 0; dir < CGP_DIR_MAX && proto < CGP_PROTO_MAX && k < CGP_SET_REFS; k++) {
+		uint16_t id = c->pol.sets[dir][proto][k];
+		int plen;
+
+		if (!id)
+			break;
+		plen = set_member(setm, nsetm, id, addr);
+		if (plen < 0)
+			continue;
+		for (size_t i = 0; i < c->nlpm; i++) {
+			const struct cgp_lpm_entry *e = &c->lpm[i];
+			unsigned sc;
+
+			if (e->key.dir != dir || e->key.proto != (proto | CGP_SET_RULE) ||
+			    e->key.addr[0] != (id >> 8) || e->key.addr[1] != (id & 0xff) ||
+			    (e->key.cls && e->key.cls != cls))
+				continue;
+			sc = score(e, (unsigned)plen, e->key.cls != 0);
+			if (sc > best)
+				best = sc;
+		}
+	}
+	if (best)
+		return (best & 2) ? CGP_DENY : CGP_ALLOW;
 	return c->pol.def[dir < CGP_DIR_MAX ? dir : 0];
 }

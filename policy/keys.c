@@ -279,7 +279,8 @@ static void empty_value(struct cgp_pctx *c, int line, const char *key)
 {
 	const char *const *tab = c->kind == CGP_SEC_AGENT ? agent_scalars :
 				 c->kind == CGP_SEC_REUSEPORT ? reuse_scalars : policy_scalars;
-	bool known = scalar_index(tab, key) >= 0 ||
+	bool known = (c->kind != CGP_SEC_SET && scalar_index(tab, key) >= 0) ||
+		     (c->kind == CGP_SEC_SET && (!strcmp(key, "address") || !strcmp(key, "dynamic"))) ||
 		     (c->kind == CGP_SEC_POLICY && (!strcmp(key, "allow") || !strcmp(key, "deny"))) ||
 		     (c->kind == CGP_SEC_REUSEPORT && !strcmp(key, "backend"));
 
@@ -313,6 +314,8 @@ int cgp_ini_key(void *user, const char *section, const char *key, const char *va
 		return policy_key(c, line, key, value) == 0;
 	case CGP_SEC_REUSEPORT:
 		return reuse_key(c, line, key, value) == 0;
+	case CGP_SEC_SET:
+		return cgp_set_key(c, line, key, value) == 0;
 	default:
 		return 0;
 	}

@@ -60,6 +60,11 @@ void cgp_config_free(struct cgp_config *cfg)
 		free(cfg->policies[i].rules);
 	free(cfg->policies);
 	free(cfg->reuseports);
+	for (unsigned i = 0; i < cfg->nsets; i++) {
+		free(cfg->sets[i].m);
+		free(cfg->sets[i].inc);
+	}
+	free(cfg->sets);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -129,6 +134,7 @@ int cgp_config_parse(const char *name, const char *buf, size_t len,
 	else
 		parse_all(&c);
 	free(c.secs);
+	free(c.refs);
 	if (c.failed) {
 		cgp_config_free(cfg);
 		return -1;

@@ -18,11 +18,18 @@
 
 #include "policy/policy.h"
 
-enum cgp_sec_kind { CGP_SEC_NONE, CGP_SEC_AGENT, CGP_SEC_POLICY, CGP_SEC_REUSEPORT };
+enum cgp_sec_kind { CGP_SEC_NONE, CGP_SEC_AGENT, CGP_SEC_POLICY, CGP_SEC_REUSEPORT, CGP_SEC_SET };
 
 struct cgp_sec_seen {
 	char hdr[CGP_NAME_MAX + 16];	/* "web", "agent", "reuseport api" */
 	int line;
+};
+
+/* A rule's @NAME, resolved once every [set NAME] is known. */
+struct cgp_set_ref {
+	unsigned policy, rule;		/* indexes into cfg->policies, its rules */
+	int line;
+	char name[CGP_NAME_MAX + 1];
 };
 
 #define CGP_MAX_SCALARS 12		/* single-valued keys of one kind of section */
@@ -47,6 +54,9 @@ struct cgp_pctx {
 	struct cgp_sec_seen *secs;	/* every section so far, for duplicates */
 	unsigned nsecs, capsecs;
 	unsigned cap_policies, cap_reuseports;	/* allocated in cfg */
+	unsigned cap_sets;
+	struct cgp_set_ref *refs;	/* @NAME in rules, resolved at the end (sets.c) */
+	unsigned nrefs, caprefs;
 };
 
 /* load.c: the first error wins (later calls do nothing). */
@@ -76,6 +86,12 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 /* icmp.c: tok = the words from `type` on (n of them), addr = the address as written. */
 int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, const char *addr,
 			struct cgp_rule *r);
+/* sets.c: [set NAME] sections, @NAME in rules. */
+int cgp_set_start(struct cgp_pctx *c, int line, const char *name);	/* a [set NAME] header */
+int cgp_set_key(struct cgp_pctx *c, int line, const char *key, const char *value);
+void cgp_finish_set(struct cgp_pctx *c);	/* the end of a [set NAME] section */
+int cgp_parse_set_ref(struct cgp_pctx *c, int line, const char *tok, struct cgp_rule *r);
+void cgp_check_sets(struct cgp_pctx *c);	/* names resolved, cycles, limits */
 
 /* validate.c */
 void cgp_finish_section(struct cgp_pctx *c);	/* checks that need all keys of the section */

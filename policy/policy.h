@@ -67,6 +67,8 @@ struct cgp_port_range {
 
 struct cgp_rule {
 	int line;
+	uint16_t set;		/* 0: an address rule; else 1 + index into cfg->sets (@NAME) */
+	uint16_t set_id;	/* the set's kernel id (cgp_set.id), copied by cgp_config_set_ids */
 	uint8_t verdict;	/* CGP_ALLOW | CGP_DENY */
 	uint8_t dirs;		/* CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT) */
 	uint8_t proto;		/* CGP_PROTO_TCP/UDP/ICMP or CGP_RULE_PROTO_ANY */
@@ -82,6 +84,36 @@ struct cgp_rule {
 };
 
 enum { CGP_ICMP_V4 = 0, CGP_ICMP_V6 = 1 };
+
+/* Named address sets: [set NAME] (docs/POLICY.md, "Address sets"). */
+#define CGP_MAX_SETS		4096		/* [set NAME] sections */
+#define CGP_MAX_SET_ENTRIES	(1u << 22)	/* members of one set, includes flattened */
+
+struct cgp_set_member {
+	uint8_t addr[16];	/* masked to plen; IPv4 as ::ffff:a.b.c.d */
+	uint8_t plen;		/* 0..128 */
+	bool exclude;		/* address = !CIDR */
+	int line;
+};
+
+struct cgp_set_inc {		/* address = @NAME */
+	char name[CGP_NAME_MAX + 1];
+	int line;
+	unsigned idx;		/* into cfg->sets, once resolved */
+};
+
+struct cgp_set {
+	char name[CGP_NAME_MAX + 1];
+	int line;		/* of the [set NAME] header */
+	bool dynamic;		/* dynamic = yes: changed at run time by `cgpolicy set` */
+	uint16_t id;		/* kernel id (bpf/enforce.h): the parser gives static sets
+				 * index + 1 and dynamic ones CGP_SET_DYNAMIC | (index + 1);
+				 * apply gives dynamic sets their pinned ids */
+	struct cgp_set_member *m;
+	unsigned n, cap;
+	struct cgp_set_inc *inc;
+	unsigned ninc, capinc;
+};
 
 struct cgp_policy {
 	char name[CGP_NAME_MAX + 1];
@@ -141,6 +173,8 @@ struct cgp_config {
 	unsigned npolicies;
 	struct cgp_reuseport *reuseports;
 	unsigned nreuseports;
+	struct cgp_set *sets;
+	unsigned nsets;
 };
 
 /* Parse and validate FILE. 0 on success, -1 with err filled on failure. */
@@ -218,6 +252,31 @@ int cgp_rule_icmp_range(const struct cgp_rule *r, int fam, struct cgp_port_range
  */
 int cgp_lockout_check(const char *file, const struct cgp_policy *p, const char *mnt,
 		      const char *self, char *msg, size_t len);
+
+/* ---- address sets (sets.c) ---- */
+
+/* The index of set `name` in cfg->sets, or -1. */
+int cgp_config_find_set(const struct cgp_config *cfg, const char *name);
+/* Copy cfg->sets[i].id into every rule that uses set i (after changing ids). */
+void cgp_config_set_ids(struct cgp_config *cfg);
+/*
+ * The members of set `idx`, its includes flattened, as entries of the set
+ * key space (key dir CGP_DIR_SET, slot = the set's id; val verdict 1 member,
+ * 0 exclusion, plen, line), sorted by cgp_lpm_key_cmp, one per prefix (an
+ * exclusion wins over a member of the same prefix). 0, or -ENOMEM.
+ */
+int cgp_set_flatten(const struct cgp_config *cfg, unsigned idx, struct cgp_lpm_entry **out,
+		    size_t *n);
+/* The flattened members of every static set, appended to *out (realloc'ed). */
+int cgp_static_sets(const struct cgp_config *cfg, struct cgp_lpm_entry **out, size_t *n);
+
+/*
+ * The reference evaluator with sets: setm holds the member entries of the
+ * sets (static and dynamic, as cgp_set_flatten gives them; no expiry).
+ */
+int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_entry *setm,
+			   size_t nsetm, uint8_t dir, uint8_t proto, const uint8_t addr[16],
+			   uint32_t port);
 
 /* Names for output: "allow"/"deny"; "tcp", "udp", "icmp", "other", "any" ("?" otherwise). */
 const char *cgp_verdict_str(uint8_t v);

@@ -110,7 +110,10 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 		return -1;
 	}
 	r->proto = (uint8_t)v;
-	if (cgp_parse_addr_msg(tok[2], r->addr, &r->plen, &r->is_v4, msg, sizeof(msg)) < 0) {
+	if (tok[2][0] == '@') {
+		if (cgp_parse_set_ref(c, line, tok[2], r) < 0)
+			return -1;
+	} else if (cgp_parse_addr_msg(tok[2], r->addr, &r->plen, &r->is_v4, msg, sizeof(msg)) < 0) {
 		cgp_perr(c, line, "%s", msg);
 		return -1;
 	}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * section.c - [section] headers: [agent], [NAME] (a cgroup policy) and
- * [reuseport NAME]. The line reader (reader.c) calls cgp_section_start() for
+ * section.c - [section] headers: [agent], [NAME] (a cgroup policy), [set NAME]
+ * (sets.c) and [reuseport NAME]. The line reader (reader.c) calls cgp_section_start() for
  * every header, also for sections without keys, which inih never reports.
  * A header ends the section before it (its checks run first), is refused if
  * the same section was seen before, and starts a policy or reuseport entry
@@ -38,6 +38,16 @@ static int header_kind(struct cgp_pctx *c, int line, char *hdr, char norm[CGP_NA
 	if (!strcmp(s, "agent")) {
 		*kind = CGP_SEC_AGENT;
 		snprintf(norm, CGP_NAME_MAX + 16, "agent");
+	} else if (!strncmp(s, "set", 3) && is_blank(s[3])) {
+		s += 3;
+		while (is_blank(*s))
+			s++;
+		if (!cgp_valid_name(s)) {
+			cgp_perr(c, line, "bad set name '%s' (1-%d of A-Z a-z 0-9 _ . -)", s, CGP_NAME_MAX);
+			return -1;
+		}
+		*kind = CGP_SEC_SET;
+		snprintf(norm, CGP_NAME_MAX + 16, "set %s", s);
 	} else if (!strncmp(s, "reuseport", 9) && (s[9] == '\0' || is_blank(s[9]))) {
 		s += 9;
 		while (is_blank(*s))
@@ -158,6 +168,8 @@ int cgp_section_start(struct cgp_pctx *c, char *hdr, int line)
 	snprintf(c->curhdr, sizeof(c->curhdr), "[%s]", norm);
 
 	if ((kind == CGP_SEC_POLICY || kind == CGP_SEC_REUSEPORT) && new_entry(c, line, kind, name) < 0)
+		return -1;
+	if (kind == CGP_SEC_SET && cgp_set_start(c, line, name) < 0)
 		return -1;
 	c->kind = kind;
 	return 0;

@@ -15,7 +15,9 @@ void cgp_finish_section(struct cgp_pctx *c)
 
 	if (c->failed)
 		return;
-	if (c->kind == CGP_SEC_POLICY) {
+	if (c->kind == CGP_SEC_SET) {
+		cgp_finish_set(c);
+	} else if (c->kind == CGP_SEC_POLICY) {
 		struct cgp_policy *p = &cfg->policies[c->cur];
 		if (!p->cgroup[0])
 			cgp_perr(c, p->line, "[%s] missing cgroup =", p->name);
@@ -48,6 +50,10 @@ void cgp_check_global(struct cgp_pctx *c)
 	struct cgp_config *cfg = c->cfg;
 	int best = 0;
 	char msg[512] = "";
+
+	cgp_check_sets(c);
+	if (c->failed)
+		return;
 
 	for (unsigned j = 1; j < cfg->npolicies && !best; j++) {
 		for (unsigned i = 0; i < j; i++) {

@@ -47,10 +47,32 @@ static bool pmatch(const uint8_t *a, const uint8_t *net, unsigned plen)
 	return true;
 }
 
-/* Precedence: longest prefix, then a rule with ports (or an ICMP type), then deny; else
- * default. ICMP: port = type << 8 | code of family v4 (IPv4 address) or v6. */
-static int oracle(const struct cgp_policy *p, uint8_t dir, uint8_t proto, const uint8_t addr[16],
-		  uint16_t port)
+/* Set membership by the spec: the longest entry over the set and its includes
+ * (an exclusion wins a tie); -1 when not a member. */
+static void member_walk(const struct cgp_config *cfg, unsigned idx, const uint8_t a[16], int *best,
+			bool *excl, unsigned depth)
+{
+	const struct cgp_set *s = &cfg->sets[idx];
+
+	if (depth > cfg->nsets)
+		die("include loop accepted", s->name);
+	for (unsigned i = 0; i < s->n; i++) {
+		if (!pmatch(a, s->m[i].addr, s->m[i].plen))
+			continue;
+		if ((int)s->m[i].plen > *best || ((int)s->m[i].plen == *best && s->m[i].exclude)) {
+			*best = s->m[i].plen;
+			*excl = s->m[i].exclude;
+		}
+	}
+	for (unsigned k = 0; k < s->ninc; k++)
+		member_walk(cfg, s->inc[k].idx, a, best, excl, depth + 1);
+}
+
+/* Precedence: longest prefix (a set rule: its member's), then a rule with ports (or an
+ * ICMP type), then deny; else default. ICMP: port = type << 8 | code of family v4 (IPv4
+ * address) or v6. */
+static int oracle(const struct cgp_config *cfg, const struct cgp_policy *p, uint8_t dir,
+		  uint8_t proto, const uint8_t addr[16], uint16_t port)
 {
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	int best = -1, bplen = -1, bports = 0, fam = memcmp(addr, mapped, 12) ? 1 : 0;
@@ -60,21 +82,30 @@ static int oracle(const struct cgp_policy *p, uint8_t dir, uint8_t proto, const 
 		int hasp = r->nports > 0 || r->has_type;
 		bool in = r->has_type && r->icmp_type[fam] == port >> 8 &&
 			  (r->icmp_code[fam] < 0 || r->icmp_code[fam] == (port & 0xff));
+		int plen = r->plen;
 
 		if (!(r->dirs & CGP_DIR_BIT(dir)))
 			continue;
 		if (r->proto != CGP_RULE_PROTO_ANY && r->proto != proto)
 			continue;
-		if (!pmatch(addr, r->addr, r->plen))
+		if (r->set) {
+			bool excl = false;
+
+			plen = -1;
+			member_walk(cfg, r->set - 1u, addr, &plen, &excl, 0);
+			if (plen < 0 || excl)
+				continue;
+		} else if (!pmatch(addr, r->addr, r->plen)) {
 			continue;
+		}
 		for (unsigned k = 0; k < r->nports; k++)
 			in |= port >= r->ports[k].lo && port <= r->ports[k].hi;
 		if (hasp && !in)
 			continue;
-		if (r->plen > bplen || (r->plen == bplen && hasp > bports) ||
-		    (r->plen == bplen && hasp == bports && r->verdict == CGP_DENY)) {
+		if (plen > bplen || (plen == bplen && hasp > bports) ||
+		    (plen == bplen && hasp == bports && r->verdict == CGP_DENY)) {
 			best = r->verdict;
-			bplen = r->plen;
+			bplen = plen;
 			bports = hasp;
 		}
 	}
@@ -86,9 +117,11 @@ static void check_entries(const struct cgp_compiled *cc, uint16_t slot)
 	for (size_t i = 0; i < cc->nlpm; i++) {
 		const struct cgp_lpm_entry *e = &cc->lpm[i];
 
+		bool setrule = e->key.proto & CGP_SET_RULE;	/* @NAME: full prefix, set id */
+
 		if (e->key.slot != slot || e->key.pad || e->val.pad || e->key.dir >= CGP_DIR_MAX ||
-		    e->key.proto >= CGP_PROTO_MAX || e->val.plen > 128 ||
-		    e->key.prefixlen != (uint32_t)CGP_LPM_FIXED_BITS + e->val.plen ||
+		    (e->key.proto & ~CGP_SET_RULE) >= CGP_PROTO_MAX || e->val.plen > 128 ||
+		    e->key.prefixlen != (uint32_t)CGP_LPM_FIXED_BITS + (setrule ? 128 : e->val.plen) ||
 		    (e->val.verdict != CGP_ALLOW && e->val.verdict != CGP_DENY))
 			die("malformed trie entry", NULL);
 		if (i && cgp_lpm_key_cmp(&cc->lpm[i - 1].key, &e->key) >= 0)
@@ -169,7 +202,8 @@ static void check_ports(const struct cgp_compiled *cc, const uint8_t *data, size
 	}
 }
 
-static void probe_policy(const struct cgp_policy *p, const struct cgp_compiled *cc,
+static void probe_policy(const struct cgp_config *cfg, const struct cgp_policy *p,
+			 const struct cgp_compiled *cc, const struct cgp_lpm_entry *setm, size_t nsetm,
 			 const uint8_t *data, size_t size)
 {
 	unsigned nprobe = p->nrules < 16 ? 2 * p->nrules + 4 : 36;
@@ -183,6 +217,14 @@ static void probe_policy(const struct cgp_policy *p, const struct cgp_compiled *
 			const struct cgp_rule *r = &p->rules[(q / 2) % p->nrules];
 
 			memcpy(a, r->addr, 16);
+			if (r->set && cfg->sets[r->set - 1].n) {	/* near a member of its set */
+				const struct cgp_set *s = &cfg->sets[r->set - 1];
+				const struct cgp_set_member *m = &s->m[seed % s->n];
+
+				memcpy(a, m->addr, 16);
+				if (m->plen < 128)
+					a[15] ^= seed;
+			}
 			/* flip host bits, or a bit of the prefix on odd probes */
 			if (r->plen < 128)
 				a[15] ^= seed;
@@ -200,10 +242,10 @@ static void probe_policy(const struct cgp_policy *p, const struct cgp_compiled *
 		}
 		for (uint8_t dir = 0; dir < CGP_DIR_MAX; dir++) {
 			for (uint8_t proto = 0; proto < CGP_PROTO_MAX; proto++) {
-				int want = oracle(p, dir, proto, a, port);
-				int got = cgp_compiled_eval(cc, dir, proto == CGP_PROTO_ICMP &&
-							    memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) ?
-							    CGP_PORTPROTO_ICMP6 : proto, a, port);
+				int want = oracle(cfg, p, dir, proto, a, port);
+				int got = cgp_compiled_eval_sets(cc, setm, nsetm, dir, proto == CGP_PROTO_ICMP &&
+								 memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) ?
+								 CGP_PORTPROTO_ICMP6 : proto, a, port);
 
 				if (want != got) {
 					char d[160];
@@ -219,6 +261,8 @@ static void probe_policy(const struct cgp_policy *p, const struct cgp_compiled *
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cgp_config cfg;
+	struct cgp_lpm_entry *setm = NULL;
+	size_t nsetm = 0;
 	char err[1024];
 	int r;
 
@@ -238,6 +282,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!cfg.npolicies || cfg.npolicies > CGP_MAX_POLICIES)
 		die("bad policy count", NULL);
 
+	/* every set's members, flattened (what the kernel holds, static and dynamic) */
+	for (unsigned i = 0; i < cfg.nsets; i++) {
+		struct cgp_lpm_entry *e, *all;
+		size_t n;
+
+		if (cgp_set_flatten(&cfg, i, &e, &n))
+			die("cgp_set_flatten", "ENOMEM");
+		all = realloc(setm, (nsetm + n + 1) * sizeof(*all));
+		if (!all)
+			die("realloc", "ENOMEM");
+		memcpy(all + nsetm, e, n * sizeof(*e));
+		setm = all;
+		nsetm += n;
+		free(e);
+	}
 	for (unsigned i = 0; i < cfg.npolicies && i < MAX_COMPILED_POLICIES; i++) {
 		const struct cgp_policy *p = &cfg.policies[i];
 		struct cgp_compiled cc;
@@ -254,9 +313,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		check_entries(&cc, slot);
 		check_ports(&cc, data, size);
-		probe_policy(p, &cc, data, size);
+		probe_policy(&cfg, p, &cc, setm, nsetm, data, size);
 		cgp_compiled_free(&cc);
 	}
+	free(setm);
 	cgp_config_free(&cfg);
 	return 0;
 }

@@ -1466,6 +1466,193 @@ static void test_compile_random(void)
 	       "%d policies, %d probes differ; first: %s", bad_pols, total_bad, first);
 }
 
+/* ------------------------------------------------------------ address sets */
+
+static const struct { const char *text, *want; } set_errors[] = {
+	{ "[p]\ncgroup = /p\nallow = in tcp @nope\n", "t.ini:3: unknown set '@nope' (no [set nope] section)" },
+	{ "[set a]\naddress = @b\n[p]\ncgroup = /p\n", "t.ini:2: unknown set '@b'" },
+	{ "[set a]\naddress = @b\n[set b]\naddress = @a\n[p]\ncgroup = /p\n",
+	  "t.ini:4: set 'a' includes itself: a -> b -> a" },
+	{ "[set a]\naddress = 10.0.0.0/8\naddress = @a\n[p]\ncgroup = /p\n",
+	  "t.ini:3: set 'a' includes itself: a -> a" },
+	{ "[set x]\naddress = @a\n[set a]\naddress = @b\n[set b]\naddress = @c\n[set c]\naddress = @b\n"
+	  "[p]\ncgroup = /p\n", "t.ini:8: set 'b' includes itself: b -> c -> b" },
+	{ "[set a]\n[p]\ncgroup = /p\n", "t.ini:1: [set a] is empty: a static set needs a member" },
+	{ "[set a]\ndynamic = no\naddress = !10.0.0.0/8\n[p]\ncgroup = /p\n", "t.ini:1: [set a] is empty" },
+	{ "[set a]\naddress = 10.0.0.256\n[p]\ncgroup = /p\n",
+	  "t.ini:2: bad set member '10.0.0.256': bad IPv4 address '10.0.0.256'" },
+	{ "[set a]\naddress = office\n[p]\ncgroup = /p\n", "t.ini:2: bad set member 'office'" },
+	{ "[set a]\naddress = !@b\n[p]\ncgroup = /p\n", "t.ini:2: bad set member '!@b'" },
+	{ "[set a]\naddress = 1.2.3.4\n[set a]\naddress = 1.2.3.5\n[p]\ncgroup = /p\n",
+	  "t.ini:3: duplicate section [set a] (first at line 1)" },
+	{ "[set a b]\naddress = 1.2.3.4\n[p]\ncgroup = /p\n", "t.ini:1: bad set name 'a b'" },
+	{ "[p]\ncgroup = /p\nallow = in tcp @a/b\n", "t.ini:3: bad set name '@a/b'" },
+	{ "[set d]\ndynamic = yes\n[set a]\naddress = @d\n[p]\ncgroup = /p\n",
+	  "t.ini:4: [set a] cannot include dynamic set '@d'" },
+	{ "[set a]\naddress = 1.2.3.4\nport = 80\n[p]\ncgroup = /p\n", "t.ini:3: unknown key 'port' in [set a]" },
+	{ "[set a]\ndynamic = yes\ndynamic = no\n[p]\ncgroup = /p\n", "t.ini:3: duplicate key 'dynamic' in [set a]" },
+	{ "[set a]\ndynamic = maybe\n[p]\ncgroup = /p\n", "t.ini:2: bad dynamic 'maybe'" },
+	{ "[set a]\naddress =\n[p]\ncgroup = /p\n", "t.ini:2: empty value for 'address' in [set a]" },
+	{ "[set s1]\naddress = 1.0.0.1\n[set s2]\naddress = 1.0.0.2\n[set s3]\naddress = 1.0.0.3\n"
+	  "[set s4]\naddress = 1.0.0.4\n[set s5]\naddress = 1.0.0.5\n[set s6]\naddress = 1.0.0.6\n"
+	  "[set s7]\naddress = 1.0.0.7\n[set s8]\naddress = 1.0.0.8\n[set s9]\naddress = 1.0.0.9\n"
+	  "[p]\ncgroup = /p\n"
+	  "allow = in tcp @s1\nallow = in tcp @s2\nallow = in any @s3\nallow = both tcp @s4\n"
+	  "allow = in tcp @s5\nallow = in tcp @s6\nallow = in tcp @s7\nallow = in tcp @s8 port 80\n"
+	  "allow = out tcp @s9\nallow = in udp @s9\nallow = in tcp @s1\nallow = in tcp @s9\n",
+	  "t.ini:32: [p] uses more than 8 sets for in tcp rules (the limit per direction and protocol)" },
+};
+
+static void test_set_errors(void)
+{
+	for (size_t i = 0; i < sizeof(set_errors) / sizeof(set_errors[0]); i++) {
+		struct cgp_config cfg;
+		char err[512] = "", name[200];
+		int r;
+
+		snprintf(name, sizeof(name), "set error #%zu: %s", i, set_errors[i].want);
+		r = cgp_config_parse("t.ini", set_errors[i].text, strlen(set_errors[i].text), &cfg, err,
+				     sizeof(err));
+		if (r != -1)
+			report(false, name, "accepted");
+		else if (!strstr(err, set_errors[i].want))
+			report(false, name, "got \"%s\"", err);
+		else if (cfg.sets || cfg.nsets || cfg.policies)
+			report(false, name, "config not freed on failure");
+		else
+			report(true, name, "%s", "");
+		if (!r)
+			cgp_config_free(&cfg);
+	}
+}
+
+static int set_verdict(const struct cgp_compiled *cc, const struct cgp_lpm_entry *m, size_t nm,
+		       uint8_t dir, uint8_t proto, const char *addr, uint32_t port)
+{
+	uint8_t a[16], plen;
+	bool v4;
+
+	cgp_parse_addr(addr, a, &plen, &v4);
+	return cgp_compiled_eval_sets(cc, m, nm, dir, proto, a, port);
+}
+
+static void test_sets(void)
+{
+	static const char text[] =
+		"[set office]\n"
+		"address = 10.1.0.0/16\n"
+		"address = 2001:db8:1::/48\n"
+		"address = !10.1.99.0/24     ; not a member, even inside 10.1.0.0/16\n"
+		"address = @vpn\n"
+		"[set vpn]\n"
+		"address = 10.1.99.7        ; longer than the exclusion: a member\n"
+		"address = 10.1.0.0/16      ; the same prefix as office's: merged\n"
+		"[set blocklist]\n"
+		"dynamic = yes\n"
+		"address = 203.0.113.0/24\n"
+		"[web]\n"
+		"cgroup = /web\n"
+		"default_ingress = deny\n"
+		"allow = in tcp @office port 22\n"
+		"deny = in tcp 10.1.5.0/24 port 22\n"
+		"deny = out any @blocklist\n"
+		"allow = out tcp 203.0.113.7\n";
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	struct cgp_lpm_entry *m = NULL, *d = NULL;
+	size_t nm = 0, nd = 0;
+	char err[512];
+	bool ok;
+
+	if (parse_text(text, &cfg) < 0) {
+		report(false, "sets: the issue's example parses", "%s", "");
+		return;
+	}
+	report(cfg.nsets == 3 && !cfg.sets[0].dynamic && cfg.sets[2].dynamic &&
+	       cfg.sets[0].id == 1 && cfg.sets[2].id == (CGP_SET_DYNAMIC | 3) &&
+	       cfg.policies[0].rules[0].set == 1 && cfg.policies[0].rules[0].set_id == 1 &&
+	       cfg.policies[0].rules[2].set_id == (CGP_SET_DYNAMIC | 3),
+	       "sets: parsed, ids (static index + 1, dynamic CGP_SET_DYNAMIC | index + 1) in the rules", "%s", "");
+	ok = !cgp_static_sets(&cfg, &m, &nm);
+	report(ok && nm == 6, "sets: static members flattened (office 4, vpn's /16 merged into its own; vpn 2)", "got %zu", nm);
+	ok = !cgp_set_flatten(&cfg, 2, &d, &nd);
+	report(ok && nd == 1 && d[0].key.slot == (CGP_SET_DYNAMIC | 3) && d[0].key.dir == CGP_DIR_SET,
+	       "sets: dynamic set flattened under its id", "got %zu", nd);
+	if (cgp_compile(cfg.file, &cfg.policies[0], 7, &cc, err, sizeof(err))) {
+		report(false, "sets: compile", "%s", err);
+	} else {
+		struct cgp_lpm_entry *all = realloc(m, (nm + nd) * sizeof(*all));
+
+		if (all) {
+			memcpy(all + nm, d, nd * sizeof(*d));
+			m = all;
+			nm += nd;
+		}
+		report(cc.pol.sets[CGP_DIR_IN][CGP_PROTO_TCP][0] == 1 && !cc.pol.sets[CGP_DIR_IN][CGP_PROTO_TCP][1] &&
+		       cc.pol.sets[CGP_DIR_OUT][CGP_PROTO_OTHER][0] == (CGP_SET_DYNAMIC | 3) &&
+		       !cc.pol.sets[CGP_DIR_IN][CGP_PROTO_UDP][0],
+		       "sets: the policy lists the sets of each (dir, proto)", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "10.1.2.3", 22) == CGP_ALLOW,
+		       "sets: member /16 allowed on port 22", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "10.1.2.3", 23) == CGP_DENY,
+		       "sets: port rule on a set: other port, default deny", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "10.1.99.8", 22) == CGP_DENY,
+		       "sets: inside the exclusion: not a member", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "10.1.99.7", 22) == CGP_ALLOW,
+		       "sets: an included set's /32 inside the exclusion: a member", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "10.1.5.9", 22) == CGP_DENY,
+		       "sets: an address rule /24 beats the set member /16", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_TCP, "2001:db8:1::5", 22) == CGP_ALLOW,
+		       "sets: IPv6 member", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_OUT, CGP_PROTO_UDP, "203.0.113.9", 53) == CGP_DENY,
+		       "sets: dynamic set rule denies (out any)", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_OUT, CGP_PROTO_TCP, "203.0.113.7", 80) == CGP_ALLOW,
+		       "sets: an address /32 beats the set's /24", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_OUT, CGP_PROTO_TCP, "198.51.100.1", 80) == CGP_ALLOW,
+		       "sets: no match: default allow", "%s", "");
+		cgp_compiled_free(&cc);
+	}
+	free(m);
+	free(d);
+	cgp_config_free(&cfg);
+}
+
+/* ICMP types on a set: the type classes of both families, as for address rules. */
+static void test_set_icmp(void)
+{
+	static const char text[] =
+		"[set mon]\naddress = 10.9.0.0/16\naddress = 2001:db8:9::/48\n"
+		"[p]\ncgroup = /p\ndefault_ingress = deny\n"
+		"allow = in icmp @mon type echo-request\n"
+		"allow = in icmp 10.9.9.0/24 type 3 code 4\n";
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	struct cgp_lpm_entry *m = NULL;
+	size_t nm = 0;
+	char err[512];
+
+	if (parse_text(text, &cfg) < 0)
+		return;
+	if (cgp_static_sets(&cfg, &m, &nm) || cgp_compile(cfg.file, &cfg.policies[0], 3, &cc, err, sizeof(err))) {
+		report(false, "sets + icmp types: compile", "%s", err);
+	} else {
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.1.1", 0x0800) == CGP_ALLOW,
+		       "sets + icmp: v4 echo-request from a member allowed", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.1.1", 0x0000) == CGP_DENY,
+		       "sets + icmp: v4 echo-reply from a member: not that type, default deny", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PORTPROTO_ICMP6, "2001:db8:9::1", 0x8000) == CGP_ALLOW,
+		       "sets + icmp: ICMPv6 echo-request (128) from a v6 member allowed", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.8.1.1", 0x0800) == CGP_DENY,
+		       "sets + icmp: echo-request from a non-member denied", "%s", "");
+		report(set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.9.9", 0x0800) == CGP_ALLOW &&
+		       set_verdict(&cc, m, nm, CGP_DIR_IN, CGP_PROTO_ICMP, "10.9.9.9", 0x0304) == CGP_ALLOW,
+		       "sets + icmp: an address /24 type rule and the set's type rule side by side", "%s", "");
+		cgp_compiled_free(&cc);
+	}
+	free(m);
+	cgp_config_free(&cfg);
+}
+
 int main(void)
 {
 	test_valid();
@@ -1479,6 +1666,9 @@ int main(void)
 	test_lockout();
 	test_compile_random();
 	test_limits();
+	test_set_errors();
+	test_sets();
+	test_set_icmp();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
 }
