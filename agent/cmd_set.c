@@ -213,61 +213,89 @@ static int change(const struct cgp_pins *p, bool add, const char *name, const st
 	return CGP_EXIT_OK;
 }
 
+/* The command line of `set`, checked. */
+struct set_cli {
+	const char *op;		/* add, del or list */
+	bool add, list, stdin_input;
+	unsigned long timeout;	/* seconds; 0: none */
+	int argc;		/* argv[2..argc-1]: the addresses (timeout taken off) */
+};
+
+/* 0, or the exit code of a usage error (printed). */
+static int parse_set_args(const struct cgp_cmd_args *a, struct set_cli *c, struct cgp_set_key *key)
+{
+	char **argv = a->argv;
+
+	c->argc = a->argc;
+	if (c->argc < 1 || (strcmp(argv[0], "add") && strcmp(argv[0], "del") && strcmp(argv[0], "list")))
+		return usage("set needs add, del or list%s", "");
+	c->op = argv[0];
+	c->add = !strcmp(c->op, "add");
+	c->list = !strcmp(c->op, "list");
+	if (c->argc < 2)
+		return usage("set %s needs a set NAME", c->op);
+	if (c->list && c->argc > 2)
+		return usage("unexpected argument '%s'", argv[2]);
+	if (!c->list && a->json)
+		return usage("--json is an option of set list, not of set %s", c->op);
+	if (strlen(argv[1]) >= sizeof(key->name))
+		return usage("unknown set '%s'", argv[1]);
+	snprintf(key->name, sizeof(key->name), "%s", argv[1]);
+	if (c->list)
+		return 0;
+	if (c->argc >= 4 && !strcmp(argv[c->argc - 2], "timeout")) {
+		const char *t = argv[c->argc - 1];
+		char *end;
+
+		if (!c->add)
+			return usage("timeout is for set add, not set %s", c->op);
+		errno = 0;
+		c->timeout = strtoul(t, &end, 10);
+		if (errno || *end || end == t || t[0] == '-' || !c->timeout || c->timeout > MAX_TIMEOUT)
+			return usage("bad timeout '%s' (seconds, 1-315360000)", t);
+		c->argc -= 2;
+	}
+	if (c->argc < 3)
+		return usage("set %s needs at least one ADDRESS (or - for stdin)", c->op);
+	c->stdin_input = c->argc == 3 && !strcmp(argv[2], "-");
+	return 0;
+}
+
+/* The pinned state at pin, opened (locked shared). 0, or the exit code (reported). */
+static int open_state(struct cgp_pins *p, const char *pin, const char *name)
+{
+	int err;
+
+	cgp_pins_init(p, pin);
+	err = cgp_pins_lock(p, false);
+	if (!err)
+		err = cgp_pins_open(p);
+	if (!err)
+		return 0;
+	if (err == -ENOENT)
+		fprintf(stderr, "cgpolicy: no policy in force at %s (unknown set '%s')\n", pin, name);
+	else
+		pr_err("cannot open the pinned state at %s: %s\n", pin, strerror(-err));
+	cgp_pins_close(p);
+	return err == -ENOENT ? CGP_EXIT_POLICY : CGP_EXIT_SYSTEM;
+}
+
 int cgp_cmd_set(const struct cgp_cmd_args *a)
 {
 	const char *pin = a->pin_path ? a->pin_path : CGP_DEFAULT_PIN_PATH;
-	int argc = a->argc, rc = CGP_EXIT_SYSTEM, err;
-	char **argv = a->argv;
+	struct set_cli c = {};
 	struct addrs ad = {};
 	struct cgp_set_key key = {};
 	struct cgp_set_rec rec;
-	unsigned long timeout = 0;
 	struct cgp_pins p;
-	bool add, stdin_input = false;
+	int rc;
 
-	if (argc < 1 || (strcmp(argv[0], "add") && strcmp(argv[0], "del") && strcmp(argv[0], "list")))
-		return usage("set needs add, del or list%s", "");
-	add = !strcmp(argv[0], "add");
-	if (argc < 2)
-		return usage("set %s needs a set NAME", argv[0]);
-	if (!strcmp(argv[0], "list") && argc > 2)
-		return usage("unexpected argument '%s'", argv[2]);
-	if (strcmp(argv[0], "list") && a->json)
-		return usage("--json is an option of set list, not of set %s", argv[0]);
-	if (strlen(argv[1]) >= sizeof(key.name))
-		return usage("unknown set '%s'", argv[1]);
-	snprintf(key.name, sizeof(key.name), "%s", argv[1]);
-	if (strcmp(argv[0], "list")) {
-		if (argc >= 4 && !strcmp(argv[argc - 2], "timeout")) {
-			if (!add)
-				return usage("timeout is for set add, not set %s", argv[0]);
-			char *end;
-
-			errno = 0;
-			timeout = strtoul(argv[argc - 1], &end, 10);
-			if (errno || *end || end == argv[argc - 1] || argv[argc - 1][0] == '-' ||
-			    !timeout || timeout > MAX_TIMEOUT)
-				return usage("bad timeout '%s' (seconds, 1-315360000)", argv[argc - 1]);
-			argc -= 2;
-		}
-		if (argc < 3)
-			return usage("set %s needs at least one ADDRESS (or - for stdin)", argv[0]);
-		stdin_input = argc == 3 && !strcmp(argv[2], "-");
-	}
-
-	cgp_pins_init(&p, pin);
-	err = cgp_pins_lock(&p, false);
-	if (!err)
-		err = cgp_pins_open(&p);
-	if (err) {
-		if (err == -ENOENT)
-			fprintf(stderr, "cgpolicy: no policy in force at %s (unknown set '%s')\n", pin,
-				key.name);
-		else
-			pr_err("cannot open the pinned state at %s: %s\n", pin, strerror(-err));
-		cgp_pins_close(&p);
-		return err == -ENOENT ? CGP_EXIT_POLICY : CGP_EXIT_SYSTEM;
-	}
+	rc = parse_set_args(a, &c, &key);
+	if (rc)
+		return rc;
+	rc = open_state(&p, pin, key.name);
+	if (rc)
+		return rc;
 	if (bpf_map_lookup_elem(p.map_fd[CGP_MAP_SETS], &key, &rec)) {
 		fprintf(stderr, "cgpolicy: unknown set '%s' (the policy in force at %s has no [set %s])\n",
 			key.name, pin, key.name);
@@ -275,12 +303,11 @@ int cgp_cmd_set(const struct cgp_cmd_args *a)
 		goto out;
 	}
 	/* expired members deleted: by list (it walks the set anyway), else when one is due */
-	if (rec.dynamic && (!strcmp(argv[0], "list") ||
-			    (rec.next_expiry && rec.next_expiry <= cgp_boot_ns()))) {
+	if (rec.dynamic && (c.list || (rec.next_expiry && rec.next_expiry <= cgp_boot_ns()))) {
 		cgp_dset_purge(p.map_fd[CGP_MAP_DSETS], rec.id, true, &rec.next_expiry);
 		bpf_map_update_elem(p.map_fd[CGP_MAP_SETS], &key, &rec, BPF_EXIST);
 	}
-	if (!strcmp(argv[0], "list")) {
+	if (c.list) {
 		rc = list(&p, key.name, &rec, a->json);
 		goto out;
 	}
@@ -291,17 +318,17 @@ int cgp_cmd_set(const struct cgp_cmd_args *a)
 		goto out;
 	}
 	rc = CGP_EXIT_POLICY;
-	if (stdin_input) {
+	if (c.stdin_input) {
 		if (read_stdin(&ad, rec.id))
 			goto out;
 	} else {
-		for (int i = 2; i < argc; i++)
-			if (add_addr(&ad, argv[i], rec.id))
+		for (int i = 2; i < c.argc; i++)
+			if (add_addr(&ad, a->argv[i], rec.id))
 				goto out;
 	}
-	rc = change(&p, add, key.name, &rec, &ad, timeout);
-	if (!rc && timeout) {	/* the sweep is due at the earliest deadline */
-		__u64 exp = cgp_boot_ns() + (__u64)timeout * 1000000000ull;
+	rc = change(&p, c.add, key.name, &rec, &ad, c.timeout);
+	if (!rc && c.timeout) {	/* the sweep is due at the earliest deadline */
+		__u64 exp = cgp_boot_ns() + (__u64)c.timeout * 1000000000ull;
 
 		if (!rec.next_expiry || exp < rec.next_expiry) {
 			rec.next_expiry = exp;
