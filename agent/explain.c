@@ -798,6 +798,14 @@ static void print_text(const struct explain *e)
 			set_text(e, j, step, sizeof(step));
 			printf("      %s\n", step);
 		}
+		for (unsigned k = 0; k < j->d.nsets; k++)
+			if (j->d.sets[k].m.expired) {
+				char sn[CGP_NAME_MAX + 16];
+
+				printf("      set %s: %u expired member%s skipped (the kernel ignores %s)\n",
+				       set_name(e, j->d.sets[k].id, sn, sizeof(sn)), j->d.sets[k].m.expired,
+				       j->d.sets[k].m.expired > 1 ? "s" : "", j->d.sets[k].m.expired > 1 ? "them" : "it");
+			}
 		step_text(e, j, step, sizeof(step));
 		printf("      step: %s\n", step);
 	}
@@ -883,6 +891,13 @@ static void print_json(const struct explain *e)
 			}
 			if (j->d.tie_line)
 				printf(", \"tie_line\": %u", j->d.tie_line);
+			{
+				unsigned x = 0;
+
+				for (unsigned k = 0; k < j->d.nsets; k++)
+					x += j->d.sets[k].m.expired;
+				printf(", \"expired_skipped\": %u", x);
+			}
 			if (j->d.set >= 0)
 				print_set_json(e, "set", &j->d.sets[j->d.set], j->d.line);
 			if (j->d.why == CGP_WHY_SET_EXCLUDED) {

@@ -292,7 +292,48 @@ check "explain (live, text): the dynamic member is live with its timeout" \
 	grep -qE "set @block: member 127.6.0.0/24 \(dynamic, live, added by cgpolicy set add, expires in [0-9]+s\)" <<<"$txt"
 expect_eq "explain FILE: the file's initial content does not have it (allow)" \
 	"$(cgp explain "$SP" --cgroup "$L" out tcp 127.6.0.1 "$S1" --json | jfield verdict)" allow
+check "status --json: the sets in force, members counted live (block: 1 from the file + 1 added)" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["sets"]
+assert s == [{"name": "block", "id": s[0]["id"], "dynamic": True, "members": 2, "exclusions": 0},
+             {"name": "office", "id": s[1]["id"], "dynamic": False, "members": 1, "exclusions": 1}], s
+' "$(cgp status --json)"
+txt=$(cgp status)
+check "status: a line per set (name, kind, members, exclusions)" \
+	bash -c 'grep -qE "^block +dynamic +2 +0$" <<<"$0" && grep -qE "^office +static +1 +1$" <<<"$0"' "$txt"
+check "status --rules: set rules listed with their @NAME text and counted" python3 -c '
+import json, sys
+rules = {r["line"]: r for r in json.loads(sys.argv[1])["policies"][0]["rules"]}
+assert rules[12]["text"] == "deny = out any @block" and rules[12]["out"] >= 1 and not rules[12]["dead"], rules[12]
+assert rules[16]["text"] == "allow = out icmp @office" and rules[16]["out"] >= 1, rules[16]
+assert rules[15]["out"] >= 1 and rules[11]["text"].startswith("allow = out tcp @office"), rules
+' "$(cgp status --rules --policy leaf --json)"
+txt=$(cgp status --rules --policy leaf)
+check "status --rules (table): the set rule's FILE:LINE and text" grep -qE "^ +- +[1-9][0-9]* +$SP:12  deny = out any @block$" <<<"$txt"
 out=$(cgp set del block 127.6.0.0/24 2>&1)
+# a timed member: denied while it lasts; once expired the kernel skips it (still in the map:
+# no set command deletes it meanwhile), and so does explain
+expect_eq "set add block 127.6.1.0/24 timeout 2" "$(cgp set add block 127.6.1.0/24 timeout 2 >/dev/null 2>&1; echo $?)" 0
+j=$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json)
+check "explain (live): the timed member, 2 s at most left" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1])["policies"][0]
+assert p["verdict"] == "deny" and p["set"]["member"] == "127.6.1.0/24" and 0 <= p["set"]["expires_in"] <= 2, p
+' "$j"
+expired_allow() {
+	[ "$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json | jfield verdict)" = allow ]
+}
+check "explain (live): allow once the member expired" wait_for 20 expired_allow
+j=$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json)
+check "explain (live): the expired member skipped, as the kernel does (expired_skipped 1, line 13)" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1])["policies"][0]
+assert p["expired_skipped"] == 1 and p["rule"]["line"] == 13 and "set" not in p, p
+' "$j"
+check "explain (live, text): says the expired member was skipped" \
+	grep -q "set @block: 1 expired member skipped" <<<"$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1")"
+expect_eq "connection to 127.6.1.1 allowed again: the kernel skips the expired member" \
+	"$(tcp_get t/m/l 127.6.1.1 "$S1")" "hello $S1"
 err_case "explain: unknown ICMP type" "unknown ICMP type" --policy leaf out icmp 127.0.0.1 type nope
 err_case "explain: an ICMP type of the other family" "does not exist in the family" --policy leaf out icmp 127.0.0.1 type packet-too-big
 err_case "explain: ICMP type out of range" "ICMP type must be 0..255" --policy leaf out icmp 127.0.0.1 type 256
