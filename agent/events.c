@@ -73,11 +73,21 @@ static int on_event(void *ctx, void *data, size_t size)
 	fprintf(f, ", \"slot\": %u, \"cgroup_id\": %llu, \"direction\": \"%s\", \"rule_direction\": \"%s\", "
 		"\"proto\": \"%s\", \"ip_proto\": %u, \"family\": \"%s\", \"saddr\": \"%s\", \"sport\": %u, "
 		"\"daddr\": \"%s\", \"dport\": %u, \"len\": %u, \"rule_line\": %u, \"rule\": \"%s\", "
-		"\"audit\": %s, \"suppressed\": %u}\n",
+		"\"audit\": %s, \"suppressed\": %u",
 		e->slot, (unsigned long long)e->cgroup_id, e->dir == CGP_DIR_IN ? "in" : "out",
 		e->rule_dir == CGP_DIR_IN ? "in" : "out", cgp_proto_str(e->proto), e->l4proto,
 		e->family == 4 ? "inet" : "inet6", sa, sp, da, dp, e->len, e->line,
 		e->line ? "rule" : "default", e->audit ? "true" : "false", e->suppressed);
+	if (e->proto == CGP_PROTO_ICMP && !(e->icmp_type == 0xff && e->icmp_code == 0xff)) {
+		const char *n = cgp_icmp_type_str(e->family == 4 ? CGP_ICMP_V4 : CGP_ICMP_V6, e->icmp_type,
+						  e->icmp_code);
+
+		fprintf(f, ", \"icmp_type\": %u, \"icmp_code\": %u, \"icmp_name\": ", e->icmp_type, e->icmp_code);
+		cgp_json_str(f, n);
+	} else {
+		fprintf(f, ", \"icmp_type\": null, \"icmp_code\": null, \"icmp_name\": null");
+	}
+	fprintf(f, "}\n");
 	ev->n++;
 	return 0;
 }

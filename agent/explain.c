@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * explain.c - `cgpolicy explain [FILE] --cgroup PATH|--policy NAME in|out
- * PROTO ADDRESS [PORT] [--json]`: the verdict for one flow and why.
+ * PROTO ADDRESS [PORT | type NAME|N [code M]] [--json]`: the verdict for
+ * one flow and why.
  *
  * Every policy on the cgroup's path judges (its own, then its ancestors',
  * in the order the kernel runs their programs; a glob's template where a
@@ -12,7 +13,10 @@
  *     trie is a longest-prefix match): what the kernel does now;
  *   FILE: the file compiled (policy/compile.c): what it would do.
  * The rule text comes from the file (live: the applied file, when it has
- * not changed since).
+ * not changed since). Set rules (@NAME): the set member that matched (live:
+ * the static members in the generation's rule trie, the dynamic ones in
+ * `dsets`, expired ones skipped as the BPF program does), or the exclusion
+ * that made the address a non-member.
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,8 +32,10 @@
 #include "agent/hits.h"
 #include "agent/log.h"
 #include "agent/mapiter.h"
+#include "agent/sets.h"
 #include "agent/state.h"
 #include "policy/explain.h"
+#include "util/addr.h"
 #include "util/json.h"
 
 #define MAX_JUDGES 64
@@ -39,8 +45,16 @@ struct flow {
 	uint8_t dir, proto;
 	uint8_t addr[16];
 	bool v4;
-	uint16_t port;
+	uint32_t port;		/* tcp/udp: the port; icmp: type << 8 | code, or CGP_NO_ICMP_TYPE */
+	int type, code;		/* icmp: -1 when not given */
 	const char *addr_s;
+};
+
+/* A set's name by id (live: the `sets` records; FILE: the file's sets). */
+struct set_name {
+	uint16_t id;
+	bool dynamic;
+	char name[CGP_NAME_MAX + 1];
 };
 
 /* One policy that judges the flow, and its decision. */
@@ -63,17 +77,68 @@ struct explain {
 	struct judge j[MAX_JUDGES];
 	unsigned nj;
 	const struct cgp_srcfile *src;	/* rule text, or NULL */
+	struct set_name *sets;
+	unsigned nsets;
 };
+
+#define USAGE "Usage: cgpolicy explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS\n" \
+	      "         [PORT | type NAME|N [code M]] [--json]\n"
 
 static int bad(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "cgpolicy: explain: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nUsage: cgpolicy explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS [PORT] [--json]\n");
+	fprintf(stderr, "\n" USAGE);
 	return CGP_EXIT_POLICY;
 }
 
-/* [FILE] in|out PROTO ADDRESS [PORT] */
+/* icmp: [type NAME|N [code M]] from args[i]: the next index, or -1 (reported) */
+static int parse_icmp(struct flow *f, int nargs, char **args, int i)
+{
+	int fam = f->v4 ? CGP_ICMP_V4 : CGP_ICMP_V6, code = -1;
+	char *end;
+	long n;
+
+	f->type = f->code = -1;
+	f->port = CGP_NO_ICMP_TYPE;
+	if (i >= nargs)
+		return i;
+	if (strcmp(args[i], "type") || i + 1 >= nargs) {
+		bad("icmp takes 'type NAME|N [code M]' after ADDRESS, not '%s'", args[i]);
+		return -1;
+	}
+	i++;
+	errno = 0;
+	n = strtol(args[i], &end, 10);
+	if (!errno && *args[i] && !*end) {
+		if (n < 0 || n > 255) {
+			bad("ICMP type must be 0..255, not '%s'", args[i]);
+			return -1;
+		}
+		f->type = (int)n;
+	} else if (cgp_icmp_type_name(args[i], fam, &f->type, &code)) {
+		bad(cgp_icmp_type_known(args[i]) ? "ICMP type '%s' does not exist in the family of ADDRESS"
+						 : "unknown ICMP type '%s' (see docs/POLICY.md, \"ICMP types\")",
+		    args[i]);
+		return -1;
+	}
+	i++;
+	if (i + 1 < nargs && !strcmp(args[i], "code")) {
+		errno = 0;
+		n = strtol(args[i + 1], &end, 10);
+		if (errno || !*args[i + 1] || *end || n < 0 || n > 255) {
+			bad("ICMP code must be 0..255, not '%s'", args[i + 1]);
+			return -1;
+		}
+		code = (int)n;
+		i += 2;
+	}
+	f->code = code < 0 ? 0 : code;
+	f->port = (uint32_t)f->type << 8 | (uint32_t)f->code;
+	return i;
+}
+
+/* [FILE] in|out PROTO ADDRESS [PORT | type NAME|N [code M]] */
 static int parse_flow(struct explain *e, int nargs, char **args)
 {
 	struct flow *f = &e->f;
@@ -119,6 +184,10 @@ static int parse_flow(struct explain *e, int nargs, char **args)
 			return bad("PORT must be a number from 1 to 65535, not '%s'", args[i]);
 		f->port = (uint16_t)p;
 		i++;
+	} else if (f->proto == CGP_PROTO_ICMP) {
+		i = parse_icmp(f, nargs, args, i);
+		if (i < 0)
+			return CGP_EXIT_POLICY;
 	}
 	if (i < nargs)
 		return bad("unexpected argument '%s'", args[i]);
@@ -169,8 +238,9 @@ static struct judge *add_judge(struct explain *e, const char *name, const char *
 /* ---- live: the pinned maps of the live generation ---- */
 
 struct live_lookup {
-	int rules_fd, ports_fd;
+	int rules_fd, ports_fd, dsets_fd;
 	__u16 slot;
+	__u64 now;		/* CLOCK_BOOTTIME ns, for timed dynamic members */
 };
 
 static int live_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port, uint32_t *cls)
@@ -196,6 +266,52 @@ static int live_rule(void *ctx, uint8_t dir, uint8_t proto, uint32_t cls, const 
 	memcpy(k.addr, addr, 16);
 	if (l->rules_fd < 0 || bpf_map_lookup_elem(l->rules_fd, &k, val))
 		return -1;
+	return 0;
+}
+
+/*
+ * Membership as set_member() of bpf/enforce.bpf.c: static sets in the rule
+ * trie; dynamic sets in dsets, an expired entry skipped by looking again one
+ * bit shorter (at most CGP_EXPIRED_SKIPS times).
+ */
+#define EXPIRED_SKIPS 4
+
+static int live_member(void *ctx, uint16_t id, const uint8_t addr[16], struct cgp_set_match *m)
+{
+	const struct live_lookup *l = ctx;
+	struct cgp_lpm_key k = { .prefixlen = CGP_LPM_FIXED_BITS + 128, .dir = CGP_DIR_SET, .slot = id };
+
+	memset(m, 0, sizeof(*m));
+	memcpy(k.addr, addr, 16);
+	m->expires_in = -1;
+	m->dynamic = !!(id & CGP_SET_DYNAMIC);
+	if (!m->dynamic) {
+		struct cgp_lpm_val v;
+
+		if (l->rules_fd < 0 || bpf_map_lookup_elem(l->rules_fd, &k, &v))
+			return 0;
+		*m = (struct cgp_set_match){ true, v.verdict != 0, false, v.plen, v.line, -1, 0 };
+		return 0;
+	}
+	for (int i = 0; i < EXPIRED_SKIPS; i++) {
+		struct cgp_dset_val v;
+
+		if (l->dsets_fd < 0 || bpf_map_lookup_elem(l->dsets_fd, &k, &v))
+			return 0;
+		if (!v.expires || v.expires > l->now) {
+			m->found = true;
+			m->member = v.member != 0;
+			m->plen = v.plen;
+			m->line = v.line;
+			if (v.expires)
+				m->expires_in = (int64_t)((v.expires - l->now + 999999999ull) / 1000000000ull);
+			return 0;
+		}
+		m->expired++;
+		if (!v.plen)
+			return 0;
+		k.prefixlen = CGP_LPM_FIXED_BITS + v.plen - 1;
+	}
 	return 0;
 }
 
@@ -286,6 +402,26 @@ static int live_judges(struct explain *e, const struct cgp_pins *p, const char *
 	return 0;
 }
 
+/* id -> name of the sets in force (the `sets` records) */
+static void live_set_names(struct explain *e, const struct cgp_pins *p)
+{
+	struct cgp_set_entry *r = NULL;
+	unsigned n = 0;
+
+	if (cgp_sets_read(p, &r, &n) || !n) {
+		free(r);
+		return;
+	}
+	e->sets = calloc(n, sizeof(*e->sets));
+	for (unsigned i = 0; e->sets && i < n; i++) {
+		e->sets[i].id = r[i].rec.id;
+		e->sets[i].dynamic = r[i].rec.dynamic;
+		snprintf(e->sets[i].name, sizeof(e->sets[i].name), "%s", r[i].key.name);
+	}
+	e->nsets = e->sets ? n : 0;
+	free(r);
+}
+
 static int explain_live(struct explain *e, const char *pin_path, const char *mnt, struct cgp_live_file *lf)
 {
 	struct cgp_state st = {};
@@ -324,17 +460,21 @@ static int explain_live(struct explain *e, const char *pin_path, const char *mnt
 	fds[0] = inner_fd(p.map_fd[CGP_MAP_RULES], set);
 	fds[1] = inner_fd(p.map_fd[CGP_MAP_PORTS], set);
 	fds[2] = inner_fd(p.map_fd[CGP_MAP_POLS], set);
+	live_set_names(e, &p);
 	for (unsigned i = 0; i < e->nj; i++) {
 		struct judge *j = &e->j[i];
-		struct live_lookup l = { fds[0], fds[1], (__u16)j->slot };
-		struct cgp_lookup lk = { &l, live_port_class, live_rule };
+		struct live_lookup l = { fds[0], fds[1], p.map_fd[CGP_MAP_DSETS], (__u16)j->slot, cgp_boot_ns() };
+		struct cgp_lookup lk = { &l, live_port_class, live_rule, live_member };
 		struct cgp_pol pol = {};
 
 		if (fds[2] < 0 || bpf_map_lookup_elem(fds[2], &j->slot, &pol) || !pol.configured)
 			continue;	/* not configured in the live set: passes */
 		j->configured = true;
 		j->pol = lf->parsed ? cgp_config_find(&lf->cfg, j->name) : NULL;
-		cgp_decide(&lk, pol.def, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d);
+		if (cgp_decide(&lk, &pol, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d)) {
+			rc = CGP_EXIT_SYSTEM;
+			goto out;
+		}
 	}
 out:
 	for (int i = 0; i < 3; i++)
@@ -376,7 +516,8 @@ static const struct cgp_policy *file_policy_of(const struct cgp_config *cfg, con
 	return NULL;
 }
 
-static int explain_file(struct explain *e, const char *mnt, struct cgp_config *cfg, struct cgp_srcfile *src)
+static int explain_file(struct explain *e, const char *mnt, struct cgp_config *cfg, struct cgp_srcfile *src,
+			struct cgp_lpm_entry **setm, size_t *nsetm)
 {
 	static char chain[64][CGP_PATH_MAX];
 	char err[512];
@@ -408,19 +549,47 @@ static int explain_file(struct explain *e, const char *mnt, struct cgp_config *c
 				j->pol = p;
 		}
 	}
+	/* the members of every set (a dynamic set: the file's, its initial content) */
+	if (cfg->nsets && !(e->sets = calloc(cfg->nsets, sizeof(*e->sets))))
+		return CGP_EXIT_SYSTEM;
+	for (unsigned i = 0; i < cfg->nsets; i++) {
+		struct cgp_lpm_entry *m, *all;
+		size_t nm;
+
+		e->sets[i].id = cfg->sets[i].id;
+		e->sets[i].dynamic = cfg->sets[i].dynamic;
+		snprintf(e->sets[i].name, sizeof(e->sets[i].name), "%s", cfg->sets[i].name);
+		e->nsets++;
+		if (cgp_set_flatten(cfg, i, &m, &nm))
+			return CGP_EXIT_SYSTEM;
+		all = realloc(*setm, (*nsetm + nm + 1) * sizeof(*all));
+		if (!all) {
+			free(m);
+			return CGP_EXIT_SYSTEM;
+		}
+		memcpy(all + *nsetm, m, nm * sizeof(*m));
+		*setm = all;
+		*nsetm += nm;
+		free(m);
+	}
 	for (unsigned i = 0; i < e->nj; i++) {
 		struct judge *j = &e->j[i];
 		struct cgp_compiled comp;
+		struct cgp_compiled_sets cs;
 		struct cgp_lookup lk;
+		int r;
 
 		if (cgp_compile(cfg->file, j->pol, 1, &comp, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			return CGP_EXIT_POLICY;
 		}
-		lk = cgp_compiled_lookup(&comp);
+		cs = (struct cgp_compiled_sets){ &comp, *setm, *nsetm };
+		lk = cgp_compiled_lookup(&cs);
 		j->configured = true;
-		cgp_decide(&lk, j->pol->def, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d);
+		r = cgp_decide(&lk, &comp.pol, j->pol, e->f.dir, e->f.proto, e->f.addr, e->f.port, &j->d);
 		cgp_compiled_free(&comp);
+		if (r)
+			return CGP_EXIT_SYSTEM;
 	}
 	return 0;
 }
@@ -444,32 +613,137 @@ static const char *def_key(uint8_t dir)
 	return dir == CGP_DIR_IN ? "default_ingress" : "default_egress";
 }
 
-/* The precedence step, in words. */
-static void step_text(const struct explain *e, const struct judge *j, char *buf, size_t len)
+static const struct set_name *set_of(const struct explain *e, uint16_t id)
+{
+	for (unsigned i = 0; i < e->nsets; i++)
+		if (e->sets[i].id == id)
+			return &e->sets[i];
+	return NULL;
+}
+
+static const char *set_name(const struct explain *e, uint16_t id, char *buf, size_t len)
+{
+	const struct set_name *n = set_of(e, id);
+
+	if (n)
+		snprintf(buf, len, "@%s", n->name);
+	else
+		snprintf(buf, len, "set id %u", id);
+	return buf;
+}
+
+/* The entry of a set that matched the address, as "10.1.0.0/16" (masked to its prefix). */
+static void member_str(const struct explain *e, const struct cgp_set_match *m, char *buf, size_t len)
+{
+	uint8_t a[16];
+	char s[CGP_ADDR_STRLEN];
+	bool v4 = e->f.v4 && m->plen >= 96;
+
+	memcpy(a, e->f.addr, 16);
+	cgp_mask_addr(a, m->plen);
+	cgp_addr_str(a, v4, s, sizeof(s));
+	snprintf(buf, len, "%s/%u", s, v4 ? m->plen - 96u : m->plen);
+}
+
+/* "over /N of line L" for the best candidate that lost, "" if none. */
+static void over_text(const struct explain *e, const struct judge *j, char *buf, size_t len)
 {
 	const struct cgp_decision *d = &j->d;
-	const struct cgp_cand *other = d->port_rule ? &d->portless : &d->with_port;
+	char sn[CGP_NAME_MAX + 16];
 
-	switch (d->why) {
+	if (!d->other.found)
+		buf[0] = '\0';
+	else if (d->other_set >= 0)
+		snprintf(buf, len, " (over /%u of line %u, member of %s)", shown_plen(e, d->other.plen), d->other.line,
+			 set_name(e, d->sets[d->other_set].id, sn, sizeof(sn)));
+	else
+		snprintf(buf, len, " (over /%u of line %u)", shown_plen(e, d->other.plen), d->other.line);
+}
+
+/* The precedence step, in words. */
+static void step_words(const struct explain *e, const struct judge *j, enum cgp_why why, char *buf, size_t len)
+{
+	const struct cgp_decision *d = &j->d;
+	char over[128];
+
+	over_text(e, j, over, sizeof(over));
+	switch (why) {
 	case CGP_WHY_DEFAULT:
 		snprintf(buf, len, "no rule matches: %s = %s", def_key(e->f.dir), cgp_verdict_str(d->verdict));
 		break;
 	case CGP_WHY_PREFIX:
-		if (other->found)
-			snprintf(buf, len, "longest prefix /%u (over /%u of line %u)", shown_plen(e, d->plen),
-				 shown_plen(e, other->plen), other->line);
-		else
-			snprintf(buf, len, "longest prefix /%u", shown_plen(e, d->plen));
+		snprintf(buf, len, "longest prefix /%u%s", shown_plen(e, d->plen), over);
+		break;
+	case CGP_WHY_SET_MEMBER:
+		snprintf(buf, len, "set member /%u%s", shown_plen(e, d->plen), over);
 		break;
 	case CGP_WHY_PORT:
-		snprintf(buf, len, "port rule over portless (line %u) at equal prefix /%u", other->line,
+		snprintf(buf, len, "port rule over portless (line %u) at equal prefix /%u", d->other.line,
 			 shown_plen(e, d->plen));
 		break;
 	case CGP_WHY_TIE_DENY:
 		snprintf(buf, len, "deny on a tie with line %u (same prefix /%u%s)", d->tie_line,
 			 shown_plen(e, d->plen), d->port_rule ? ", both with ports" : ", both without ports");
 		break;
+	case CGP_WHY_SET_EXCLUDED:
+		snprintf(buf, len, "?");
+		break;
 	}
+}
+
+static void step_text(const struct explain *e, const struct judge *j, char *buf, size_t len)
+{
+	const struct cgp_decision *d = &j->d;
+
+	if (d->why == CGP_WHY_SET_EXCLUDED) {
+		const struct cgp_set_cand *s = &d->sets[d->excluded];
+		char m[CGP_ADDR_STRLEN + 8], sn[CGP_NAME_MAX + 16], then[200];
+
+		member_str(e, &s->m, m, sizeof(m));
+		step_words(e, j, d->then, then, sizeof(then));
+		snprintf(buf, len, "excluded from set %s by !%s (line %u does not apply); then %s",
+			 set_name(e, s->id, sn, sizeof(sn)), m,
+			 s->with_port.found ? s->with_port.line : s->portless.line, then);
+		return;
+	}
+	step_words(e, j, d->why, buf, len);
+}
+
+/* "set @office member 10.1.0.0/16 (static, line 3)" for a set rule that decided. */
+static void set_text(const struct explain *e, const struct judge *j, char *buf, size_t len)
+{
+	const struct cgp_set_cand *s = &j->d.sets[j->d.set];
+	char m[CGP_ADDR_STRLEN + 8], sn[CGP_NAME_MAX + 16], src[64];
+
+	member_str(e, &s->m, m, sizeof(m));
+	if (s->m.line)
+		snprintf(src, sizeof(src), "line %u", s->m.line);
+	else
+		snprintf(src, sizeof(src), "added by cgpolicy set add");
+	if (!s->m.dynamic)
+		snprintf(buf, len, "set %s: member %s (static, %s)", set_name(e, s->id, sn, sizeof(sn)), m, src);
+	else if (s->m.expires_in >= 0)
+		snprintf(buf, len, "set %s: member %s (dynamic, %s%s, expires in %llds)", set_name(e, s->id, sn, sizeof(sn)),
+			 m, e->live ? "live, " : "", src, (long long)s->m.expires_in);
+	else
+		snprintf(buf, len, "set %s: member %s (dynamic, %s%s, no timeout)", set_name(e, s->id, sn, sizeof(sn)), m,
+			 e->live ? "live, " : "initial content of the file, ", src);
+}
+
+/* " type echo-request (8 code 0)" for icmp, "" otherwise. */
+static void icmp_text(const struct explain *e, char *buf, size_t len)
+{
+	const char *n;
+
+	buf[0] = '\0';
+	if (e->f.proto != CGP_PROTO_ICMP)
+		return;
+	if (e->f.type < 0) {
+		snprintf(buf, len, " (no type given: the rules without a type)");
+		return;
+	}
+	n = cgp_icmp_type_str(e->f.v4 ? CGP_ICMP_V4 : CGP_ICMP_V6, e->f.type, e->f.code);
+	snprintf(buf, len, " type %s%s%d code %d%s", n ? n : "", n ? " (" : "", e->f.type, e->f.code, n ? ")" : "");
 }
 
 static uint8_t overall(const struct explain *e)
@@ -483,11 +757,16 @@ static uint8_t overall(const struct explain *e)
 static void print_text(const struct explain *e)
 {
 	const char *dirs = e->f.dir == CGP_DIR_IN ? "in" : "out";
-	char step[256];
+	char step[512];
 
-	printf("%s %s %s", dirs, cgp_proto_str(e->f.proto), e->f.addr_s);
-	if (e->f.port)
+	char ic[128];
+
+	icmp_text(e, ic, sizeof(ic));
+	printf("%s %s %s", dirs, e->f.proto == CGP_PROTO_ICMP && !e->f.v4 ? "icmpv6" : cgp_proto_str(e->f.proto),
+	       e->f.addr_s);
+	if (e->f.proto == CGP_PROTO_TCP || e->f.proto == CGP_PROTO_UDP)
 		printf(" port %u", e->f.port);
+	printf("%s", ic);
 	if (e->a->policy)
 		printf(", policy %s", e->a->policy);
 	else
@@ -515,6 +794,18 @@ static void print_text(const struct explain *e)
 		printf("%s\n", cgp_verdict_str(j->d.verdict));
 		if (j->d.line)
 			printf("      %s:%u  %s\n", e->file ? e->file : "?", j->d.line, text_of(e, j->d.line));
+		if (j->d.set >= 0) {
+			set_text(e, j, step, sizeof(step));
+			printf("      %s\n", step);
+		}
+		for (unsigned k = 0; k < j->d.nsets; k++)
+			if (j->d.sets[k].m.expired) {
+				char sn[CGP_NAME_MAX + 16];
+
+				printf("      set %s: %u expired member%s skipped (the kernel ignores %s)\n",
+				       set_name(e, j->d.sets[k].id, sn, sizeof(sn)), j->d.sets[k].m.expired,
+				       j->d.sets[k].m.expired > 1 ? "s" : "", j->d.sets[k].m.expired > 1 ? "them" : "it");
+			}
 		step_text(e, j, step, sizeof(step));
 		printf("      step: %s\n", step);
 	}
@@ -522,9 +813,28 @@ static void print_text(const struct explain *e)
 	       e->nj > 1 ? " (every policy on the path judges; any deny drops)" : "");
 }
 
+/* , "key": {"name": "office", "id": 1, "dynamic": false, "member": "10.1.0.0/16", "exclusion": false,
+ *   "line": 3, "expires_in": null, "expired_skipped": 0, "rule_line": 12} */
+static void print_set_json(const struct explain *e, const char *key, const struct cgp_set_cand *s, uint32_t rule_line)
+{
+	const struct set_name *n = set_of(e, s->id);
+	char m[CGP_ADDR_STRLEN + 8];
+
+	member_str(e, &s->m, m, sizeof(m));
+	printf(", \"%s\": {\"name\": ", key);
+	cgp_json_str(stdout, n ? n->name : NULL);
+	printf(", \"id\": %u, \"dynamic\": %s, \"member\": \"%s\", \"exclusion\": %s, \"line\": %u, \"expires_in\": ",
+	       s->id, s->m.dynamic ? "true" : "false", m, s->m.member ? "false" : "true", s->m.line);
+	if (s->m.expires_in >= 0)
+		printf("%lld", (long long)s->m.expires_in);
+	else
+		printf("null");
+	printf(", \"expired_skipped\": %u, \"rule_line\": %u}", s->m.expired, rule_line);
+}
+
 static void print_json(const struct explain *e)
 {
-	char step[256];
+	char step[512];
 
 	printf("{\"mode\": \"%s\", \"file\": ", e->live ? "live" : "file");
 	cgp_json_str(stdout, e->file);
@@ -534,7 +844,19 @@ static void print_json(const struct explain *e)
 	printf(", \"dir\": \"%s\", \"proto\": \"%s\", \"address\": ", e->f.dir == CGP_DIR_IN ? "in" : "out",
 	       cgp_proto_str(e->f.proto));
 	cgp_json_str(stdout, e->f.addr_s);
-	printf(", \"port\": %u, \"cgroup\": ", e->f.port);
+	printf(", \"port\": %u", e->f.proto == CGP_PROTO_TCP || e->f.proto == CGP_PROTO_UDP ? e->f.port : 0);
+	if (e->f.proto == CGP_PROTO_ICMP && e->f.type >= 0) {
+		const char *n = cgp_icmp_type_str(e->f.v4 ? CGP_ICMP_V4 : CGP_ICMP_V6, e->f.type, e->f.code);
+
+		printf(", \"icmp\": {\"family\": \"%s\", \"type\": %d, \"code\": %d, \"name\": ",
+		       e->f.v4 ? "icmp" : "icmpv6", e->f.type, e->f.code);
+		cgp_json_str(stdout, n);
+		printf("}");
+	} else if (e->f.proto == CGP_PROTO_ICMP) {
+		printf(", \"icmp\": {\"family\": \"%s\", \"type\": null, \"code\": null, \"name\": null}",
+		       e->f.v4 ? "icmp" : "icmpv6");
+	}
+	printf(", \"cgroup\": ");
 	cgp_json_str(stdout, e->a->policy ? NULL : e->cgpath);
 	printf(", \"policy\": ");
 	cgp_json_str(stdout, e->a->policy);
@@ -569,6 +891,21 @@ static void print_json(const struct explain *e)
 			}
 			if (j->d.tie_line)
 				printf(", \"tie_line\": %u", j->d.tie_line);
+			{
+				unsigned x = 0;
+
+				for (unsigned k = 0; k < j->d.nsets; k++)
+					x += j->d.sets[k].m.expired;
+				printf(", \"expired_skipped\": %u", x);
+			}
+			if (j->d.set >= 0)
+				print_set_json(e, "set", &j->d.sets[j->d.set], j->d.line);
+			if (j->d.why == CGP_WHY_SET_EXCLUDED) {
+				const struct cgp_set_cand *x = &j->d.sets[j->d.excluded];
+
+				print_set_json(e, "excluded_from", x, x->with_port.found ? x->with_port.line : x->portless.line);
+				printf(", \"then\": \"%s\"", cgp_why_str(j->d.then));
+			}
 		}
 		printf("}");
 	}
@@ -581,6 +918,8 @@ int cgp_cmd_explain(const struct cgp_cmd_args *a)
 	struct cgp_live_file lf = {};
 	struct cgp_config cfg = {};
 	struct cgp_srcfile src = {};
+	struct cgp_lpm_entry *setm = NULL;
+	size_t nsetm = 0;
 	char mnt[PATH_MAX] = "";
 	int rc;
 
@@ -620,7 +959,7 @@ int cgp_cmd_explain(const struct cgp_cmd_args *a)
 	if (e.live)
 		rc = explain_live(&e, a->pin_path ? a->pin_path : CGP_DEFAULT_PIN_PATH, mnt, &lf);
 	else
-		rc = explain_file(&e, mnt, &cfg, &src);
+		rc = explain_file(&e, mnt, &cfg, &src, &setm, &nsetm);
 	if (!rc) {
 		if (a->json)
 			print_json(&e);
@@ -629,6 +968,8 @@ int cgp_cmd_explain(const struct cgp_cmd_args *a)
 	}
 	cgp_live_file_free(&lf);
 	cgp_srcfile_free(&src);
+	free(setm);
+	free(e.sets);
 	if (cfg.policies || cfg.npolicies)
 		cgp_config_free(&cfg);
 	return rc;

@@ -160,14 +160,17 @@ static const struct cgp_cmd cmds[] = {
 	{
 		.name = "explain",
 		.run = cgp_cmd_explain,
-		.usage = "explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS [PORT] [--json]",
+		.usage = "explain [FILE] --cgroup PATH|--policy NAME in|out PROTO ADDRESS [PORT|type NAME|N [code M]] [--json]",
 		.help =
 			"the verdict for one flow and why: each policy on the\n"
 			"cgroup's path (its own and its ancestors'; any deny\n"
 			"drops), its deciding rule (FILE:LINE and text) or default,\n"
 			"and the precedence step. Without FILE: the live state in\n"
 			"the pinned maps (what the kernel does); with FILE: what\n"
-			"that file would do. PROTO: tcp, udp, icmp, other\n",
+			"that file would do. PROTO: tcp, udp, icmp, other;\n"
+			"icmp takes the packet's type (names as in rules; IPv4\n"
+			"ADDRESS: ICMP, IPv6: ICMPv6). Set rules (@NAME): the\n"
+			"set member that matched, or the exclusion\n",
 		.opts = CGP_OPT_JSON | CGP_OPT_POLICY | CGP_OPT_CGROUP,
 		.needs_file = false,
 		.probe = false,

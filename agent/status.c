@@ -2,8 +2,9 @@
 /*
  * status.c - `cgpolicy status [--json]`: the policies in force at a pin path
  * (the `info` map, sorted by name) with their summed per-CPU counters, the
- * guards of glob policies, the listener steering (reuseport) and what the
- * kernel lacks. Only reads pins; changes nothing.
+ * guards of glob policies, the address sets in force (members counted in
+ * the live maps), the listener steering (reuseport) and what the kernel
+ * lacks. Only reads pins; changes nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "agent/log.h"
 #include "agent/mapiter.h"
 #include "agent/reuseport.h"
+#include "agent/sets.h"
 #include "agent/state.h"
 #include "bpf/enforce.h"
 #include "bpf/sockstat.h"
@@ -101,6 +103,101 @@ static void print_guards(const struct cgp_pins *p, bool json)
 	}
 }
 
+/* Members and exclusions of set id in the counts below. */
+struct set_count {
+	__u16 id;
+	__u64 members, excl;
+};
+
+static struct set_count *count_of(struct set_count *c, unsigned n, __u16 id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (c[i].id == id)
+			return &c[i];
+	return NULL;
+}
+
+/* Count the entries of the sets in fd (rule trie: static; dsets: dynamic, expired skipped). */
+static void count_entries(int fd, bool dynamic, struct set_count *c, unsigned n)
+{
+	struct cgp_map_iter it = CGP_MAP_ITER(fd);
+	struct cgp_lpm_key k;
+	__u64 now = cgp_boot_ns();
+
+	while (cgp_map_next(&it, &k, sizeof(k))) {
+		struct set_count *sc;
+		bool member;
+
+		if (k.dir != CGP_DIR_SET || !!(k.slot & CGP_SET_DYNAMIC) != dynamic ||
+		    !(sc = count_of(c, n, k.slot)))
+			continue;
+		if (dynamic) {
+			struct cgp_dset_val v;
+
+			if (bpf_map_lookup_elem(fd, &k, &v) || (v.expires && v.expires <= now))
+				continue;
+			member = v.member;
+		} else {
+			struct cgp_lpm_val v;
+
+			if (bpf_map_lookup_elem(fd, &k, &v))
+				continue;
+			member = v.verdict;
+		}
+		if (member)
+			sc->members++;
+		else
+			sc->excl++;
+	}
+}
+
+static int cmp_set(const void *a, const void *b)
+{
+	return strcmp(((const struct cgp_set_entry *)a)->key.name, ((const struct cgp_set_entry *)b)->key.name);
+}
+
+/* The sets in force: name, kind, members (dynamic: live, not expired), exclusions. */
+static void print_sets(const struct cgp_pins *p, const struct cgp_state *st, bool json)
+{
+	struct cgp_set_entry *e = NULL;
+	struct set_count *c;
+	unsigned n = 0;
+	__u32 half = (__u32)(st->gen & 1), id;
+	int rules_fd = -1;
+
+	if (cgp_sets_read(p, &e, &n) || !n || !(c = calloc(n, sizeof(*c)))) {
+		free(e);
+		return;
+	}
+	qsort(e, n, sizeof(*e), cmp_set);
+	for (unsigned i = 0; i < n; i++)
+		c[i].id = e[i].rec.id;
+	if (!bpf_map_lookup_elem(p->map_fd[CGP_MAP_RULES], &half, &id))
+		rules_fd = bpf_map_get_fd_by_id(id);
+	if (rules_fd >= 0) {
+		count_entries(rules_fd, false, c, n);
+		close(rules_fd);
+	}
+	count_entries(p->map_fd[CGP_MAP_DSETS], true, c, n);
+	for (unsigned i = 0; i < n; i++) {
+		if (json) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			cgp_json_str(stdout, e[i].key.name);
+			printf(", \"id\": %u, \"dynamic\": %s, \"members\": %llu, \"exclusions\": %llu}", e[i].rec.id,
+			       e[i].rec.dynamic ? "true" : "false", (unsigned long long)c[i].members,
+			       (unsigned long long)c[i].excl);
+			continue;
+		}
+		if (!i)
+			printf("\nsets (members: in the kernel now; dynamic: changed by cgpolicy set):\n"
+			       "%-16s %-8s %12s %12s\n", "SET", "KIND", "MEMBERS", "EXCLUSIONS");
+		printf("%-16s %-8s %12llu %12llu\n", e[i].key.name, e[i].rec.dynamic ? "dynamic" : "static",
+		       (unsigned long long)c[i].members, (unsigned long long)c[i].excl);
+	}
+	free(c);
+	free(e);
+}
+
 /* One policy of `status --json` (i: its index, for the separator). */
 static void print_json_row(const struct row *r, unsigned i)
 {
@@ -183,6 +280,9 @@ static void print_json(const char *pin_path, const struct cgp_pins *p, bool pinn
 	printf("], \"guards\": [");
 	if (pinned)
 		print_guards(p, true);
+	printf("], \"sets\": [");
+	if (pinned)
+		print_sets(p, st, true);
 	printf("], \"reuseport\": ");
 	if (pinned)
 		cgp_reuseport_status(p, stdout, true);
@@ -212,6 +312,7 @@ static void print_table(const char *pin_path, const struct cgp_pins *p, bool pin
 	printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
 	       "`status --json` adds bytes\n");
 	print_guards(p, false);
+	print_sets(p, st, false);
 	cgp_reuseport_status(p, stdout, false);
 	cgp_features_print_short(stdout);
 }

@@ -180,13 +180,15 @@ struct cgp_event {
 	__u8  audit;		/* 1: audit mode, the packet was let through */
 	__u8  family;		/* 4 or 6 */
 	__u16 lport, rport;	/* host order; 0 when not TCP/UDP */
-	__u8  pad[2];
+	__u8  icmp_type;	/* ICMP/ICMPv6 (proto CGP_PROTO_ICMP): the type and code; */
+	__u8  icmp_code;	/* 255/255: no full ICMP header; 0 when not ICMP */
 	__u8  laddr[16];	/* local address, IPv4 as ::ffff:a.b.c.d */
 	__u8  raddr[16];	/* remote address */
 };
 CGP_ASSERT_SIZE(struct cgp_event, 80);
 CGP_ASSERT_OFFSET(struct cgp_event, dir, 32);
 CGP_ASSERT_OFFSET(struct cgp_event, lport, 38);
+CGP_ASSERT_OFFSET(struct cgp_event, icmp_type, 42);
 CGP_ASSERT_OFFSET(struct cgp_event, laddr, 44);
 CGP_ASSERT_OFFSET(struct cgp_event, raddr, 60);
 

@@ -94,6 +94,10 @@ static __noinline void deny_event(struct __sk_buff *skb, struct ctx *c, struct p
 	e->audit = audit;
 	e->lport = p->lport;
 	e->rport = p->rport;
+	if (p->proto == CGP_PROTO_ICMP) {
+		e->icmp_type = p->icmp <= 0xffff ? (__u8)(p->icmp >> 8) : 0xff;
+		e->icmp_code = p->icmp <= 0xffff ? (__u8)(p->icmp & 0xff) : 0xff;
+	}
 	__builtin_memcpy(e->raddr, p->raddr, 16);
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;

@@ -93,12 +93,23 @@ _cgpolicy()
 
     case $cmd in
         explain)
-            # [FILE] in|out PROTO ADDRESS [PORT]
+            # [FILE] in|out PROTO ADDRESS [PORT | type NAME|N [code M]]
             if ((nargs == 0)); then
                 COMPREPLY=($(compgen -W "in out" -- "$cur"))
                 _filedir
             elif [[ ${words[cword - 1]} == in || ${words[cword - 1]} == out ]]; then
                 COMPREPLY=($(compgen -W "tcp udp icmp other" -- "$cur"))
+            elif [[ ${words[cword - 1]} == type ]]; then
+                COMPREPLY=($(compgen -W "echo-request echo-reply destination-unreachable fragmentation-needed
+                    time-exceeded parameter-problem redirect source-quench router-advertisement
+                    router-solicitation timestamp-request timestamp-reply info-request info-reply
+                    address-mask-request address-mask-reply packet-too-big neighbour-solicitation
+                    neighbour-advertisement mld-listener-query mld-listener-report mld-listener-done
+                    mld2-listener-report" -- "$cur"))
+            elif ((cword >= 2)) && [[ ${words[cword - 2]} == icmp ]]; then
+                COMPREPLY=($(compgen -W "type" -- "$cur"))
+            elif ((cword >= 2)) && [[ ${words[cword - 2]} == type ]]; then
+                COMPREPLY=($(compgen -W "code" -- "$cur"))
             elif ((nargs == 1)); then
                 COMPREPLY=($(compgen -W "in out" -- "$cur"))
             fi

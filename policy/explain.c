@@ -24,21 +24,34 @@ static const struct cgp_rule *rule_at(const struct cgp_policy *pol, uint32_t lin
 	return NULL;
 }
 
-static bool covers(const struct cgp_rule *r, uint16_t port)
+/* Does rule r have ports (ICMP: a type) covering port (fam: ICMP family)? */
+static bool covers(const struct cgp_rule *r, uint8_t proto, int fam, uint32_t port)
 {
+	struct cgp_port_range pr;
+
+	if (proto == CGP_PROTO_ICMP) {
+		if (!r->has_type || cgp_rule_icmp_range(r, fam, &pr))
+			return false;
+		return port >= pr.lo && port <= pr.hi;
+	}
 	for (unsigned i = 0; i < r->nports; i++)
 		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
 			return true;
 	return false;
 }
 
+static bool has_ports(const struct cgp_rule *r)
+{
+	return r->nports || r->has_type;
+}
+
 /*
- * The compiler merged rules with the same (dir, proto, prefix, port class)
- * into one entry, deny first: an allow rule of that same key is the one the
- * deny won against.
+ * The compiler merged rules with the same (dir, proto, prefix or set, port
+ * class) into one entry, deny first: an allow rule of that same key is the
+ * one the deny won against.
  */
 static uint32_t find_tie(const struct cgp_policy *pol, const struct cgp_decision *d, uint8_t dir,
-			 uint8_t proto, uint16_t port)
+			 uint8_t proto, int fam, uint32_t port)
 {
 	const struct cgp_rule *w = rule_at(pol, d->line);
 
@@ -51,56 +64,145 @@ static uint32_t find_tie(const struct cgp_policy *pol, const struct cgp_decision
 			continue;
 		if (r->proto != proto && r->proto != CGP_RULE_PROTO_ANY)
 			continue;
-		if (r->plen != w->plen || memcmp(r->addr, w->addr, 16))
+		if (r->set != w->set || (!w->set && (r->plen != w->plen || memcmp(r->addr, w->addr, 16))))
 			continue;
-		if (d->port_rule ? !(r->nports && covers(r, port)) : r->nports != 0)
+		if (d->port_rule ? !(has_ports(r) && covers(r, proto, fam, port)) : has_ports(r))
 			continue;
 		return (uint32_t)r->line;
 	}
 	return 0;
 }
 
-static void take(struct cgp_decision *d, const struct cgp_cand *c, bool port_rule, enum cgp_why why)
+static uint32_t score(const struct cgp_cand *c, bool port)
 {
-	d->verdict = c->verdict;
-	d->line = c->line;
-	d->plen = c->plen;
-	d->port_rule = port_rule;
-	d->why = why;
+	return c->found ? (uint32_t)c->plen << 3 | (uint32_t)port << 2 | (c->verdict == CGP_DENY) << 1 | 1 : 0;
 }
 
-int cgp_decide(const struct cgp_lookup *lk, const uint8_t def[CGP_DIR_MAX], const struct cgp_policy *pol,
-	       uint8_t dir, uint8_t proto, const uint8_t addr[16], uint16_t port, struct cgp_decision *d)
+struct ent {
+	const struct cgp_cand *c;
+	bool port;
+	int set;		/* index in d->sets, -1: an address rule */
+};
+
+static void set_key_addr(uint8_t a[16], uint16_t id)
 {
+	memset(a, 0, 16);
+	a[0] = (uint8_t)(id >> 8);
+	a[1] = (uint8_t)(id & 0xff);
+}
+
+/* The step between the winner w and the best loser o (NULL: none). */
+static enum cgp_why step_of(const struct ent *w, const struct ent *o)
+{
+	if (!o || o->c->plen < w->c->plen)
+		return CGP_WHY_PREFIX;
+	if (w->port && !o->port)
+		return CGP_WHY_PORT;
+	if (w->c->verdict == CGP_DENY && o->c->verdict != CGP_DENY)
+		return CGP_WHY_TIE_DENY;
+	return CGP_WHY_PREFIX;	/* the same score: the first looked up */
+}
+
+int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const struct cgp_policy *pol,
+	       uint8_t dir, uint8_t proto, const uint8_t addr[16], uint32_t port, struct cgp_decision *d)
+{
+	static const uint8_t v4pfx[12] = { [10] = 0xff, [11] = 0xff };
+	struct ent ents[2 + 2 * CGP_SET_REFS];
+	unsigned ne = 0, w = 0, o = 0;
+	uint32_t best = 0, second = 0;
 	struct cgp_lpm_val v;
 	uint32_t cls = 0;
+	uint8_t pproto = proto;
 
 	memset(d, 0, sizeof(*d));
+	d->set = d->excluded = d->other_set = -1;
 	dir &= 1;
-	/* the order of cgp_eval (bpf/enforce.bpf.c): port class, its rules, portless rules */
-	if ((proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP) &&
-	    !lk->port_class(lk->ctx, dir, proto, port, &cls) && cls) {
+	/* the order of cgp_eval (bpf/enforce.bpf.c): port class, its rules, portless rules, set rules */
+	if (proto == CGP_PROTO_ICMP && memcmp(addr, v4pfx, 12))
+		pproto = CGP_PORTPROTO_ICMP6;	/* ICMPv6: its own type classes */
+	if ((proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP || (proto == CGP_PROTO_ICMP && port <= 0xffff)) &&
+	    !lk->port_class(lk->ctx, dir, pproto, (uint16_t)port, &cls) && cls) {
 		d->cls = cls;
 		if (!lk->rule(lk->ctx, dir, proto, cls, addr, &v))
 			d->with_port = (struct cgp_cand){ true, v.verdict, v.plen, v.line };
 	}
 	if (!lk->rule(lk->ctx, dir, proto, 0, addr, &v))
 		d->portless = (struct cgp_cand){ true, v.verdict, v.plen, v.line };
+	ents[ne++] = (struct ent){ &d->with_port, true, -1 };
+	ents[ne++] = (struct ent){ &d->portless, false, -1 };
 
-	if (d->with_port.found && (!d->portless.found || d->with_port.plen >= d->portless.plen))
-		take(d, &d->with_port, true,
-		     d->portless.found && d->portless.plen == d->with_port.plen ? CGP_WHY_PORT : CGP_WHY_PREFIX);
-	else if (d->portless.found)
-		take(d, &d->portless, false, CGP_WHY_PREFIX);
-	else {
-		d->verdict = def[dir];
+	for (unsigned i = 0; kpol && lk->member && proto < CGP_PROTO_MAX && i < CGP_SET_REFS; i++) {
+		struct cgp_set_cand *s = &d->sets[d->nsets];
+		uint16_t id = kpol->sets[dir][proto][i];
+		uint8_t ka[16];
+
+		if (!id)
+			break;
+		d->nsets++;
+		s->id = id;
+		if (lk->member(lk->ctx, id, addr, &s->m))
+			return -1;
+		set_key_addr(ka, id);
+		/* the set rules, also for a non-member (to say what an exclusion skipped) */
+		if (cls && !lk->rule(lk->ctx, dir, proto | CGP_SET_RULE, cls, ka, &v))
+			s->with_port = (struct cgp_cand){ true, v.verdict, 0, v.line };
+		if (!lk->rule(lk->ctx, dir, proto | CGP_SET_RULE, 0, ka, &v))
+			s->portless = (struct cgp_cand){ true, v.verdict, 0, v.line };
+		if (!s->m.found || !s->m.member) {
+			if (s->m.found && d->excluded < 0 && (s->with_port.found || s->portless.found))
+				d->excluded = (int)d->nsets - 1;
+			continue;
+		}
+		s->with_port.plen = s->portless.plen = s->m.plen;
+		ents[ne++] = (struct ent){ &s->with_port, true, (int)d->nsets - 1 };
+		ents[ne++] = (struct ent){ &s->portless, false, (int)d->nsets - 1 };
+	}
+	/* the winner: the first highest score (cand_max keeps the first of equals) */
+	for (unsigned i = 0; i < ne; i++) {
+		uint32_t sc = score(ents[i].c, ents[i].port);
+
+		if (sc > best) {
+			best = sc;
+			w = i;
+		}
+	}
+	if (!best) {
+		d->verdict = kpol ? kpol->def[dir] : CGP_ALLOW;
 		d->why = CGP_WHY_DEFAULT;
+		if (d->excluded >= 0) {
+			d->then = d->why;
+			d->why = CGP_WHY_SET_EXCLUDED;
+		}
 		return 0;
 	}
-	if (pol) {
-		d->tie_line = find_tie(pol, d, dir, proto, port);
-		if (d->tie_line)
-			d->why = CGP_WHY_TIE_DENY;
+	for (unsigned i = 0; i < ne; i++) {
+		uint32_t sc = score(ents[i].c, ents[i].port);
+
+		if (i != w && sc > second) {
+			second = sc;
+			o = i;
+		}
+	}
+	d->verdict = ents[w].c->verdict;
+	d->line = ents[w].c->line;
+	d->plen = ents[w].c->plen;
+	d->port_rule = ents[w].port;
+	d->set = ents[w].set;
+	d->why = step_of(&ents[w], second ? &ents[o] : NULL);
+	if (second) {
+		d->other = *ents[o].c;
+		d->other_set = ents[o].set;
+	}
+	if (d->why == CGP_WHY_TIE_DENY)
+		d->tie_line = d->other.line;
+	else if (pol && (d->tie_line = find_tie(pol, d, dir, proto,
+						      pproto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP_V6 : CGP_ICMP_V4, port)))
+		d->why = CGP_WHY_TIE_DENY;
+	if (d->why == CGP_WHY_PREFIX && d->set >= 0)
+		d->why = CGP_WHY_SET_MEMBER;
+	else if (d->why == CGP_WHY_PREFIX && d->excluded >= 0) {
+		d->then = d->why;
+		d->why = CGP_WHY_SET_EXCLUDED;
 	}
 	return 0;
 }
@@ -109,7 +211,7 @@ int cgp_decide(const struct cgp_lookup *lk, const uint8_t def[CGP_DIR_MAX], cons
 
 static int comp_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port, uint32_t *cls)
 {
-	const struct cgp_compiled *c = ctx;
+	const struct cgp_compiled *c = ((const struct cgp_compiled_sets *)ctx)->c;
 
 	for (size_t i = 0; i < c->nportmaps; i++) {
 		const struct cgp_portmap *pm = &c->portmaps[i].map;
@@ -119,7 +221,7 @@ static int comp_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port,
 			continue;
 		while (ub < pm->n && pm->bound[ub] <= port)
 			ub++;
-		*cls = 1 + ub;
+		*cls = (proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0) + 1 + ub;
 		return 0;
 	}
 	return -1;
@@ -128,7 +230,7 @@ static int comp_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port,
 static int comp_rule(void *ctx, uint8_t dir, uint8_t proto, uint32_t cls, const uint8_t addr[16],
 		     struct cgp_lpm_val *val)
 {
-	const struct cgp_compiled *c = ctx;
+	const struct cgp_compiled *c = ((const struct cgp_compiled_sets *)ctx)->c;
 	const struct cgp_lpm_entry *best = NULL;
 
 	for (size_t i = 0; i < c->nlpm; i++) {
@@ -138,7 +240,7 @@ static int comp_rule(void *ctx, uint8_t dir, uint8_t proto, uint32_t cls, const 
 			continue;
 		if (!in_prefix(addr, e->key.addr, e->key.prefixlen - CGP_LPM_FIXED_BITS))
 			continue;
-		if (!best || e->val.plen > best->val.plen)
+		if (!best || e->key.prefixlen > best->key.prefixlen)
 			best = e;
 	}
 	if (!best)
@@ -147,9 +249,37 @@ static int comp_rule(void *ctx, uint8_t dir, uint8_t proto, uint32_t cls, const 
 	return 0;
 }
 
-struct cgp_lookup cgp_compiled_lookup(const struct cgp_compiled *c)
+/* The longest entry of set id containing addr, an exclusion over a member of the same prefix. */
+static int comp_member(void *ctx, uint16_t id, const uint8_t addr[16], struct cgp_set_match *m)
 {
-	return (struct cgp_lookup){ (void *)c, comp_port_class, comp_rule };
+	const struct cgp_compiled_sets *cs = ctx;
+	const struct cgp_lpm_entry *best = NULL;
+
+	for (size_t i = 0; i < cs->nsetm; i++) {
+		const struct cgp_lpm_entry *e = &cs->setm[i];
+
+		if (e->key.dir != CGP_DIR_SET || e->key.slot != id ||
+		    !in_prefix(addr, e->key.addr, e->key.prefixlen - CGP_LPM_FIXED_BITS))
+			continue;
+		if (!best || e->key.prefixlen > best->key.prefixlen ||
+		    (e->key.prefixlen == best->key.prefixlen && !e->val.verdict))
+			best = e;
+	}
+	memset(m, 0, sizeof(*m));
+	m->dynamic = !!(id & CGP_SET_DYNAMIC);
+	m->expires_in = -1;
+	if (best) {
+		m->found = true;
+		m->member = best->val.verdict;
+		m->plen = (uint8_t)(best->key.prefixlen - CGP_LPM_FIXED_BITS);
+		m->line = best->val.line;
+	}
+	return 0;
+}
+
+struct cgp_lookup cgp_compiled_lookup(const struct cgp_compiled_sets *cs)
+{
+	return (struct cgp_lookup){ (void *)cs, comp_port_class, comp_rule, comp_member };
 }
 
 const char *cgp_why_str(enum cgp_why w)
@@ -163,6 +293,10 @@ const char *cgp_why_str(enum cgp_why w)
 		return "port rule over portless";
 	case CGP_WHY_TIE_DENY:
 		return "deny on a tie";
+	case CGP_WHY_SET_MEMBER:
+		return "set member";
+	case CGP_WHY_SET_EXCLUDED:
+		return "excluded from set";
 	}
 	return "?";
 }

@@ -68,6 +68,23 @@ int cgp_icmp_type_name(const char *name, int fam, int *type, int *code)
 	return 0;
 }
 
+const char *cgp_icmp_type_str(int fam, int type, int code)
+{
+	const char *any = NULL;
+
+	for (const struct icmp_name *n = icmp_names; n->name; n++) {
+		int t = fam == CGP_ICMP_V4 ? n->t4 : n->t6, c = fam == CGP_ICMP_V4 ? n->c4 : n->c6;
+
+		if (t != type)
+			continue;
+		if (c == code)
+			return n->name;
+		if (c < 0 && !any)
+			any = n->name;
+	}
+	return any;
+}
+
 bool cgp_icmp_type_known(const char *name)
 {
 	return find_name(name) != NULL;

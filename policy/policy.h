@@ -237,6 +237,9 @@ int cgp_compiled_eval(const struct cgp_compiled *c, uint8_t dir, uint8_t proto,
 /* ICMP/ICMPv6 type names (docs/POLICY.md): the type and code of `name` in family
  * fam (CGP_ICMP_V4/V6; code -1: every code); -1 when the family has no such type. */
 int cgp_icmp_type_name(const char *name, int fam, int *type, int *code);
+/* The name of ICMP type/code in family fam (a name for that code, else for the
+ * type), or NULL. */
+const char *cgp_icmp_type_str(int fam, int type, int code);
 /* Is `name` an ICMP type name of either family? */
 bool cgp_icmp_type_known(const char *name);
 /* The "port" range (type << 8 | code) of an icmp rule with a type in family fam: 0, or -1 if none. */

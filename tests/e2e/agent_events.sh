@@ -101,6 +101,26 @@ PY
 check "TCP deny event: JSON with tuple, direction, cgroup, default verdict (line 0)" grep -qx "tcp True" "$TMPD/ev.txt"
 check "UDP deny event: names the deny rule's line (10)" grep -qx "udp True" "$TMPD/ev.txt"
 check "no event for allowed traffic" grep -qx "allowed True" "$TMPD/ev.txt"
+# a denied ping (raw ICMP and ICMPv6 echo requests, refused at send): the events carry the type and code
+pv4=$(in_cg cli timeout 30 python3 "$E2E_HELPERS/icmp.py" 127.0.0.1 8 0 0.5 0.1 2>&1 | tail -n 1)
+pv6=$(in_cg cli timeout 30 python3 "$E2E_HELPERS/icmp.py" ::1 128 0 0.5 0.1 2>&1 | tail -n 1)
+check "denied pings refused at send (v4: $pv4, v6: $pv6)" \
+	bash -c '[[ "$0" == "sent=0 errors="[1-9]* && "$1" == "sent=0 errors="[1-9]* ]]' "$pv4" "$pv6"
+cat > "$TMPD/icmp_ev.py" <<'PY'
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1]) if l.endswith("\n")]
+i = [x for x in e if x["proto"] == "icmp" and x["policy"] == "cli"]
+def ping(x, fam, t, ipp):
+    return (x["family"] == fam and x["icmp_type"] == t and x["icmp_code"] == 0 and
+            x["icmp_name"] == "echo-request" and x["ip_proto"] == ipp)
+v4 = [x for x in i if ping(x, "inet", 8, 1)]
+v6 = [x for x in i if ping(x, "inet6", 128, 58)]
+ok = v4 and v6 and all(x["rule"] == "default" and x["direction"] == "out" for x in v4 + v6)
+ok = ok and all(x["icmp_type"] is None for x in e if x["proto"] != "icmp")
+sys.exit(0 if ok else 1)
+PY
+check "ICMP deny events: type 8 / 128 code 0, named echo-request, decided by the default" \
+	wait_for "$W" python3 "$TMPD/icmp_ev.py" "$EV"
 
 # rate limit: 100/s per slot with a burst of 100. The flood's events are
 # counted once a marker event of another policy (another slot, so never

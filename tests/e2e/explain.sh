@@ -3,10 +3,15 @@
 # - exact output and error cases;
 # - per-rule hit counters: connections per rule, defaults, dead rules,
 #   cleared by the next apply, a changed file said;
+# - ICMP types and address sets: exact output (set member, exclusion, a
+#   dynamic member added live with its timeout);
 # - randomized (seeded, the seed is printed; EXPLAIN_SEED=N repeats a run):
-#   random nested policies over 127.0.0.0/8 and random TCP and UDP flows, each sent
-#   for real; the live explanation (the pinned maps) and the file's
-#   explanation must both give the kernel's verdict.
+#   random nested policies over 127.0.0.0/8 (address rules, ICMP types, a
+#   static set with an exclusion, a dynamic set changed by `set add`) and
+#   random TCP, UDP and ICMP echo flows (a raw socket: a denied request is
+#   refused at send), each sent for real; the live explanation (the pinned
+#   maps) and the file's explanation (the file with the added members) must
+#   both give the kernel's verdict.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -206,6 +211,134 @@ assert t[0]["rules"][0]["line"] == 4 and t[0]["rules"][0]["out"] == 1, t
 assert t[0]["default"]["egress"]["hits"] == 1, t
 ' "$(cgp status --rules --policy web --json)"
 
+# ---- ICMP types and address sets: exact output ----
+# icmp_real CG ADDR TYPE: the kernel's verdict of an ICMP request from CG (raw
+# socket, icmp.py): allow when its sends pass, deny when they are refused (EPERM)
+icmp_real() {
+	local out
+	out=$(in_cg "$1" timeout 30 python3 "$E2E_HELPERS/icmp.py" "$2" "$3" 0 0.5 0.1 2>&1 | tail -n 1)
+	case "$out" in
+	"sent=0 errors="[1-9]*) echo deny ;;
+	sent=[1-9]*" errors=0 "*) echo allow ;;
+	*) echo "unknown ($out)" ;;
+	esac
+}
+SP=$(write_policy sets.ini <<EOT
+[set office]
+address = 127.1.0.0/16
+address = !127.1.99.0/24
+[set block]
+dynamic = yes
+address = 127.5.0.0/16
+
+[leaf]
+cgroup = $L
+default_egress = deny
+allow = out tcp @office port $S1
+deny = out any @block
+allow = out tcp 127.0.0.0/8
+allow = out icmp any type echo-request
+deny = out icmp 127.1.0.0/16 type 8
+allow = out icmp @office
+EOT
+)
+out=$(cgp apply "$SP" 2>&1); rc=$?
+expect_eq "apply the sets/ICMP policy" "$rc" 0
+[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
+GEN=$(cgp status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["generation"])' 2>/dev/null)
+got=$(cgp explain --cgroup "$L" out tcp 127.1.2.3 "$S1" | grep -v '^  \[top\]\|^      step: no rule matches: default_egress = allow$')
+want="out tcp 127.1.2.3 port $S1, cgroup $CGL (live, generation $GEN, $SP)
+TCP: the verdict of a connection opened from this cgroup to ADDRESS (egress); its replies pass
+  [leaf] cgroup $CGL: allow
+      $SP:11  allow = out tcp @office port $S1
+      set @office: member 127.1.0.0/16 (static, line 2)
+      step: set member /16 (over /8 of line 13)
+verdict: allow"
+expect_eq "explain (live): set member, exact text" "$got" "$want"
+got=$(cgp explain --cgroup "$L" out icmp 127.1.99.7 type echo-reply | grep -E '^(out|      )')
+want="out icmp 127.1.99.7 type echo-reply (0 code 0), cgroup $CGL (live, generation $GEN, $SP)
+      step: excluded from set @office by !127.1.99.0/24 (line 16 does not apply); then no rule matches: default_egress = deny"
+expect_eq "explain (live): ICMP type named, excluded from set, exact text" "$got" "$want"
+got=$(cgp explain "$SP" --policy leaf out icmp ::1 type 128 | grep -E '^(out|      )')
+want="out icmpv6 ::1 type echo-request (128 code 0), policy leaf (as $SP would do)
+      $SP:14  allow = out icmp any type echo-request
+      step: longest prefix /0"
+expect_eq "explain FILE: ICMPv6 type number named, exact text" "$got" "$want"
+expect_eq "ICMP echo to 127.1.2.3 refused (line 15, port rule over portless)" "$(icmp_real t/m/l 127.1.2.3 8)" deny
+expect_eq "explain agrees: deny by line 15" \
+	"$(cgp explain --cgroup "$L" out icmp 127.1.2.3 type echo-request --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["policies"][0]
+print(p["verdict"], p["rule"]["line"], p["step"])')" "deny 15 port rule over portless"
+expect_eq "ICMP echo to 127.2.0.1 passes (line 14)" "$(icmp_real t/m/l 127.2.0.1 8)" allow
+expect_eq "ICMPv6 echo to ::1 passes (line 14)" "$(icmp_real t/m/l ::1 128)" allow
+expect_eq "ICMP echo-reply to 127.1.2.3 passes (member of @office, line 16)" "$(icmp_real t/m/l 127.1.2.3 0)" allow
+expect_eq "ICMP echo-reply to 127.1.99.7 refused (excluded from @office)" "$(icmp_real t/m/l 127.1.99.7 0)" deny
+expect_eq "connection to 127.6.0.1 allowed before the set add" "$(tcp_get t/m/l 127.6.0.1 "$S1")" "hello $S1"
+out=$(cgp set add block 127.6.0.0/24 timeout 600 2>&1); rc=$?
+expect_eq "set add block 127.6.0.0/24 timeout 600" "$rc" 0
+expect_eq "connection to 127.6.0.1 denied after the set add" "$(tcp_get t/m/l 127.6.0.1 "$S1")" ""
+j=$(cgp explain --cgroup "$L" out tcp 127.6.0.1 "$S1" --json)
+check "explain (live): the dynamic member added live, with its timeout left" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1])["policies"][0]
+s = p["set"]
+assert p["verdict"] == "deny" and p["rule"]["line"] == 12 and p["step"] == "set member", p
+assert s["name"] == "block" and s["dynamic"] and s["member"] == "127.6.0.0/24" and s["line"] == 0, s
+assert 500 < s["expires_in"] <= 600, s
+' "$j"
+txt=$(cgp explain --cgroup "$L" out tcp 127.6.0.1 "$S1")
+check "explain (live, text): the dynamic member is live with its timeout" \
+	grep -qE "set @block: member 127.6.0.0/24 \(dynamic, live, added by cgpolicy set add, expires in [0-9]+s\)" <<<"$txt"
+expect_eq "explain FILE: the file's initial content does not have it (allow)" \
+	"$(cgp explain "$SP" --cgroup "$L" out tcp 127.6.0.1 "$S1" --json | jfield verdict)" allow
+check "status --json: the sets in force, members counted live (block: 1 from the file + 1 added)" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["sets"]
+assert s == [{"name": "block", "id": s[0]["id"], "dynamic": True, "members": 2, "exclusions": 0},
+             {"name": "office", "id": s[1]["id"], "dynamic": False, "members": 1, "exclusions": 1}], s
+' "$(cgp status --json)"
+txt=$(cgp status)
+check "status: a line per set (name, kind, members, exclusions)" \
+	bash -c 'grep -qE "^block +dynamic +2 +0$" <<<"$0" && grep -qE "^office +static +1 +1$" <<<"$0"' "$txt"
+check "status --rules: set rules listed with their @NAME text and counted" python3 -c '
+import json, sys
+rules = {r["line"]: r for r in json.loads(sys.argv[1])["policies"][0]["rules"]}
+assert rules[12]["text"] == "deny = out any @block" and rules[12]["out"] >= 1 and not rules[12]["dead"], rules[12]
+assert rules[16]["text"] == "allow = out icmp @office" and rules[16]["out"] >= 1, rules[16]
+assert rules[15]["out"] >= 1 and rules[11]["text"].startswith("allow = out tcp @office"), rules
+' "$(cgp status --rules --policy leaf --json)"
+txt=$(cgp status --rules --policy leaf)
+check "status --rules (table): the set rule's FILE:LINE and text" grep -qE "^ +- +[1-9][0-9]* +$SP:12  deny = out any @block$" <<<"$txt"
+out=$(cgp set del block 127.6.0.0/24 2>&1)
+# a timed member: denied while it lasts; once expired the kernel skips it (still in the map:
+# no set command deletes it meanwhile), and so does explain
+expect_eq "set add block 127.6.1.0/24 timeout 2" "$(cgp set add block 127.6.1.0/24 timeout 2 >/dev/null 2>&1; echo $?)" 0
+j=$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json)
+check "explain (live): the timed member, 2 s at most left" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1])["policies"][0]
+assert p["verdict"] == "deny" and p["set"]["member"] == "127.6.1.0/24" and 0 <= p["set"]["expires_in"] <= 2, p
+' "$j"
+expired_allow() {
+	[ "$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json | jfield verdict)" = allow ]
+}
+check "explain (live): allow once the member expired" wait_for 20 expired_allow
+j=$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1" --json)
+check "explain (live): the expired member skipped, as the kernel does (expired_skipped 1, line 13)" python3 -c '
+import json, sys
+p = json.loads(sys.argv[1])["policies"][0]
+assert p["expired_skipped"] == 1 and p["rule"]["line"] == 13 and "set" not in p, p
+' "$j"
+check "explain (live, text): says the expired member was skipped" \
+	grep -q "set @block: 1 expired member skipped" <<<"$(cgp explain --cgroup "$L" out tcp 127.6.1.1 "$S1")"
+expect_eq "connection to 127.6.1.1 allowed again: the kernel skips the expired member" \
+	"$(tcp_get t/m/l 127.6.1.1 "$S1")" "hello $S1"
+err_case "explain: unknown ICMP type" "unknown ICMP type" --policy leaf out icmp 127.0.0.1 type nope
+err_case "explain: an ICMP type of the other family" "does not exist in the family" --policy leaf out icmp 127.0.0.1 type packet-too-big
+err_case "explain: ICMP type out of range" "ICMP type must be 0..255" --policy leaf out icmp 127.0.0.1 type 256
+err_case "explain: ICMP code out of range" "ICMP code must be 0..255" --policy leaf out icmp 127.0.0.1 type 3 code x
+
 # ---- randomized: explanation (live and FILE) = kernel ----
 gen_round() {	# ROUND: prints the policy file, then "FLOW cg dir addr port" lines
 	python3 - "$SEED" "$1" "$T" "$M" "$L" "$S1" "$S2" "$QL" "$QM" "$QT" <<'EOF'
@@ -213,11 +346,17 @@ import random, sys
 seed, rnd, T, M, L = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 S1, S2, QL, QM, QT = (int(x) for x in sys.argv[6:11])
 r = random.Random(seed * 1000 + rnd)
-prefixes = ["127.0.0.0/8", "127.1.0.0/16", "127.1.2.0/24", "127.1.2.3", "127.2.0.0/16", "any", "127.1.128.0/17"]
+prefixes = ["127.0.0.0/8", "127.1.0.0/16", "127.1.2.0/24", "127.1.2.3", "127.2.0.0/16", "any", "127.1.128.0/17",
+            "@s1", "@s1", "@dyn", "@dyn"]
 addrs = ["127.1.2.3", "127.1.2.9", "127.1.200.1", "127.2.3.4", "127.3.3.3", "127.0.0.1"]
+types = ["echo-request", "echo-request", "8", "echo-reply", "destination-unreachable", "timestamp-request"]
 ports = [str(S1), str(S2), "%d-%d" % (S1, S2), str(QL), str(QM), str(QT), "%d-%d" % (QL, QT)]
 cgs = {"t": T, "m": M, "l": L}
 out = []
+# a static set with an exclusion, a dynamic set (its file members, "; dynadd": where
+# the members `set add` adds go in the file given to explain FILE)
+out += ["[set s1]", "address = 127.1.0.0/16", "address = !127.1.2.0/24", "address = 127.2.3.4", "address = ::1", "",
+        "[set dyn]", "dynamic = yes", "address = 127.3.0.0/16", "; dynadd", ""]
 # the top always has a policy; the others maybe
 for name in ["t"] + [n for n in ("m", "l") if r.random() < 0.75]:
     out.append("[p%s]" % name)
@@ -225,17 +364,26 @@ for name in ["t"] + [n for n in ("m", "l") if r.random() < 0.75]:
     out.append("default_ingress = %s" % r.choice(["allow", "allow", "deny"]))
     out.append("default_egress = %s" % r.choice(["allow", "allow", "deny"]))
     for _ in range(r.randint(1, 6)):
-        proto = r.choice(["tcp", "tcp", "tcp", "udp", "any"])
-        rule = "%s = %s %s %s" % (r.choice(["allow", "deny"]), r.choice(["in", "out", "in", "out"]), proto, r.choice(prefixes))
-        if proto != "any" and r.random() < 0.6:
+        proto = r.choice(["tcp", "tcp", "tcp", "udp", "any", "icmp", "icmp"])
+        pfx = r.choice(prefixes + (["::1"] if proto in ("icmp", "any") else []))
+        rule = "%s = %s %s %s" % (r.choice(["allow", "deny"]), r.choice(["in", "out", "in", "out"]), proto, pfx)
+        if proto == "icmp":
+            if r.random() < 0.7:
+                rule += " type " + r.choice(types if pfx != "::1" else ["echo-request", "128", "echo-reply"])
+        elif proto != "any" and r.random() < 0.6:
             rule += " port " + r.choice(ports)
         out.append(rule)
     out.append("")
 print("\n".join(out))
-for _ in range(10):
+# members added live to @dyn after apply (deleted after the round)
+for a in r.sample(addrs + ["127.1.2.0/24"], r.randint(0, 2)):
+    print("SETADD %s" % a)
+for _ in range(12):
     cg = r.choice(["t", "m", "l"])
     x = r.random()
-    if x < 0.2:	# udp: the echo server answers from 127.0.0.1, so only that address
+    if x < 0.25:	# icmp echo from a raw socket: its egress verdict (a refused send)
+        print("FLOW %s out %s echo-request icmp" % (cg, r.choice(addrs + ["::1"])))
+    elif x < 0.4:	# udp: the echo server answers from 127.0.0.1, so only that address
         print("FLOW %s out 127.0.0.1 %d udp" % (cg, S1))
     elif x < 0.6:
         print("FLOW %s out %s %d tcp" % (cg, r.choice(addrs), r.choice([S1, S2])))
@@ -245,20 +393,47 @@ EOF
 }
 declare -A CGREL=([t]=t [m]=t/m [l]=t/m/l)
 declare -A CGPATH=([t]=$T [m]=$M [l]=$L)
-nflows=0; agree=0
+nflows=0; agree=0; steps=""
 for round in 1 2 3; do
 	gen_round "$round" > "$TMPD/round.txt"
-	RP=$(grep -v '^FLOW' "$TMPD/round.txt" | write_policy "round$round.ini")
+	RP=$(grep -v '^FLOW\|^SETADD' "$TMPD/round.txt" | write_policy "round$round.ini")
 	out=$(cgp apply "$RP" 2>&1); rc=$?
 	if [ "$rc" != 0 ]; then
 		not_ok "round $round: apply failed: $out"
 		continue
 	fi
+	# members added live; the file for explain FILE gets them as file members
+	added=()
+	while read -r _ a; do
+		if cgp set add dyn "$a" timeout 3600 >/dev/null 2>&1; then
+			added+=("$a")
+		else
+			not_ok "round $round: set add dyn $a failed"
+		fi
+	done < <(grep '^SETADD' "$TMPD/round.txt")
+	RPF=$RP
+	if [ "${#added[@]}" -gt 0 ]; then
+		RPF=$(grep -v '^FLOW\|^SETADD' "$TMPD/round.txt" |
+		      sed "s|^; dynadd\$|$(printf 'address = %s\\n' "${added[@]}")|" | write_policy "round$round-file.ini")
+		echo "# round $round: set add dyn ${added[*]}"
+	fi
 	while read -r _ cg dir addr port proto; do
 		nflows=$((nflows + 1))
-		live=$(cgp explain --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" --json | jfield verdict)
-		file=$(cgp explain "$RP" --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" --json | jfield verdict)
-		if [ "$proto" = udp ]; then
+		if [ "$proto" = icmp ]; then
+			args=("$dir" icmp "$addr" type "$port")
+		else
+			args=("$dir" "$proto" "$addr" "$port")
+		fi
+		lj=$(cgp explain --cgroup "${CGPATH[$cg]}" "${args[@]}" --json)
+		live=$(jfield verdict <<<"$lj")
+		steps+=" $(python3 -c 'import json, sys; print(" ".join(p.get("step", "-").replace(" ", "_") for p in json.load(sys.stdin)["policies"]))' <<<"$lj")"
+		file=$(cgp explain "$RPF" --cgroup "${CGPATH[$cg]}" "${args[@]}" --json | jfield verdict)
+		if [ "$proto" = icmp ]; then
+			case "$addr" in *:*) t=128 ;; *) t=8 ;; esac
+			real=$(icmp_real "${CGREL[$cg]}" "$addr" "$t")
+			ans="hello $port"; [ "$real" = allow ] || ans=""
+			case "$real" in unknown*) ans="$real" ;; esac
+		elif [ "$proto" = udp ]; then
 			# allowed: retried until an answer; denied: 1 s of datagrams, none answered
 			if [ "$live" = allow ]; then
 				ans=$(udp_get "${CGREL[$cg]}" "$addr" "$port")
@@ -281,11 +456,15 @@ for round in 1 2 3; do
 			ok "round $round: $cg $dir $proto $addr $port: kernel $real = explain live = explain FILE"
 		else
 			not_ok "round $round: $cg $dir $proto $addr $port: kernel $real, explain live $live, FILE $file (seed $SEED)"
-			sed 's/^/# /' "$RP"
-			cgp explain --cgroup "${CGPATH[$cg]}" "$dir" "$proto" "$addr" "$port" | sed 's/^/# /'
+			sed 's/^/# /' "$RPF"
+			cgp explain --cgroup "${CGPATH[$cg]}" "${args[@]}" | sed 's/^/# /'
 		fi
 	done < <(grep '^FLOW' "$TMPD/round.txt")
+	for a in "${added[@]}"; do
+		cgp set del dyn "$a" >/dev/null 2>&1 || not_ok "round $round: set del dyn $a failed"
+	done
 done
 echo "# $agree of $nflows random flows: explanation = kernel (seed $SEED)"
+echo "# deciding steps seen (per policy judging):$(tr ' ' '\n' <<<"$steps" | grep . | sort | uniq -c | awk '{printf " %s x%s", $2, $1}')"
 
 e2e_done

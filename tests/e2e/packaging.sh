@@ -178,6 +178,10 @@ if [ -e /usr/share/bash-completion/bash_completion ]; then
 	expect_eq "completion: apply FILE completes files" "$(comp cgpolicy apply pols/w)" "pols/web.ini"
 	expect_eq "completion: agent FILE completes files and directories" "$(comp cgpolicy -v agent pols/ | tr '\n' ' ')" "pols/api.ini pols/sub pols/web.ini "
 	expect_eq "completion: nothing after check's FILE" "$(comp cgpolicy check pols/web.ini pols/)" ""
+	expect_eq "completion: explain ... icmp ADDRESS -> type" "$(comp cgpolicy explain --policy p out icmp 127.0.0.1 '')" "type"
+	expect_eq "completion: explain ... type ech -> ICMP type names" \
+		"$(comp cgpolicy explain --policy p out icmp 127.0.0.1 type ech | tr '\n' ' ')" "echo-reply echo-request "
+	expect_eq "completion: explain ... type 3 -> code" "$(comp cgpolicy explain --policy p out icmp 127.0.0.1 type 3 '')" "code"
 	expect_eq "completion: --pin-path completes directories" "$(comp cgpolicy --pin-path pols/ | tr '\n' ' ')" "pols/sub "
 
 	# policy names of the live state: a real apply at the test's pin path

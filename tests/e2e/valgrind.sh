@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # valgrind: no leak (definite, indirect, possible) and no invalid access for
 # apply (creating the pins, then reusing them), status (also --rules),
-# explain, stats, a short agent run (stats every second, SIGTERM) and remove,
+# explain (also with sets and ICMP types), stats, a short agent run (stats every second, SIGTERM) and remove,
 # plus the error paths of apply. tests/valgrind.supp holds the few false
 # positives of valgrind's bpf(2) model inside libbpf, each explained there.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +27,17 @@ cgroup = $APP
 default_egress = deny
 allow = out tcp 127.0.0.1 port $P1
 allow = in tcp any port $P1
+allow = out tcp @office port $P1
+deny = out any @block
+allow = out icmp any type echo-request
+
+[set office]
+address = 10.1.0.0/16
+address = !10.1.99.0/24
+
+[set block]
+dynamic = yes
+address = 10.5.0.0/16
 EOT
 )
 BAD=$(write_policy bad.ini <<EOT
@@ -71,6 +82,11 @@ vg 1 "status --rules --policy missing" status --rules --policy missing
 vg 0 "explain (live)" explain --cgroup "$APP" out tcp 127.0.0.1 "$P1"
 vg 0 "explain FILE --json" explain "$POL" --policy app in tcp 10.0.0.1 "$P1" --json
 vg 1 "explain: a bad address" explain --policy app out tcp 10.0.0.256 80
+vg 0 "explain (live): a set member" explain --policy app out tcp 10.1.2.3 "$P1"
+vg 0 "explain (live): excluded from a set, ICMP type" explain --policy app out icmp 10.1.99.3 type 0 --json
+vg 0 "explain FILE: ICMPv6 type, sets" explain "$POL" --policy app out icmp 2001:db8::1 type echo-request --json
+"$CGP" --pin-path "$PIN" set add block 10.6.0.0/24 timeout 600 >/dev/null 2>&1
+vg 0 "explain (live): a dynamic member added live" explain --policy app out tcp 10.6.0.1 "$P1" --json
 vg 0 "stats" stats
 vg 0 "stats --json" stats --json
 vg 0 "stats --policy app --json" stats --policy app --json

@@ -1212,6 +1212,124 @@ static uint16_t rand_port(void)
 	}
 }
 
+/* cgp_decide with ICMP types and address sets: the step, the set member, the exclusion; verdicts
+ * as cgp_compiled_eval_sets (ICMPv6: its port proto) over random probes. */
+static void test_explain_sets_icmp(void)
+{
+	const char *text =
+		"[set office]\naddress = 10.1.0.0/16\naddress = !10.1.99.0/24\naddress = 2001:db8:1::/48\n"	/* 2-4 */
+		"[set block]\ndynamic = yes\naddress = 10.1.5.0/24\n"					/* 5-7 */
+		"[p]\ncgroup = /p\ndefault_ingress = deny\n"						/* 8-10 */
+		"allow = in tcp @office port 22\n"			/* 11 */
+		"deny = in any @block\n"				/* 12 */
+		"allow = in tcp 10.0.0.0/8\n"				/* 13 */
+		"allow = in icmp any type echo-request\n"		/* 14 */
+		"deny = in icmp 10.1.0.0/16 type echo-request\n"	/* 15 */
+		"allow = in icmp @office\n"				/* 16 */
+		"allow = in icmp 10.0.0.0/8 type 3 code 4\n";		/* 17 */
+	static const struct {
+		const char *addr;
+		uint8_t proto;
+		uint32_t port;
+		uint8_t verdict;
+		uint32_t line;
+		enum cgp_why why;
+		int member_plen;	/* shown: the set rule's member /N; -1 not a set rule */
+	} cases[] = {
+		{ "10.1.2.3", CGP_PROTO_TCP, 22, CGP_ALLOW, 11, CGP_WHY_SET_MEMBER, 112 },
+		{ "10.1.99.3", CGP_PROTO_TCP, 22, CGP_ALLOW, 13, CGP_WHY_SET_EXCLUDED, -1 },
+		{ "10.1.5.3", CGP_PROTO_TCP, 22, CGP_DENY, 12, CGP_WHY_SET_MEMBER, 120 },
+		{ "10.1.2.3", CGP_PROTO_TCP, 80, CGP_ALLOW, 13, CGP_WHY_PREFIX, -1 },
+		{ "11.0.0.1", CGP_PROTO_ICMP, 8 << 8, CGP_ALLOW, 14, CGP_WHY_PREFIX, -1 },
+		{ "11.0.0.1", CGP_PROTO_ICMP, 0 << 8, CGP_DENY, 0, CGP_WHY_DEFAULT, -1 },
+		{ "2001:db9::1", CGP_PROTO_ICMP, 128 << 8, CGP_ALLOW, 14, CGP_WHY_PREFIX, -1 },
+		{ "2001:db9::1", CGP_PROTO_ICMP, 8 << 8, CGP_DENY, 0, CGP_WHY_DEFAULT, -1 },
+		{ "2001:db8:1::1", CGP_PROTO_ICMP, 1 << 8, CGP_ALLOW, 16, CGP_WHY_SET_MEMBER, 48 },
+		{ "10.1.2.3", CGP_PROTO_ICMP, 8 << 8, CGP_DENY, 15, CGP_WHY_PORT, -1 },
+		{ "10.1.2.3", CGP_PROTO_ICMP, 0 << 8, CGP_ALLOW, 16, CGP_WHY_SET_MEMBER, 112 },
+		{ "10.1.99.3", CGP_PROTO_ICMP, 0 << 8, CGP_DENY, 0, CGP_WHY_SET_EXCLUDED, -1 },
+		{ "10.9.0.1", CGP_PROTO_ICMP, 3 << 8 | 4, CGP_ALLOW, 17, CGP_WHY_PREFIX, -1 },
+		{ "10.9.0.1", CGP_PROTO_ICMP, CGP_NO_ICMP_TYPE, CGP_DENY, 0, CGP_WHY_DEFAULT, -1 },
+	};
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	struct cgp_compiled_sets cs;
+	struct cgp_lpm_entry *setm = NULL;
+	size_t nsetm = 0;
+	struct cgp_lookup lk;
+	char err[512];
+	int bad = 0;
+
+	if (parse_text(text, &cfg) < 0) {
+		report(false, "explain sets/icmp: parse", "parse");
+		return;
+	}
+	for (unsigned i = 0; i < cfg.nsets; i++) {
+		struct cgp_lpm_entry *m;
+		size_t nm;
+
+		if (cgp_set_flatten(&cfg, i, &m, &nm))
+			break;
+		setm = realloc(setm, (nsetm + nm + 1) * sizeof(*setm));
+		memcpy(setm + nsetm, m, nm * sizeof(*m));
+		nsetm += nm;
+		free(m);
+	}
+	if (cgp_compile("t.ini", &cfg.policies[0], 1, &cc, err, sizeof(err)) < 0) {
+		report(false, "explain sets/icmp: compile", "%s", err);
+		cgp_config_free(&cfg);
+		free(setm);
+		return;
+	}
+	cs = (struct cgp_compiled_sets){ &cc, setm, nsetm };
+	lk = cgp_compiled_lookup(&cs);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cgp_decision d;
+		uint8_t a[16], plen;
+		bool v4;
+		int mp;
+
+		cgp_parse_addr(cases[i].addr, a, &plen, &v4);
+		cgp_decide(&lk, &cc.pol, &cfg.policies[0], CGP_DIR_IN, cases[i].proto, a, cases[i].port, &d);
+		mp = d.set >= 0 ? d.sets[d.set].m.plen : -1;
+		report(d.verdict == cases[i].verdict && d.line == cases[i].line && d.why == cases[i].why &&
+		       mp == cases[i].member_plen,
+		       tap_name("explain: in %s %s port 0x%x: %s by line %u (%s)", cgp_proto_str(cases[i].proto),
+				cases[i].addr, cases[i].port, cgp_verdict_str(cases[i].verdict), cases[i].line,
+				cgp_why_str(cases[i].why)),
+		       "got %s line %u %s member /%d", cgp_verdict_str(d.verdict), d.line, cgp_why_str(d.why), mp);
+	}
+	for (int q = 0; q < 5000; q++) {
+		uint8_t a[16] = { [10] = 0xff, [11] = 0xff, [12] = (uint8_t)(10 + rn(2)), [13] = (uint8_t)rn(3),
+				  [14] = (uint8_t)(rn(2) ? 99 : rn(8)), [15] = (uint8_t)rn(256) };
+		uint8_t dir = (uint8_t)rn(2), proto = (uint8_t)rn(4), eproto = proto;
+		uint32_t port = (uint32_t)(rn(2) ? 22 + rn(60) : rn(65536));
+		struct cgp_decision d;
+
+		if (rn(3) == 0) {	/* IPv6: 2001:db8:0..2::x */
+			static const uint8_t v6[6] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0 };
+
+			memset(a, 0, 16);
+			memcpy(a, v6, 6);
+			a[5] = (uint8_t)rn(3);
+			a[15] = (uint8_t)rn(256);
+			if (proto == CGP_PROTO_ICMP)
+				eproto = CGP_PORTPROTO_ICMP6;
+		}
+		if (proto == CGP_PROTO_ICMP && rn(2))
+			port = (uint32_t)(rn(2) ? (rn(2) ? 8 : 128) : rn(256)) << 8 | (uint32_t)rn(2) * 4;
+		if (proto == CGP_PROTO_ICMP && rn(10) == 0)
+			port = CGP_NO_ICMP_TYPE;
+		cgp_decide(&lk, &cc.pol, &cfg.policies[0], dir, proto, a, port, &d);
+		bad += d.verdict != cgp_compiled_eval_sets(&cc, setm, nsetm, dir, eproto, a, port);
+	}
+	report(!bad, "explain sets/icmp: 5000 random probes, cgp_decide's verdict = cgp_compiled_eval_sets",
+	       "%d differ", bad);
+	cgp_compiled_free(&cc);
+	cgp_config_free(&cfg);
+	free(setm);
+}
+
 /* cgp_decide over compiled entries: the deciding line and step, and the verdict of cgp_compiled_eval. */
 static void test_explain(void)
 {
@@ -1243,6 +1361,7 @@ static void test_explain(void)
 	};
 	struct cgp_config cfg;
 	struct cgp_compiled cc;
+	struct cgp_compiled_sets cs;
 	struct cgp_lookup lk;
 	char err[512];
 	int bad = 0;
@@ -1256,14 +1375,15 @@ static void test_explain(void)
 		cgp_config_free(&cfg);
 		return;
 	}
-	lk = cgp_compiled_lookup(&cc);
+	cs = (struct cgp_compiled_sets){ &cc, NULL, 0 };
+	lk = cgp_compiled_lookup(&cs);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cgp_decision d;
 		uint8_t a[16], plen;
 		bool v4;
 
 		cgp_parse_addr(cases[i].addr, a, &plen, &v4);
-		cgp_decide(&lk, cfg.policies[0].def, &cfg.policies[0], CGP_DIR_IN, CGP_PROTO_TCP, a, cases[i].port, &d);
+		cgp_decide(&lk, &cc.pol, &cfg.policies[0], CGP_DIR_IN, CGP_PROTO_TCP, a, cases[i].port, &d);
 		report(d.verdict == cases[i].verdict && d.line == cases[i].line && d.why == cases[i].why &&
 		       d.tie_line == cases[i].tie,
 		       tap_name("explain: in tcp %s port %u: %s by line %u (%s)", cases[i].addr, cases[i].port,
@@ -1278,7 +1398,7 @@ static void test_explain(void)
 		uint16_t port = (uint16_t)(rn(2) ? 22 + rn(60) : rn(65536));
 		struct cgp_decision d;
 
-		cgp_decide(&lk, cfg.policies[0].def, &cfg.policies[0], dir, proto, a, port, &d);
+		cgp_decide(&lk, &cc.pol, &cfg.policies[0], dir, proto, a, port, &d);
 		bad += d.verdict != cgp_compiled_eval(&cc, dir, proto, a, port);
 	}
 	report(!bad, "explain: 5000 random probes, cgp_decide's verdict = cgp_compiled_eval", "%d differ", bad);
@@ -1660,6 +1780,7 @@ int main(void)
 	test_parse_addr();
 	test_fileline();
 	test_explain();
+	test_explain_sets_icmp();
 	test_files();
 	test_compile_basic();
 	test_compile_icmp();
