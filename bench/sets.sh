@@ -25,11 +25,17 @@
 # its chain is jumped to from the output hook by `socket cgroupv2` of the client cgroup
 # (a regular chain ending in `drop` is the "policy drop" of that cgroup only). Every
 # configuration is checked to refuse the other destination (UDP send) before it is
-# measured. Rounds: each round runs every configuration back to back starting with no
-# policy; a figure is the median over rounds of configuration / no policy of the same
-# round and destination.
+# measured. Rounds: each round loads every configuration in turn (and `none`: nothing
+# loaded, the noise floor, ~1.00) and, while it is loaded, alternates PAIRS times a
+# run from the policed cgroup and one from an unpoliced sibling cgroup (which goes
+# first alternates) (the no-policy
+# baseline, same destination, a second apart): on a busy machine an adjacent baseline
+# is steadier than one per round. The unpoliced runs still pass nftables' output hook
+# (`socket cgroupv2` does not match: a few ns), not cgpolicy's programs (attached to
+# the client cgroup only). A figure is the median over rounds of (median of the
+# configuration's runs / median of its baseline runs) of that round.
 #
-#   BENCH_QUICK=1   1 round, 1 s runs
+#   BENCH_QUICK=1   1 round, 2 pairs of 0.5 s runs (3 rounds, 3 pairs of 1 s by default)
 #   BENCH_REPS=N    rounds (default 3)
 #   BENCH_OUT=DIR   results: DIR/sets.md and DIR/sets.csv (default bench/results)
 #   SET_N=N         members (default 100000)
@@ -62,10 +68,12 @@ P_UDP=15412
 CPU=1
 if [ "$QUICK" = 1 ]; then
 	REPS=${BENCH_REPS:-1}
-	DUR=1
+	DUR=0.5
+	PAIRS=2
 else
 	REPS=${BENCH_REPS:-3}
-	DUR=1.5
+	DUR=1
+	PAIRS=3
 fi
 
 log() { printf '[sets %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -123,7 +131,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- setup
-mkdir -p "$CGROOT/client" "$OUT"
+mkdir -p "$CGROOT/client" "$CGROOT/base" "$OUT"
 UDPRR=$TMPD/udprr
 cc -O2 -Wall -o "$UDPRR" "$HERE/udprr.c" || die "cc bench/udprr.c"
 log "generating the $N-member set (bench/genset.py, seed 1)"
@@ -189,9 +197,10 @@ start_bg ip netns exec "$NS" taskset -c $CPU "$RR" server 0.0.0.0 $P_TCP
 start_bg ip netns exec "$NS" taskset -c $CPU "$UDPRR" server $MEMBER $P_UDP
 start_bg ip netns exec "$NS" taskset -c $CPU "$UDPRR" server $NONMEMBER $P_UDP
 
-in_client() {	# run a command in the policed cgroup, on the client CPU
-	bash -c 'echo $$ > "$0/cgroup.procs" && exec taskset -c "$1" "${@:2}"' "$CGROOT/client" "$CPU" "$@"
+in_cg() {	# CGROUP COMMAND...: run it in $CGROOT/CGROUP, on the client CPU
+	bash -c 'echo $$ > "$0/cgroup.procs" && exec taskset -c "$1" "${@:2}"' "$CGROOT/$1" "$CPU" "${@:2}"
 }
+in_client() { in_cg client "$@"; }
 udp_ok() { in_client timeout 5 "$UDPRR" rr "$1" $P_UDP 0.05 >/dev/null 2>&1; }
 # servers up (wait with a deadline)
 for _ in $(seq 100); do
@@ -223,14 +232,23 @@ block_of() { case "$1" in *allow) echo "$NONMEMBER" ;; *deny) echo "$MEMBER" ;; 
 dest_name() { [ "$1" = "$MEMBER" ] && echo member || echo nonmember; }
 
 CSV=$TMPD/sets.csv
-echo "round,config,dest,metric,value,unit" > "$CSV"
-measure() {	# CONFIG DEST
-	local d v
+echo "round,config,dest,metric,cgroup,pair,value,unit" > "$CSV"
+order() { [ $(($1 % 2)) = 1 ] && echo client base || echo base client; }
+measure() {	# CONFIG DEST: PAIRS x (policed run, unpoliced run) of each metric
+	local d v k cg
 	d=$(dest_name "$2")
-	v=$(in_client timeout 15 "$RR" crr "$2" $P_TCP "$DUR" 64 2>>"$TMPD/client.log") || v=NA
-	echo "$round,$1,$d,crr,$v,conn/s" >> "$CSV"
-	v=$(in_client timeout 15 "$UDPRR" rr "$2" $P_UDP "$DUR" 64 2>>"$TMPD/client.log") || v=NA
-	echo "$round,$1,$d,udp_rr,$v,trans/s" >> "$CSV"
+	for k in $(seq "$PAIRS"); do
+		for cg in $(order "$k"); do
+			v=$(in_cg $cg timeout 15 "$RR" crr "$2" $P_TCP "$DUR" 64 2>>"$TMPD/client.log") || v=NA
+			echo "$round,$1,$d,crr,$cg,$k,$v,conn/s" >> "$CSV"
+		done
+	done
+	for k in $(seq "$PAIRS"); do
+		for cg in $(order "$k"); do
+			v=$(in_cg $cg timeout 15 "$UDPRR" rr "$2" $P_UDP "$DUR" 64 2>>"$TMPD/client.log") || v=NA
+			echo "$round,$1,$d,udp_rr,$cg,$k,$v,trans/s" >> "$CSV"
+		done
+	done
 }
 
 CONFIGS="cgp_allow cgp_deny cgp_dyn_allow cgp_dyn_deny nft_allow nft_deny nft_ct_allow nft_ct_deny"
@@ -252,7 +270,7 @@ done
 # ---------------------------------------------------------------- report
 {
 	echo "# machine: nproc=$(nproc) kernel=$(uname -r) load=$(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) quick=$QUICK reps=$REPS runs=${DUR}s members=$N nft=$(nft --version | cut -d' ' -f2) commit=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null)"
+	echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) quick=$QUICK reps=$REPS runs=${DUR}s pairs=$PAIRS members=$N nft=$(nft --version | cut -d' ' -f2) commit=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null)"
 	cat "$CSV"
 } > "$OUT/sets.csv"
 python3 - "$OUT/sets.csv" > "$OUT/sets.md" <<'EOF' || die "report"
@@ -264,10 +282,10 @@ for line in open(sys.argv[1]):
         head.append(line[1:].strip())
     else:
         lines.append(line)
-v = defaultdict(dict)       # (config, dest, metric) -> {round: value}
+runs = defaultdict(list)    # (config, dest, metric, cgroup, round) -> [values]
 for r in csv.DictReader(lines):
     try:
-        v[(r["config"], r["dest"], r["metric"])][r["round"]] = float(r["value"])
+        runs[(r["config"], r["dest"], r["metric"], r["cgroup"], r["round"])].append(float(r["value"]))
     except ValueError:
         pass
 def med(xs):
@@ -277,6 +295,8 @@ def fmt(x, nd=2):
     return "n/a" if x is None else ("{:,.0f}".format(x) if x >= 1000 else ("{:.%df}" % nd).format(x))
 metrics = [("crr", "new TCP conn/s (cgp-rr crr)"), ("udp_rr", "UDP req/resp (udprr)")]
 names = [
+    ("none", "member", "nothing loaded (noise floor: both runs unpoliced)"),
+    ("none", "nonmember", "nothing loaded (noise floor: both runs unpoliced)"),
     ("cgp_allow", "member", "cgpolicy `allow = out tcp/udp @big port P`, default_egress = deny"),
     ("cgp_deny", "nonmember", "cgpolicy `deny = out tcp/udp @big port P`, default allow"),
     ("cgp_dyn_allow", "member", "cgpolicy, the same allow with `dynamic = yes`"),
@@ -289,20 +309,27 @@ names = [
 out = ["## Address sets: lookups at %s members (bench/sets.sh)" % next(
     (h.split("members=")[1].split()[0] for h in head if "members=" in h), "?"), ""]
 out += ["    " + h for h in head] + [""]
-out.append("Ratio to no policy to the same destination in the same round (median over rounds;"
-           " 1.00 = no cost). Destination: member (in the set) or non-member (the set is looked"
+out.append("Ratio to no policy: runs from the policed cgroup against runs from an unpoliced"
+           " sibling cgroup, alternated while the configuration is loaded, same destination"
+           " (median over rounds of the per-round ratios of medians; 1.00 = no cost). Destination: member (in the set) or non-member (the set is looked"
            " up and misses); netns + veth, client and servers on one CPU.")
 out.append("")
 out.append("| configuration | destination | " + " | ".join(m[1] for m in metrics) + " |")
 out.append("|---|---|" + "---:|" * len(metrics))
+rounds = sorted({k[4] for k in runs})
 for d in ("member", "nonmember"):
-    out.append("| no policy (absolute) | %s | %s |" % (d.replace("nonmember", "non-member"), " | ".join(
-        fmt(med(v.get(("none", d, m), {}).values())) + "/s" for m, _ in metrics)))
+    out.append("| no policy (absolute: every unpoliced run) | %s | %s |" % (d.replace("nonmember", "non-member"), " | ".join(
+        fmt(med(x for k, xs in runs.items() if k[1] == d and k[2] == m and k[3] == "base"
+                for x in xs)) + "/s" for m, _ in metrics)))
 for c, d, label in names:
     cells = []
     for m, _ in metrics:
-        base = v.get(("none", d, m), {})
-        cells.append(fmt(med(x / base[rd] for rd, x in v.get((c, d, m), {}).items() if base.get(rd))))
+        ratios = []
+        for rd in rounds:
+            a, b = med(runs.get((c, d, m, "client", rd), [])), med(runs.get((c, d, m, "base", rd), []))
+            if a is not None and b:
+                ratios.append(a / b)
+        cells.append(fmt(med(ratios)))
     out.append("| %s | %s | %s |" % (label, d.replace("nonmember", "non-member"), " | ".join(cells)))
 print("\n".join(out))
 EOF
