@@ -108,6 +108,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "${OLD_BPF_STATS:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$OLD_BPF_STATS" 2>/dev/null
 	"$CGP" remove --pin-path "$PIN" >/dev/null 2>&1
 	rm -rf "$PIN" 2>/dev/null
 	nft delete table inet "$NFT_TABLE" 2>/dev/null
@@ -172,6 +173,14 @@ nft_conf() {	# FILE accept|drop CT
 		echo "}"
 	} > "$1"
 }
+cgp_addr() {	# allow|deny ADDRESS > FILE: the same rules on one address, no set
+	printf '[client]\ncgroup = %s/client\n' "$CGREL"
+	[ "$1" = allow ] && echo "default_egress = deny"
+	echo "$1 = out tcp $2 port $P_TCP"
+	echo "$1 = out udp $2 port $P_UDP"
+}
+cgp_addr allow "$MEMBER" > "$TMPD/cgp_addr_allow.ini"
+cgp_addr deny "$MEMBER" > "$TMPD/cgp_addr_deny.ini"
 cgp_policy "$TMPD/cgp_allow.ini" allow no
 cgp_policy "$TMPD/cgp_deny.ini" deny no
 cgp_policy "$TMPD/cgp_dyn_allow.ini" allow yes
@@ -267,6 +276,40 @@ for round in $(seq "$REPS"); do
 	clear_config
 done
 
+# ---------------------------------------------------------------- bpf_stats
+# cgpolicy only: ns per run of the egress program (kernel.bpf_stats_enabled=1, the
+# median of PAIRS runs of each metric), with the set and with the same rules on one address (no set):
+# the difference is what the set costs per lookup. A separate pass: the stats add
+# two clock reads per run.
+prog_stat() {	# PINNED-PROG -> "run_time_ns run_cnt"
+	bpftool -j prog show pinned "$1" |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))'
+}
+if command -v bpftool >/dev/null; then
+	log "cgpolicy egress program run time (kernel.bpf_stats_enabled=1)"
+	OLD_BPF_STATS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	round=bpf
+	for c in cgp_addr_allow cgp_addr_deny cgp_allow cgp_deny cgp_dyn_allow cgp_dyn_deny; do
+		set_config "$c"
+		d=$(pass_of "$c")
+		for k in $(seq "$PAIRS"); do
+		for m in crr udp_rr; do
+			read -r t0 n0 < <(prog_stat "$PIN/progs/egress")
+			if [ $m = crr ]; then
+				in_client timeout 15 "$RR" crr "$d" $P_TCP "$DUR" 64 >/dev/null 2>>"$TMPD/client.log"
+			else
+				in_client timeout 15 "$UDPRR" rr "$d" $P_UDP "$DUR" 64 >/dev/null 2>>"$TMPD/client.log"
+			fi
+			read -r t1 n1 < <(prog_stat "$PIN/progs/egress")
+			echo "bpf,$c,$(dest_name "$d"),$m,egress_ns,$k,$(awk -v t=$((t1 - t0)) -v n=$((n1 - n0)) 'BEGIN { printf "%.1f", n ? t / n : 0 }'),ns/run" >> "$CSV"
+		done
+		done
+	done
+	clear_config
+	sysctl -qw kernel.bpf_stats_enabled="$OLD_BPF_STATS"
+fi
+
 # ---------------------------------------------------------------- report
 {
 	echo "# machine: nproc=$(nproc) kernel=$(uname -r) load=$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -316,7 +359,7 @@ out.append("Ratio to no policy: runs from the policed cgroup against runs from a
 out.append("")
 out.append("| configuration | destination | " + " | ".join(m[1] for m in metrics) + " |")
 out.append("|---|---|" + "---:|" * len(metrics))
-rounds = sorted({k[4] for k in runs})
+rounds = sorted({k[4] for k in runs if k[4] != "bpf"})
 for d in ("member", "nonmember"):
     out.append("| no policy (absolute: every unpoliced run) | %s | %s |" % (d.replace("nonmember", "non-member"), " | ".join(
         fmt(med(x for k, xs in runs.items() if k[1] == d and k[2] == m and k[3] == "base"
@@ -331,6 +374,22 @@ for c, d, label in names:
                 ratios.append(a / b)
         cells.append(fmt(med(ratios)))
     out.append("| %s | %s | %s |" % (label, d.replace("nonmember", "non-member"), " | ".join(cells)))
+bpf = [(k, med(xs)) for k, xs in runs.items() if k[4] == "bpf"]
+if bpf:
+    out += ["", "cgpolicy egress program, ns per run (kernel.bpf_stats_enabled=1, median of %d runs of each"
+            " metric;" % max(len(xs) for k, xs in runs.items() if k[4] == "bpf") + " a TCP connection's egress packets after the first take the cached verdict,"
+            " so the crr figure averages one lookup over several packets; every UDP datagram is"
+            " looked up). The address rows are the same rules on the one address, no set.", ""]
+    out.append("| configuration | destination | new TCP conn (crr) ns/run | UDP req/resp ns/run |")
+    out.append("|---|---|---:|---:|")
+    label = dict((c, l) for c, _, l in names)
+    label["cgp_addr_allow"] = "cgpolicy `allow = out tcp/udp 198.18.14.2 port P`, default_egress = deny (no set)"
+    label["cgp_addr_deny"] = "cgpolicy `deny = out tcp/udp 198.18.14.2 port P`, default allow (no set)"
+    for c in ("cgp_addr_allow", "cgp_addr_deny", "cgp_allow", "cgp_deny", "cgp_dyn_allow", "cgp_dyn_deny"):
+        ds = {k[1] for k, _ in bpf if k[0] == c}
+        for d in sorted(ds):
+            cells = [fmt(dict(((k[0], k[1], k[2]), x) for k, x in bpf).get((c, d, m)), 1) for m, _ in metrics]
+            out.append("| %s | %s | %s |" % (label[c], d.replace("nonmember", "non-member"), " | ".join(cells)))
 print("\n".join(out))
 EOF
 log "results: $OUT/sets.md, $OUT/sets.csv"
