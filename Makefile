@@ -165,7 +165,7 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(SAN_DEPS) | $(BUILD)/fuzz
 fuzz: $(BUILD)/fuzz/fuzz_policy
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/fuzz.sh $(BUILD)
 
-# Benchmarks (not run by CI): a full run takes ~23 minutes, BENCH_QUICK=1 ~3 minutes.
+# Benchmarks (not run by CI): a full run takes ~35 minutes, BENCH_QUICK=1 ~10 minutes.
 bench: all $(BUILD)/tools/cgp-rr $(BUILD)/tools/cgp-xfer
 	@for p in $(BENCH_PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || { \

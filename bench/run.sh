@@ -6,6 +6,10 @@
 #   BENCH_OUT=DIR   where results go (default bench/results)
 #   BENCH_PERF=0    skip the `perf record` profile
 #
+# Then bench/stats.sh, accel.sh, reuseport.sh, setmem.sh and sets.sh (address set
+# memory, `set add` rate and lookups against nftables; the last two are appended to
+# latest.md).
+#
 # Everything is measured in rounds: each round runs every configuration (no policy,
 # cgpolicy, nftables, iptables) back to back, so the baseline shares the machine's
 # state with what it is compared to. Results: $BENCH_OUT/latest.csv (every sample),
@@ -388,8 +392,18 @@ cat "$OUT/latest.md"
 
 # ------------------------------------------- the other features' benchmarks
 # Each writes its own table next to latest.md (they create and clean up their
-# own cgroups, pins and servers).
-for b in stats accel reuseport setmem; do
+# own cgroups, pins and servers); the address set ones are also appended to
+# latest.md.
+for b in stats accel reuseport setmem sets; do
 	log "bench/$b.sh"
-	BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD" || log "bench/$b.sh failed"
+	if BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD"; then
+		case $b in
+		sets) { echo; cat "$OUT/sets.md"; } >> "$OUT/latest.md" ;;
+		setmem) { echo; echo "## Address sets: memory and \`set add\` rate (bench/setmem.sh)"
+			echo; cat "$OUT/setmem.md"; } >> "$OUT/latest.md" ;;
+		esac
+	else
+		log "bench/$b.sh failed"
+		echo -e "\n## bench/$b.sh failed (see the log of make bench)" >> "$OUT/latest.md"
+	fi
 done
