@@ -195,6 +195,51 @@ static int load_slots(const struct cgp_pins *p, const char *policy, struct rslot
 	return 0;
 }
 
+/* No pinned state: nothing applied (--policy: an error). */
+static int no_state(const char *pin_path, const char *policy, bool json)
+{
+	if (policy) {
+		fprintf(stderr, "cgpolicy: no policy applied at %s\n", pin_path);
+		return CGP_EXIT_POLICY;
+	}
+	if (json) {
+		printf("{\"pin_path\": ");
+		cgp_json_str(stdout, pin_path);
+		printf(", \"generation\": 0, \"file\": null, \"file_changed\": false, \"overflow\": 0, "
+		       "\"policies\": []}\n");
+	} else {
+		printf("no policy applied at %s\n", pin_path);
+	}
+	return CGP_EXIT_OK;
+}
+
+/* What comes before the policies: the generation, the applied file, the notes (JSON: the object's head). */
+static void print_head(const char *pin_path, __u64 gen, const struct cgp_live_file *lf, __u64 overflow, bool json)
+{
+	if (json) {
+		printf("{\"pin_path\": ");
+		cgp_json_str(stdout, pin_path);
+		printf(", \"generation\": %llu, \"file\": ", (unsigned long long)gen);
+		cgp_json_str(stdout, lf->have_record ? lf->rec.path : NULL);
+		printf(", \"file_changed\": %s, \"since_generation\": %llu, \"overflow\": %llu, \"policies\": [",
+		       lf->have_record && lf->changed ? "true" : "false",
+		       (unsigned long long)(lf->have_record ? lf->rec.since : gen), (unsigned long long)overflow);
+	} else {
+		printf("pin path %s, generation %llu: decisions per rule and cgroup since generation %llu\n"
+		       "(the apply of this file; TCP: connections, others: packets)\n", pin_path,
+		       (unsigned long long)gen, (unsigned long long)(lf->have_record ? lf->rec.since : gen));
+		if (!lf->have_record)
+			printf("note: no record of the applied file (applied by an older cgpolicy?): "
+			       "rule lines only\n");
+		else if (lf->changed)
+			printf("note: %s changed since it was applied (or cannot be read): the rule "
+			       "text is not shown, only the lines that decided something\n", lf->rec.path);
+		if (overflow)
+			printf("note: %llu decisions were not counted per rule: the hit map is full "
+			       "(%u entries)\n", (unsigned long long)overflow, CGP_MAX_HITS);
+	}
+}
+
 int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json)
 {
 	struct cgp_live_file lf = {};
@@ -212,19 +257,8 @@ int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json)
 	cgp_pins_init(&p, pin_path);
 	err = cgp_pins_open(&p);
 	if (err == -ENOENT) {
-		if (policy) {
-			fprintf(stderr, "cgpolicy: no policy applied at %s\n", pin_path);
-			rc = CGP_EXIT_POLICY;
-		} else if (json) {
-			printf("{\"pin_path\": ");
-			cgp_json_str(stdout, pin_path);
-			printf(", \"generation\": 0, \"file\": null, \"file_changed\": false, \"overflow\": 0, "
-			       "\"policies\": []}\n");
-		} else {
-			printf("no policy applied at %s\n", pin_path);
-		}
 		cgp_pins_close(&p);
-		return rc;
+		return no_state(pin_path, policy, json);
 	}
 	if (err) {
 		cgp_pins_close(&p);
@@ -245,28 +279,7 @@ int cgp_cmd_status_rules(const char *pin_path, const char *policy, bool json)
 	{
 		struct rctx c = { .lf = &lf, .h = h, .nh = nh, .json = json };
 
-		if (json) {
-			printf("{\"pin_path\": ");
-			cgp_json_str(stdout, pin_path);
-			printf(", \"generation\": %llu, \"file\": ", (unsigned long long)st.gen);
-			cgp_json_str(stdout, lf.have_record ? lf.rec.path : NULL);
-			printf(", \"file_changed\": %s, \"since_generation\": %llu, \"overflow\": %llu, \"policies\": [",
-			       lf.have_record && lf.changed ? "true" : "false",
-			       (unsigned long long)(lf.have_record ? lf.rec.since : st.gen), (unsigned long long)overflow);
-		} else {
-			printf("pin path %s, generation %llu: decisions per rule and cgroup since generation %llu\n"
-			       "(the apply of this file; TCP: connections, others: packets)\n", pin_path,
-			       (unsigned long long)st.gen, (unsigned long long)(lf.have_record ? lf.rec.since : st.gen));
-			if (!lf.have_record)
-				printf("note: no record of the applied file (applied by an older cgpolicy?): "
-				       "rule lines only\n");
-			else if (lf.changed)
-				printf("note: %s changed since it was applied (or cannot be read): the rule "
-				       "text is not shown, only the lines that decided something\n", lf.rec.path);
-			if (overflow)
-				printf("note: %llu decisions were not counted per rule: the hit map is full "
-				       "(%u entries)\n", (unsigned long long)overflow, CGP_MAX_HITS);
-		}
+		print_head(pin_path, st.gen, &lf, overflow, json);
 		for (unsigned i = 0; i < n; i++)
 			print_slot(&c, &s[i]);
 		if (json)

@@ -103,23 +103,17 @@ static enum cgp_why step_of(const struct ent *w, const struct ent *o)
 	return CGP_WHY_PREFIX;	/* the same score: the first looked up */
 }
 
-int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const struct cgp_policy *pol,
-	       uint8_t dir, uint8_t proto, const uint8_t addr[16], uint32_t port, struct cgp_decision *d)
+/*
+ * The address rules: the port class of the port (ICMP: type << 8 | code, an
+ * ICMPv6 address its own classes), the longest entry of that class, then the
+ * portless one. The class, 0 if none.
+ */
+static uint32_t address_cands(const struct cgp_lookup *lk, uint8_t dir, uint8_t proto, uint8_t pproto,
+			      const uint8_t addr[16], uint32_t port, struct cgp_decision *d)
 {
-	static const uint8_t v4pfx[12] = { [10] = 0xff, [11] = 0xff };
-	struct ent ents[2 + 2 * CGP_SET_REFS];
-	unsigned ne = 0, w = 0, o = 0;
-	uint32_t best = 0, second = 0;
 	struct cgp_lpm_val v;
 	uint32_t cls = 0;
-	uint8_t pproto = proto;
 
-	memset(d, 0, sizeof(*d));
-	d->set = d->excluded = d->other_set = -1;
-	dir &= 1;
-	/* the order of cgp_eval (bpf/enforce.bpf.c): port class, its rules, portless rules, set rules */
-	if (proto == CGP_PROTO_ICMP && memcmp(addr, v4pfx, 12))
-		pproto = CGP_PORTPROTO_ICMP6;	/* ICMPv6: its own type classes */
 	if ((proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP || (proto == CGP_PROTO_ICMP && port <= 0xffff)) &&
 	    !lk->port_class(lk->ctx, dir, pproto, (uint16_t)port, &cls) && cls) {
 		d->cls = cls;
@@ -128,8 +122,19 @@ int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const st
 	}
 	if (!lk->rule(lk->ctx, dir, proto, 0, addr, &v))
 		d->portless = (struct cgp_cand){ true, v.verdict, v.plen, v.line };
-	ents[ne++] = (struct ent){ &d->with_port, true, -1 };
-	ents[ne++] = (struct ent){ &d->portless, false, -1 };
+	return cls;
+}
+
+/*
+ * The set rules of kpol for (dir, proto): each set's membership and its two
+ * rules (with the port class, portless); a member's rules are candidates at
+ * the member's prefix (appended to ents), the first set whose exclusion
+ * matched with a rule of its own is d->excluded. -1 if a lookup failed.
+ */
+static int set_cands(const struct cgp_lookup *lk, const struct cgp_pol *kpol, uint8_t dir, uint8_t proto,
+		     uint32_t cls, const uint8_t addr[16], struct cgp_decision *d, struct ent *ents, unsigned *ne)
+{
+	struct cgp_lpm_val v;
 
 	for (unsigned i = 0; kpol && lk->member && proto < CGP_PROTO_MAX && i < CGP_SET_REFS; i++) {
 		struct cgp_set_cand *s = &d->sets[d->nsets];
@@ -154,19 +159,80 @@ int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const st
 			continue;
 		}
 		s->with_port.plen = s->portless.plen = s->m.plen;
-		ents[ne++] = (struct ent){ &s->with_port, true, (int)d->nsets - 1 };
-		ents[ne++] = (struct ent){ &s->portless, false, (int)d->nsets - 1 };
+		ents[(*ne)++] = (struct ent){ &s->with_port, true, (int)d->nsets - 1 };
+		ents[(*ne)++] = (struct ent){ &s->portless, false, (int)d->nsets - 1 };
 	}
-	/* the winner: the first highest score (cand_max keeps the first of equals) */
+	return 0;
+}
+
+/* The first highest score of ents but ents[skip] (cand_max keeps the first of equals): 0 if none. */
+static uint32_t best_of(const struct ent *ents, unsigned ne, unsigned skip, unsigned *at)
+{
+	uint32_t best = 0;
+
+	*at = 0;
 	for (unsigned i = 0; i < ne; i++) {
 		uint32_t sc = score(ents[i].c, ents[i].port);
 
-		if (sc > best) {
+		if (i != skip && sc > best) {
 			best = sc;
-			w = i;
+			*at = i;
 		}
 	}
-	if (!best) {
+	return best;
+}
+
+/*
+ * The decision of winner w over the best loser o (NULL: none): the step,
+ * then a deny's tie found in the rules (pol: the compiler merged it away),
+ * a set member's prefix, an exclusion that let a shorter prefix decide.
+ */
+static void decide_step(struct cgp_decision *d, const struct ent *w, const struct ent *o,
+			const struct cgp_policy *pol, uint8_t dir, uint8_t proto, int fam, uint32_t port)
+{
+	d->verdict = w->c->verdict;
+	d->line = w->c->line;
+	d->plen = w->c->plen;
+	d->port_rule = w->port;
+	d->set = w->set;
+	d->why = step_of(w, o);
+	if (o) {
+		d->other = *o->c;
+		d->other_set = o->set;
+	}
+	if (d->why == CGP_WHY_TIE_DENY)
+		d->tie_line = d->other.line;
+	else if (pol && (d->tie_line = find_tie(pol, d, dir, proto, fam, port)))
+		d->why = CGP_WHY_TIE_DENY;
+	if (d->why == CGP_WHY_PREFIX && d->set >= 0)
+		d->why = CGP_WHY_SET_MEMBER;
+	else if (d->why == CGP_WHY_PREFIX && d->excluded >= 0) {
+		d->then = d->why;
+		d->why = CGP_WHY_SET_EXCLUDED;
+	}
+}
+
+int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const struct cgp_policy *pol,
+	       uint8_t dir, uint8_t proto, const uint8_t addr[16], uint32_t port, struct cgp_decision *d)
+{
+	static const uint8_t v4pfx[12] = { [10] = 0xff, [11] = 0xff };
+	struct ent ents[2 + 2 * CGP_SET_REFS];
+	unsigned ne = 0, w, o;
+	uint32_t cls;
+	uint8_t pproto = proto;
+
+	memset(d, 0, sizeof(*d));
+	d->set = d->excluded = d->other_set = -1;
+	dir &= 1;
+	/* the order of cgp_eval (bpf/enforce.bpf.c): port class, its rules, portless rules, set rules */
+	if (proto == CGP_PROTO_ICMP && memcmp(addr, v4pfx, 12))
+		pproto = CGP_PORTPROTO_ICMP6;	/* ICMPv6: its own type classes */
+	cls = address_cands(lk, dir, proto, pproto, addr, port, d);
+	ents[ne++] = (struct ent){ &d->with_port, true, -1 };
+	ents[ne++] = (struct ent){ &d->portless, false, -1 };
+	if (set_cands(lk, kpol, dir, proto, cls, addr, d, ents, &ne))
+		return -1;
+	if (!best_of(ents, ne, ne, &w)) {
 		d->verdict = kpol ? kpol->def[dir] : CGP_ALLOW;
 		d->why = CGP_WHY_DEFAULT;
 		if (d->excluded >= 0) {
@@ -175,35 +241,8 @@ int cgp_decide(const struct cgp_lookup *lk, const struct cgp_pol *kpol, const st
 		}
 		return 0;
 	}
-	for (unsigned i = 0; i < ne; i++) {
-		uint32_t sc = score(ents[i].c, ents[i].port);
-
-		if (i != w && sc > second) {
-			second = sc;
-			o = i;
-		}
-	}
-	d->verdict = ents[w].c->verdict;
-	d->line = ents[w].c->line;
-	d->plen = ents[w].c->plen;
-	d->port_rule = ents[w].port;
-	d->set = ents[w].set;
-	d->why = step_of(&ents[w], second ? &ents[o] : NULL);
-	if (second) {
-		d->other = *ents[o].c;
-		d->other_set = ents[o].set;
-	}
-	if (d->why == CGP_WHY_TIE_DENY)
-		d->tie_line = d->other.line;
-	else if (pol && (d->tie_line = find_tie(pol, d, dir, proto,
-						      pproto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP_V6 : CGP_ICMP_V4, port)))
-		d->why = CGP_WHY_TIE_DENY;
-	if (d->why == CGP_WHY_PREFIX && d->set >= 0)
-		d->why = CGP_WHY_SET_MEMBER;
-	else if (d->why == CGP_WHY_PREFIX && d->excluded >= 0) {
-		d->then = d->why;
-		d->why = CGP_WHY_SET_EXCLUDED;
-	}
+	decide_step(d, &ents[w], best_of(ents, ne, w, &o) ? &ents[o] : NULL, pol, dir, proto,
+		    pproto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP_V6 : CGP_ICMP_V4, port);
 	return 0;
 }
 

@@ -108,12 +108,65 @@ static unsigned addr_families(const struct cgp_rule *r)
  * ICMP; IPv6: ICMPv6; `any`: both, the same number); a name to the
  * families that have it, among those.
  */
+/*
+ * The type of a rule, a number (every family of the address) or a name (the
+ * families it exists in, its code with it): r->icmp_type/icmp_code set, the
+ * families in *have. -1 (reported) if bad, or a name's code and `code` both.
+ */
+static int type_of(struct cgp_pctx *c, int line, const char *name, unsigned fams, bool has_code, const char *addr,
+		   struct cgp_rule *r, unsigned *have)
+{
+	const struct icmp_name *nm;
+	unsigned long v;
+
+	if (name[0] >= '0' && name[0] <= '9') {
+		if (cgp_parse_uint(name, 255, &v) < 0) {
+			cgp_perr(c, line, "bad ICMP type '%s' (0-255 or a name such as echo-request)", name);
+			return -1;
+		}
+		for (int f = 0; f < 2; f++) {
+			if (fams & (1u << f)) {
+				r->icmp_type[f] = (int16_t)v;
+				*have |= 1u << f;
+			}
+		}
+	} else {
+		nm = find_name(name);
+		if (!nm) {
+			cgp_perr(c, line, "unknown ICMP type '%s' (0-255 or a name such as echo-request, "
+				 "packet-too-big; docs/POLICY.md)", name);
+			return -1;
+		}
+		if ((fams & 1) && nm->t4 >= 0) {
+			r->icmp_type[0] = nm->t4;
+			r->icmp_code[0] = nm->c4;
+			*have |= 1;
+		}
+		if ((fams & 2) && nm->t6 >= 0) {
+			r->icmp_type[1] = nm->t6;
+			r->icmp_code[1] = nm->c6;
+			*have |= 2;
+		}
+		if (!*have) {
+			cgp_perr(c, line, "ICMP type '%s' is %s only, the address '%s' is %s",
+				 name, nm->t4 >= 0 ? "IPv4 (ICMP)" : "IPv6 (ICMPv6)", addr,
+				 fams == 1 ? "IPv4" : "IPv6");
+			return -1;
+		}
+		if (has_code && ((*have & 1 && nm->c4 >= 0) || (*have & 2 && nm->c6 >= 0))) {
+			cgp_perr(c, line, "ICMP type '%s' already has a code (%d): no 'code' after it",
+				 name, *have & 1 ? nm->c4 : nm->c6);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, const char *addr,
 			struct cgp_rule *r)
 {
 	unsigned fams = addr_families(r), have = 0;
-	const struct icmp_name *nm = NULL;
-	unsigned long v, code = 0;
+	unsigned long code = 0;
 	bool has_code = false;
 
 	if (r->proto != CGP_PROTO_ICMP) {
@@ -146,46 +199,8 @@ int cgp_parse_icmp_type(struct cgp_pctx *c, int line, char **tok, unsigned n, co
 	}
 	r->icmp_type[0] = r->icmp_type[1] = -1;
 	r->icmp_code[0] = r->icmp_code[1] = -1;
-	if (tok[1][0] >= '0' && tok[1][0] <= '9') {
-		if (cgp_parse_uint(tok[1], 255, &v) < 0) {
-			cgp_perr(c, line, "bad ICMP type '%s' (0-255 or a name such as echo-request)", tok[1]);
-			return -1;
-		}
-		for (int f = 0; f < 2; f++) {
-			if (fams & (1u << f)) {
-				r->icmp_type[f] = (int16_t)v;
-				have |= 1u << f;
-			}
-		}
-	} else {
-		nm = find_name(tok[1]);
-		if (!nm) {
-			cgp_perr(c, line, "unknown ICMP type '%s' (0-255 or a name such as echo-request, "
-				 "packet-too-big; docs/POLICY.md)", tok[1]);
-			return -1;
-		}
-		if ((fams & 1) && nm->t4 >= 0) {
-			r->icmp_type[0] = nm->t4;
-			r->icmp_code[0] = nm->c4;
-			have |= 1;
-		}
-		if ((fams & 2) && nm->t6 >= 0) {
-			r->icmp_type[1] = nm->t6;
-			r->icmp_code[1] = nm->c6;
-			have |= 2;
-		}
-		if (!have) {
-			cgp_perr(c, line, "ICMP type '%s' is %s only, the address '%s' is %s",
-				 tok[1], nm->t4 >= 0 ? "IPv4 (ICMP)" : "IPv6 (ICMPv6)", addr,
-				 fams == 1 ? "IPv4" : "IPv6");
-			return -1;
-		}
-		if (has_code && ((have & 1 && nm->c4 >= 0) || (have & 2 && nm->c6 >= 0))) {
-			cgp_perr(c, line, "ICMP type '%s' already has a code (%d): no 'code' after it",
-				 tok[1], have & 1 ? nm->c4 : nm->c6);
-			return -1;
-		}
-	}
+	if (type_of(c, line, tok[1], fams, has_code, addr, r, &have))
+		return -1;
 	if (has_code)
 		for (int f = 0; f < 2; f++)
 			if (have & (1u << f))
