@@ -21,7 +21,7 @@
  *   4. sort_rules          the rules by (prefix length, address, deny first, line)
  *   5. emit_entries        per (dir, proto): portless rules (class 0), then the
  *                          port rules bucketed by class (one counting sort)
- *   6. emit_set_rules      rules on @NAME: one entry per (dir, proto, class) in
+ *   6. cgp_comp_set_rules  rules on @NAME (compile_sets.c): one entry per (dir, proto, class) in
  *                          the set-rule key space (bpf/enforce.h), then all
  *                          entries sorted again
  * Cost: one sort of the rules (O(R log R)), then a linear walk per
@@ -35,82 +35,15 @@
 #include <string.h>
 
 #include "policy/fileline.h"
+#include "policy/compile.h"
 #include "policy/policy.h"
-
-/* Guard against memory blow-up (e.g. thousands of wide port rules over
- * thousands of boundaries): refuse policies that need more trie entries. */
-#define CGP_COMPILE_MAX_LPM	(4u << 20)
-
-/*
- * Port protocols: what has port classes. TCP and UDP ports, and ICMP types
- * (type << 8 | code), one per family: both share the rule trie's
- * CGP_PROTO_ICMP, the port trie tells them apart (CGP_PORTPROTO_ICMP6) and
- * ICMPv6 classes start above CGP_ICMP6_CLS_BASE (bpf/enforce.h).
- */
-enum { PP_TCP = CGP_PROTO_TCP, PP_UDP = CGP_PROTO_UDP, PP_ICMP, PP_ICMP6, NPORTPROTO };
-
-/* The rule trie's proto of port protocol pp, the port trie's, its first class - 1. */
-static uint8_t pp_proto(int pp)
-{
-	return pp < PP_ICMP ? (uint8_t)pp : CGP_PROTO_ICMP;
-}
-
-static uint8_t pp_trie_proto(int pp)
-{
-	return pp == PP_ICMP6 ? CGP_PORTPROTO_ICMP6 : pp_proto(pp);
-}
-
-static unsigned pp_cls_base(int pp)
-{
-	return pp == PP_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
-}
-
-/* The ranges of rule r in port protocol pp (*out; one ICMP range goes in *one); 0: none. */
-static unsigned rule_ranges(const struct cgp_rule *r, int pp, struct cgp_port_range *one,
-			    const struct cgp_port_range **out)
-{
-	if (pp < PP_ICMP) {
-		*out = r->ports;
-		return r->proto == pp ? r->nports : 0;
-	}
-	*out = one;
-	return cgp_rule_icmp_range(r, pp == PP_ICMP ? CGP_ICMP_V4 : CGP_ICMP_V6, one) == 0;
-}
-
-/* A rule's address part, sorted once. */
-struct arec {
-	uint8_t addr[16];	/* masked */
-	uint32_t line;
-	uint32_t idx;		/* index into p->rules */
-	uint8_t plen, verdict;
-	uint8_t dirs, proto;	/* copies of the rule's, to keep the walks in cache */
-	bool ports;
-	uint16_t set;		/* a set rule (@NAME): the set's id; emitted by emit_set_rules */
-};
-
-/* The state of one cgp_compile() call. */
-struct comp {
-	const char *file;
-	const struct cgp_policy *p;
-	uint16_t slot;
-	struct cgp_compiled *out;
-	char *err;
-	size_t errlen;
-
-	uint8_t *mark[CGP_DIR_MAX][NPORTPROTO];		/* 65537 flags: port is a boundary */
-	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> class */
-	struct arec *recs;				/* the rules, sorted (step 4) */
-	struct cgp_lpm_entry *e;			/* the entries (step 5) */
-	size_t n, cap;					/* cap: the bound of step 3 */
-};
 
 static const char *dname(int d)
 {
 	return d == CGP_DIR_IN ? "in" : "out";
 }
 
-static int __attribute__((format(printf, 3, 4)))
-fail(struct comp *s, int line, const char *fmt, ...)
+int cgp_comp_fail(struct comp *s, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,20 +53,15 @@ fail(struct comp *s, int line, const char *fmt, ...)
 	return -1;
 }
 
-static int oom(struct comp *s)
+int cgp_comp_oom(struct comp *s)
 {
-	return fail(s, s->p->line, "policy [%s]: out of memory", s->p->name);
+	return cgp_comp_fail(s, s->p->line, "policy [%s]: out of memory", s->p->name);
 }
 
-static int toobig(struct comp *s)
+int cgp_comp_toobig(struct comp *s)
 {
-	return fail(s, s->p->line, "policy [%s] needs more than %u rule trie entries",
+	return cgp_comp_fail(s, s->p->line, "policy [%s] needs more than %u rule trie entries",
 		    s->p->name, CGP_COMPILE_MAX_LPM);
-}
-
-static int cmp_uint(unsigned a, unsigned b)
-{
-	return a < b ? -1 : a > b;
 }
 
 int cgp_lpm_key_cmp(const struct cgp_lpm_key *a, const struct cgp_lpm_key *b)
@@ -191,9 +119,9 @@ static int mark_port_bounds(struct comp *s)
 			continue;
 		/* the parser refuses this; a policy built by hand may not */
 		if (r->nports && r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP)
-			return fail(s, r->line, "ports need tcp or udp");
+			return cgp_comp_fail(s, r->line, "ports need tcp or udp");
 		if (r->has_type && (r->proto != CGP_PROTO_ICMP || r->nports))
-			return fail(s, r->line, "a type needs icmp and no ports");
+			return cgp_comp_fail(s, r->line, "a type needs icmp and no ports");
 		for (int d = 0; d < CGP_DIR_MAX; d++) {
 			if (!(r->dirs & CGP_DIR_BIT(d)))
 				continue;
@@ -208,7 +136,7 @@ static int mark_port_bounds(struct comp *s)
 				if (!s->mark[d][pp]) {
 					s->mark[d][pp] = calloc(65537, 1);
 					if (!s->mark[d][pp])
-						return oom(s);
+						return cgp_comp_oom(s);
 				}
 				m = s->mark[d][pp];
 				for (unsigned k = 0; k < nr; k++) {
@@ -233,13 +161,13 @@ static int port_classes(struct comp *s, int d, int pr)
 	for (unsigned port = 0; port < 65536; port++)	/* 0: ICMP type 0 (echo-reply) */
 		n += m[port];
 	if (n > CGP_MAX_PORT_BOUNDS)
-		return fail(s, s->p->line,
+		return cgp_comp_fail(s, s->p->line,
 			    "policy [%s] has more than %u distinct port boundaries for %s %s%s",
 			    s->p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str(pp_proto(pr)),
 			    pr == PP_ICMP6 ? "v6" : "");
 	cm = s->clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
 	if (!cm)
-		return oom(s);
+		return cgp_comp_oom(s);
 	pm = &s->out->portmaps[s->out->nportmaps++];
 	pm->key.slot = s->slot;
 	pm->key.dir = (uint8_t)d;
@@ -265,7 +193,7 @@ static int build_port_classes(struct comp *s)
 	if (nmaps) {
 		s->out->portmaps = calloc(nmaps, sizeof(*s->out->portmaps));
 		if (!s->out->portmaps)
-			return oom(s);
+			return cgp_comp_oom(s);
 	}
 	for (int d = 0; d < CGP_DIR_MAX; d++)
 		for (int pr = 0; pr < NPORTPROTO; pr++)
@@ -288,7 +216,7 @@ static int size_entries(struct comp *s)
 			      !!(r->dirs & CGP_DIR_BIT(CGP_DIR_OUT));
 		/* the parser gives 0..128; a policy built by hand may not */
 		if (r->plen > 128)
-			return fail(s, r->line, "bad prefix length %u", r->plen);
+			return cgp_comp_fail(s, r->line, "bad prefix length %u", r->plen);
 		if (r->set)
 			continue;	/* emit_set_rules */
 		if (!r->nports && !r->has_type) {
@@ -309,12 +237,12 @@ static int size_entries(struct comp *s)
 			}
 		}
 		if (total > 2 * (size_t)CGP_COMPILE_MAX_LPM)
-			return toobig(s);
+			return cgp_comp_toobig(s);
 	}
 	if (total) {
 		s->e = malloc(total * sizeof(*s->e));
 		if (!s->e)
-			return oom(s);
+			return cgp_comp_oom(s);
 		s->cap = total;
 	}
 	return 0;
@@ -338,7 +266,7 @@ static int sort_rules(struct comp *s)
 		return 0;
 	s->recs = malloc(p->nrules * sizeof(*s->recs));
 	if (!s->recs)
-		return oom(s);
+		return cgp_comp_oom(s);
 	for (unsigned i = 0; i < p->nrules; i++) {
 		const struct cgp_rule *r = &p->rules[i];
 		struct arec *a = &s->recs[i];
@@ -438,7 +366,7 @@ static int emit_port_rules(struct comp *s, int d, int pr)
 
 	cnt = calloc((size_t)ncls + 1, sizeof(*cnt));
 	if (!cnt)
-		return oom(s);
+		return cgp_comp_oom(s);
 	walk_port_classes(s, d, pr, cnt, NULL);
 	for (unsigned cl = 1; cl <= ncls; cl++)
 		cnt[cl] += cnt[cl - 1];
@@ -446,7 +374,7 @@ static int emit_port_rules(struct comp *s, int d, int pr)
 	items = malloc((cnt[ncls] ? cnt[ncls] : 1) * sizeof(*items));
 	if (!items) {
 		free(cnt);
-		return oom(s);
+		return cgp_comp_oom(s);
 	}
 	walk_port_classes(s, d, pr, cnt, items);
 	/* cnt[cl] is now the end of bucket cl; bucket cl starts at cnt[cl - 1] */
@@ -477,117 +405,7 @@ static int emit_entries(struct comp *s)
 		}
 	}
 	if (s->n > CGP_COMPILE_MAX_LPM)
-		return toobig(s);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ 6: set rules */
-
-static int key_cmp(const void *a, const void *b)
-{
-	return cgp_lpm_key_cmp(&((const struct cgp_lpm_entry *)a)->key,
-			       &((const struct cgp_lpm_entry *)b)->key);
-}
-
-/* (key, deny first, line): the first of equal keys wins */
-static int set_entry_cmp(const void *pa, const void *pb)
-{
-	const struct cgp_lpm_entry *a = pa, *b = pb;
-
-	return key_cmp(a, b) ?: cmp_uint(a->val.verdict, b->val.verdict) ?:
-	       cmp_uint(a->val.line, b->val.line);
-}
-
-/* One set-rule entry of rule r for (d, proto, cls) into the growing array. */
-static int add_set_entry(struct comp *s, struct cgp_lpm_entry **se, size_t *n, size_t *cap,
-			 const struct cgp_rule *r, int d, uint8_t proto, unsigned cls)
-{
-	struct cgp_lpm_entry *e;
-
-	if (*n == *cap) {
-		*cap = *cap ? 2 * *cap : 64;
-		if (*cap > CGP_COMPILE_MAX_LPM)
-			return toobig(s);
-		e = realloc(*se, *cap * sizeof(**se));
-		if (!e)
-			return oom(s);
-		*se = e;
-	}
-	e = &(*se)[(*n)++];
-	memset(e, 0, sizeof(*e));
-	e->key.prefixlen = CGP_LPM_FIXED_BITS + 128;
-	e->key.dir = (uint8_t)d;
-	e->key.proto = (uint8_t)(proto | CGP_SET_RULE);
-	e->key.slot = s->slot;
-	e->key.cls = (uint16_t)cls;
-	e->key.addr[0] = (uint8_t)(r->set_id >> 8);
-	e->key.addr[1] = (uint8_t)r->set_id;
-	e->val.verdict = r->verdict;
-	e->val.line = (uint32_t)r->line;
-	return 0;
-}
-
-/* The entries of set rule r: class 0 per protocol, or per class its ports (ICMP: types) cover. */
-static int set_rule_entries(struct comp *s, const struct cgp_rule *r, struct cgp_lpm_entry **se,
-			    size_t *n, size_t *cap)
-{
-	for (int d = 0; d < CGP_DIR_MAX; d++) {
-		if (!(r->dirs & CGP_DIR_BIT(d)))
-			continue;
-		if (!r->nports && !r->has_type) {
-			for (int pr = 0; pr < CGP_PROTO_MAX; pr++)
-				if ((r->proto == pr || r->proto == CGP_RULE_PROTO_ANY) &&
-				    add_set_entry(s, se, n, cap, r, d, (uint8_t)pr, 0))
-					return -1;
-			continue;
-		}
-		for (int pp = 0; pp < NPORTPROTO; pp++) {
-			const uint16_t *cm = s->clsmap[d][pp];
-			struct cgp_port_range one;
-			const struct cgp_port_range *rg;
-			unsigned nr = rule_ranges(r, pp, &one, &rg);
-
-			for (unsigned q = 0; q < nr; q++)
-				for (unsigned cl = cm[rg[q].lo]; cl <= cm[rg[q].hi]; cl++)
-					if (add_set_entry(s, se, n, cap, r, d, pp_proto(pp), pp_cls_base(pp) + cl))
-						return -1;
-		}
-	}
-	return 0;
-}
-
-/*
- * Step 6: the set rules (@NAME), one entry per (dir, proto, class) in the key
- * space of set rules (proto | CGP_SET_RULE, the set id in addr[0..1], full
- * prefix), identical keys merged (deny, then the first line, wins); then all
- * entries put back in cgp_lpm_key_cmp order.
- */
-static int emit_set_rules(struct comp *s)
-{
-	const struct cgp_policy *p = s->p;
-	struct cgp_lpm_entry *se = NULL, *e;
-	size_t n = 0, cap = 0, k = 0;
-
-	for (unsigned i = 0; i < p->nrules; i++) {
-		if (p->rules[i].set && set_rule_entries(s, &p->rules[i], &se, &n, &cap)) {
-			free(se);
-			return -1;
-		}
-	}
-	if (!n)
-		return 0;
-	qsort(se, n, sizeof(*se), set_entry_cmp);
-	e = realloc(s->e, (s->n + n) * sizeof(*e));
-	if (!e) {
-		free(se);
-		return oom(s);
-	}
-	s->e = e;
-	for (size_t i = 0; i < n; i++)
-		if (!k || key_cmp(&se[i], &s->e[s->n - 1]))
-			s->e[s->n++] = se[i], k++;
-	free(se);
-	qsort(s->e, s->n, sizeof(*s->e), key_cmp);
+		return cgp_comp_toobig(s);
 	return 0;
 }
 
@@ -611,7 +429,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 	if (!ret)
 		ret = emit_entries(&s);
 	if (!ret)
-		ret = emit_set_rules(&s);
+		ret = cgp_comp_set_rules(&s);
 	if (!ret) {
 		out->lpm = s.e;
 		out->nlpm = s.n;
