@@ -68,7 +68,15 @@ enum cgp_obj { CGP_OBJ_ENFORCE, CGP_OBJ_SOCKSTAT, CGP_OBJ_N };	/* enforce.bpf.c,
 	/* address sets: members of the dynamic sets, the sets in force by name */	\
 	X(DSETS,    "dsets",    CGP_OBJ_ENFORCE,  "cgp_dsets",    0, NULL)				\
 	X(SETS,     "sets",     CGP_PIN_BY_USER,  "cgp_sets",     0,					\
-	  CGP_PIN_UHASH(struct cgp_set_key, struct cgp_set_rec, CGP_MAX_SETS))
+	  CGP_PIN_UHASH(struct cgp_set_key, struct cgp_set_rec, CGP_MAX_SETS))			\
+	/* DNS-name rules (bpf/dns.h): names, trusted resolvers, TTL clamp,		\
+	 * queries in flight, last name per address, parser counters */			\
+	X(DNSNAMES, "dnsnames", CGP_OBJ_ENFORCE,  "cgp_dnsnames", 0, NULL)				\
+	X(DNSSRV,   "dnssrv",   CGP_OBJ_ENFORCE,  "cgp_dnssrv",   0, NULL)				\
+	X(DNSCONF,  "dnsconf",  CGP_OBJ_ENFORCE,  "cgp_dnsconf",  0, NULL)				\
+	X(DNSQ,     "dnsq",     CGP_OBJ_ENFORCE,  "cgp_dnsq",     0, NULL)				\
+	X(DNSADDR,  "dnsaddr",  CGP_OBJ_ENFORCE,  "cgp_dnsaddr",  0, NULL)				\
+	X(DNSSTAT,  "dnsstat",  CGP_OBJ_ENFORCE,  "cgp_dnsstat",  0, NULL)
 
 /*
  * Programs: X(ID, pin name, object, name in the object, flags). The

@@ -17,7 +17,7 @@
 #ifndef CGP_BPF_COMMON_H
 #define CGP_BPF_COMMON_H
 
-#define CGP_LAYOUT_VERSION	7	/* bump when a pinned map layout changes */
+#define CGP_LAYOUT_VERSION	8	/* bump when a pinned map layout changes */
 
 #define CGP_ASSERT_SIZE(type, n) \
 	_Static_assert(sizeof(type) == (n), "size of " #type " (pinned layout, shared with user space)")
@@ -50,6 +50,7 @@ enum cgp_verdict {
 #define CGP_POL_F_STATS		(1u << 1)
 #define CGP_POL_F_LOG		(1u << 2)	/* log = deny: ring buffer event per denied packet */
 #define CGP_POL_F_AUDIT		(1u << 3)	/* mode = audit: count and log denies, drop nothing */
+#define CGP_POL_F_DNS		(1u << 4)	/* has DNS-name rules: parse DNS (bpf/dns.h) */
 
 /*
  * Single element of cgp_state (enforce and sockstat). gen increases by one

@@ -28,8 +28,6 @@
 
 #include "bpf/common.h"
 
-#define CGP_POL_F_DNS		(1u << 4)	/* cgp_pol.flags: the policy has name rules */
-
 #define CGP_DNS_NAME_MAX	253		/* characters of a name, no trailing dot */
 #define CGP_DNS_SETS		8		/* implicit sets per name entry */
 #define CGP_MAX_DNS_NAMES	65536		/* entries of cgp_dnsnames (all policies) */

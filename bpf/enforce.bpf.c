@@ -222,6 +222,7 @@ static __always_inline __u32 cand_max(__u32 best, __u32 c2, __u32 *line, __u32 l
 }
 
 #include "bpf/sets.bpf.h"
+#include "bpf/dns.bpf.h"
 
 /* A global function: verified once, with every argument unknown. */
 __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 port)
