@@ -130,18 +130,23 @@ static int mark_port_bounds(struct comp *s)
 				const struct cgp_port_range *rg;
 				unsigned nr = rule_ranges(r, pp, &one, &rg);
 				uint8_t *m;
+				int32_t *dl;
 
 				if (!nr)
 					continue;
 				if (!s->mark[d][pp]) {
 					s->mark[d][pp] = calloc(65537, 1);
-					if (!s->mark[d][pp])
+					s->delta[d][pp] = calloc(65537, sizeof(int32_t));
+					if (!s->mark[d][pp] || !s->delta[d][pp])
 						return cgp_comp_oom(s);
 				}
 				m = s->mark[d][pp];
+				dl = s->delta[d][pp];
 				for (unsigned k = 0; k < nr; k++) {
 					m[rg[k].lo] = 1;
 					m[(unsigned)rg[k].hi + 1] = 1;
+					dl[rg[k].lo]++;
+					dl[(unsigned)rg[k].hi + 1]--;
 				}
 			}
 		}
@@ -149,36 +154,53 @@ static int mark_port_bounds(struct comp *s)
 	return 0;
 }
 
-/* Step 2 for one (dir, proto): the sorted boundaries and the port -> class table. */
+/*
+ * Step 2 for one (dir, proto): the sorted boundaries, the class of each
+ * interval and the port -> class table. Only intervals some range covers get
+ * a class (1, 2, ... in port order): a port outside every range has none, so
+ * 65,535 single ports fit the u16 class of the rule trie.
+ */
 static int port_classes(struct comp *s, int d, int pr)
 {
-	struct cgp_portmap_entry *pm;
-	uint8_t *m = s->mark[d][pr];
+	struct cgp_portmap *pm;
+	const uint8_t *m = s->mark[d][pr];
+	const int32_t *dl = s->delta[d][pr];
+	unsigned n = 0, ni = 0, ncls = 0, base = pp_cls_base(pr), cur = 0;
 	uint16_t *cm;
-	unsigned n = 0;
+	int32_t cov = 0;
 
-	m[65536] = 0;		/* hi + 1 == 65536 is not a boundary */
+	s->mark[d][pr][65536] = 0;	/* hi + 1 == 65536 is not a boundary */
 	for (unsigned port = 0; port < 65536; port++)	/* 0: ICMP type 0 (echo-reply) */
 		n += m[port];
-	if (n > CGP_MAX_PORT_BOUNDS)
-		return cgp_comp_fail(s, s->p->line,
-			    "policy [%s] has more than %u distinct port boundaries for %s %s%s",
-			    s->p->name, CGP_MAX_PORT_BOUNDS, dname(d), cgp_proto_str(pp_proto(pr)),
-			    pr == PP_ICMP6 ? "v6" : "");
 	cm = s->clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
 	if (!cm)
 		return cgp_comp_oom(s);
-	pm = &s->out->portmaps[s->out->nportmaps++];
-	pm->key.slot = s->slot;
-	pm->key.dir = (uint8_t)d;
-	pm->key.proto = pp_trie_proto(pr);
-	n = 0;
+	pm = &s->out->portmaps[s->out->nportmaps].map;
+	pm->bound = malloc((2 * (size_t)n + 1) * sizeof(uint16_t));
+	if (!pm->bound)
+		return cgp_comp_oom(s);
+	pm->cls = pm->bound + n;
+	pm->cls[0] = 0;			/* [0, bound[0]): before every range */
+	s->out->portmaps[s->out->nportmaps].key = (struct cgp_portmap_key){
+		.slot = s->slot, .dir = (uint8_t)d, .proto = pp_trie_proto(pr),
+	};
+	s->out->nportmaps++;
 	for (unsigned port = 0; port < 65536; port++) {
-		if (m[port])
-			pm->map.bound[n++] = (uint16_t)port;
-		cm[port] = (uint16_t)(1 + n);
+		cov += dl[port];
+		if (m[port]) {
+			pm->bound[ni++] = (uint16_t)port;
+			cur = cov > 0 ? ++ncls : 0;
+			pm->cls[ni] = (uint16_t)(cur ? base + cur : 0);
+		}
+		cm[port] = (uint16_t)cur;
 	}
-	pm->map.n = n;
+	pm->n = n;
+	pm->ncls = ncls;
+	s->ncls[d][pr] = ncls;
+	if (pr >= PP_ICMP && ncls > CGP_MAX_ICMP_CLASSES)
+		return cgp_comp_fail(s, s->p->line,
+			    "policy [%s] has more than %u distinct ICMP%s type ranges for %s",
+			    s->p->name, CGP_MAX_ICMP_CLASSES, pr == PP_ICMP6 ? "v6" : "", dname(d));
 	return 0;
 }
 
@@ -361,7 +383,7 @@ static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt
 /* The port rules of (d, pr): bucketed by class (stable in rule order), a group per class. */
 static int emit_port_rules(struct comp *s, int d, int pr)
 {
-	unsigned ncls = (unsigned)s->clsmap[d][pr][65535] + 1;
+	unsigned ncls = s->ncls[d][pr] + 1;
 	unsigned *cnt, *items;
 
 	cnt = calloc((size_t)ncls + 1, sizeof(*cnt));
@@ -438,6 +460,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 	for (int d = 0; d < CGP_DIR_MAX; d++) {
 		for (int pr = 0; pr < NPORTPROTO; pr++) {
 			free(s.mark[d][pr]);
+			free(s.delta[d][pr]);
 			free(s.clsmap[d][pr]);
 		}
 	}
@@ -453,6 +476,8 @@ void cgp_compiled_free(struct cgp_compiled *c)
 	if (!c)
 		return;
 	free(c->lpm);
+	for (size_t i = 0; i < c->nportmaps; i++)
+		free(c->portmaps[i].map.bound);
 	free(c->portmaps);
 	memset(c, 0, sizeof(*c));
 }

@@ -73,7 +73,9 @@ struct comp {
 	size_t errlen;
 
 	uint8_t *mark[CGP_DIR_MAX][NPORTPROTO];		/* 65537 flags: port is a boundary */
-	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> class */
+	int32_t *delta[CGP_DIR_MAX][NPORTPROTO];	/* 65537: ranges starting - ending at port */
+	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> class less the base, 0: none */
+	unsigned ncls[CGP_DIR_MAX][NPORTPROTO];		/* classes (covered intervals) */
 	struct arec *recs;				/* the rules, sorted (step 4) */
 	struct cgp_lpm_entry *e;			/* the entries (step 5) */
 	size_t n, cap;					/* cap: the bound of step 3 */

@@ -61,7 +61,7 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 	unsigned best;
 	const struct cgp_portmap *pm = NULL;
 	const struct cgp_lpm_entry *A = NULL, *B = NULL;
-	unsigned cls = 0, base = proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
+	unsigned cls = 0;
 	uint8_t pproto = proto;
 
 	/* ICMPv6 has its own port (type) classes; its rules are ICMP rules */
@@ -73,12 +73,8 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 			if (c->portmaps[i].key.dir == dir && c->portmaps[i].key.proto == pproto)
 				pm = &c->portmaps[i].map;
 	}
-	if (pm) {
-		unsigned ub = 0;
-		while (ub < pm->n && pm->bound[ub] <= port)
-			ub++;
-		cls = base + 1 + ub;
-	}
+	if (pm)
+		cls = cgp_portmap_class(pm, port);	/* 0: no port rule covers it */
 	for (size_t i = 0; i < c->nlpm; i++) {
 		const struct cgp_lpm_entry *e = &c->lpm[i];
 		unsigned plen = e->key.prefixlen - CGP_LPM_FIXED_BITS;

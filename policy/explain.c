@@ -253,14 +253,9 @@ static int comp_port_class(void *ctx, uint8_t dir, uint8_t proto, uint16_t port,
 	const struct cgp_compiled *c = ((const struct cgp_compiled_sets *)ctx)->c;
 
 	for (size_t i = 0; i < c->nportmaps; i++) {
-		const struct cgp_portmap *pm = &c->portmaps[i].map;
-		unsigned ub = 0;
-
 		if (c->portmaps[i].key.dir != dir || c->portmaps[i].key.proto != proto)
 			continue;
-		while (ub < pm->n && pm->bound[ub] <= port)
-			ub++;
-		*cls = (proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0) + 1 + ub;
+		*cls = cgp_portmap_class(&c->portmaps[i].map, port);	/* 0: a miss */
 		return 0;
 	}
 	return -1;

@@ -27,13 +27,19 @@
 #include "../bpf/reuseport.h"	/* CGP_RP_MAX_BACKENDS */
 
 /*
- * The sorted port boundaries of (slot, dir, proto) that the compiler turns
- * into the port trie (struct cgp_portlpm_key, bpf/enforce.h). bound[] is
- * sorted ascending; the class of port p is 1 + (number of bounds <= p), so
- * class i covers [bound[i-2], bound[i-1]) with bound[-1] = 0. User space
- * only: no map holds these.
+ * The port classes of (slot, dir, proto) that the compiler turns into the
+ * port trie (struct cgp_portlpm_key, bpf/enforce.h). bound[0..n-1] are the
+ * sorted boundaries (lo and hi + 1 of every port range): they cut 0..65535
+ * into n + 1 intervals, interval i being [bound[i-1], bound[i]) with
+ * bound[-1] = 0 and bound[n] = 65536. cls[i] is the class of interval i, the
+ * value the port trie gives its ports: 0 when no rule covers it (no port
+ * trie entry: only portless rules can match), else classes are numbered
+ * 1, 2, ... in port order over the covered intervals only (ICMPv6 from
+ * CGP_ICMP6_CLS_BASE + 1), so every port 1..65535 can have its own class in
+ * the rule trie's u16 cls. cgp_portmap_class() looks a port up. User space
+ * only: no map holds these. One allocation: cls points into bound's block.
  */
-#define CGP_MAX_PORT_BOUNDS	4096	/* interval boundaries per (policy, dir, proto) */
+#define CGP_MAX_ICMP_CLASSES	0x7fff	/* classes per ICMP family: below/above CGP_ICMP6_CLS_BASE */
 
 struct cgp_portmap_key {
 	__u16 slot;
@@ -42,9 +48,14 @@ struct cgp_portmap_key {
 };
 
 struct cgp_portmap {
-	__u32 n;		/* bounds in use, <= CGP_MAX_PORT_BOUNDS */
-	__u16 bound[CGP_MAX_PORT_BOUNDS];
+	__u32 n;		/* bounds */
+	__u32 ncls;		/* classes: the highest cls[] value less the base */
+	__u16 *bound;		/* n sorted boundaries, 0..65535 */
+	__u16 *cls;		/* n + 1 classes of the intervals (0: none) */
 };
+
+/* The class of `port` (0..65535) in m: cls of its interval, 0 when none. */
+unsigned cgp_portmap_class(const struct cgp_portmap *m, unsigned port);
 
 /* Documented limits (docs/POLICY.md). */
 #define CGP_NAME_MAX		63		/* section name length */
@@ -211,8 +222,9 @@ struct cgp_compiled {
 /*
  * Compile policy `p` for `slot`. Deterministic: the same policy gives the
  * same entries in the same order. -1 with err filled ("FILE:LINE: ...") when
- * a limit is exceeded (e.g. more than CGP_MAX_PORT_BOUNDS port boundaries)
- * or memory runs out; `out` is then empty.
+ * a limit is exceeded (more than CGP_COMPILE_MAX_LPM rule trie entries,
+ * more than CGP_MAX_ICMP_CLASSES ICMP type classes) or memory runs out;
+ * `out` is then empty. Free with cgp_compiled_free (portmaps own memory).
  */
 int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		struct cgp_compiled *out, char *err, size_t errlen);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ports.c - the sorted port boundaries of one (slot, dir, proto), as
- * cgp_compile() returns them, -> the entries of the port -> class LPM trie
- * the kernel looks ports up in (docs/ARCHITECTURE.md, "Port classes").
+ * ports.c - the port classes of one (slot, dir, proto), as cgp_compile()
+ * returns them (struct cgp_portmap), -> the entries of the port -> class LPM
+ * trie the kernel looks ports up in (docs/ARCHITECTURE.md, "Port classes");
+ * and the class of one port, for the reference evaluator and explain.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,19 +61,33 @@ static int split(struct cgp_portlpm_entry **out, size_t *n, size_t *cap, const s
 int cgp_port_blocks(const struct cgp_portmap_entry *pm, struct cgp_portlpm_entry **out,
 		    size_t *n, size_t *cap)
 {
-	unsigned lo = 0, nb = pm->map.n > CGP_MAX_PORT_BOUNDS ? CGP_MAX_PORT_BOUNDS : pm->map.n;
-	unsigned base = pm->key.proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0;
+	const struct cgp_portmap *m = &pm->map;
 
-	/* class of p = 1 + number of bounds <= p */
-	for (unsigned i = 0; i <= nb; i++) {
-		unsigned hi = i < nb ? (unsigned)pm->map.bound[i] - 1 : 65535;
+	/* interval i is [bound[i-1], bound[i]) with bound[-1] = 0, bound[n] = 65536 */
+	for (unsigned i = 0; i <= m->n; i++) {
+		unsigned lo = i ? m->bound[i - 1] : 0;
+		unsigned hi = i < m->n ? (unsigned)m->bound[i] - 1 : 65535;
 
-		if (i < nb && pm->map.bound[i] == 0)
-			continue;	/* empty interval */
-		if (hi >= lo && split(out, n, cap, &pm->key, lo, hi, base + i + 1))
+		if (!m->cls[i] || (i < m->n && m->bound[i] <= lo))
+			continue;	/* no class (no entry: a miss), or empty */
+		if (split(out, n, cap, &pm->key, lo, hi, m->cls[i]))
 			return -ENOMEM;
-		if (i < nb)
-			lo = pm->map.bound[i];
 	}
 	return 0;
+}
+
+unsigned cgp_portmap_class(const struct cgp_portmap *m, unsigned port)
+{
+	unsigned lo = 0, hi = m->n;
+
+	/* the number of bounds <= port, by bisection: that interval's class */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (m->bound[mid] <= port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return port > 0xffff ? 0 : m->cls[lo];
 }

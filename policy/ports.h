@@ -11,9 +11,10 @@ struct cgp_portlpm_entry {
 };
 
 /*
- * Turn the sorted boundaries of a port map into LPM entries: every class
- * interval [lo, hi] is split into aligned power-of-two blocks (at most 32 per
- * interval). Appends to *out (realloc'd), updating *n and *cap. 0 or -ENOMEM.
+ * Turn a port map into LPM entries: every interval [lo, hi] that has a class
+ * is split into aligned power-of-two blocks (at most 32 per interval); an
+ * interval without a class gets none (the kernel's lookup misses). Appends to
+ * *out (realloc'd), updating *n and *cap. 0 or -ENOMEM.
  */
 int cgp_port_blocks(const struct cgp_portmap_entry *pm, struct cgp_portlpm_entry **out,
 		    size_t *n, size_t *cap);

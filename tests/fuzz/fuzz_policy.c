@@ -130,7 +130,7 @@ static void check_entries(const struct cgp_compiled *cc, uint16_t slot)
 	for (size_t i = 0; i < cc->nportmaps; i++) {
 		const struct cgp_portmap_entry *pm = &cc->portmaps[i];
 
-		if (pm->map.n > CGP_MAX_PORT_BOUNDS || pm->key.slot != slot)
+		if (pm->map.n > 65536 || pm->key.slot != slot)
 			die("malformed port map", NULL);
 		for (unsigned k = 1; k < pm->map.n; k++)
 			if (pm->map.bound[k - 1] >= pm->map.bound[k])
@@ -158,15 +158,6 @@ static int block_class(const struct cgp_portlpm_entry *e, size_t n, uint16_t por
 	return best;
 }
 
-static unsigned bound_class(const struct cgp_portmap *m, uint16_t port)
-{
-	unsigned ub = 0;
-
-	while (ub < m->n && m->bound[ub] <= port)
-		ub++;
-	return 1 + ub;
-}
-
 static void check_ports(const struct cgp_compiled *cc, const uint8_t *data, size_t size)
 {
 	for (size_t i = 0; i < cc->nportmaps; i++) {
@@ -189,10 +180,9 @@ static void check_ports(const struct cgp_compiled *cc, const uint8_t *data, size
 		}
 		for (unsigned k = 0; k < np; k++) {
 			int got = block_class(e, n, probes[k]);
-			unsigned want = bound_class(m, probes[k]) +
-					(cc->portmaps[i].key.proto == CGP_PORTPROTO_ICMP6 ? CGP_ICMP6_CLS_BASE : 0);
+			unsigned want = cgp_portmap_class(m, probes[k]);	/* 0: no block */
 
-			if (got < 0 || (unsigned)got != want) {
+			if (got < 0 ? want != 0 : (unsigned)got != want || !want) {
 				char d[96];
 				snprintf(d, sizeof(d), "port %u: blocks say %d, bounds say %u", probes[k], got, want);
 				die("port class mismatch", d);
