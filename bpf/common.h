@@ -17,7 +17,7 @@
 #ifndef CGP_BPF_COMMON_H
 #define CGP_BPF_COMMON_H
 
-#define CGP_LAYOUT_VERSION	8	/* bump when a pinned map layout changes */
+#define CGP_LAYOUT_VERSION	9	/* bump when a pinned map layout changes */
 
 #define CGP_ASSERT_SIZE(type, n) \
 	_Static_assert(sizeof(type) == (n), "size of " #type " (pinned layout, shared with user space)")

@@ -195,8 +195,9 @@ struct ctx {
  *   1. longest remote prefix; 2. at equal prefix a port rule beats a portless
  *   one; 3. deny beats allow at a full tie (merged at compile time);
  *   4. no match: the direction's default.
- * Two rule-trie lookups (after one port-trie lookup for TCP and UDP),
- * whatever the number of rules.
+ * Two rule-trie lookups (after one port-trie lookup for TCP, UDP and typed
+ * ICMP; three when the port is in a wide range's class too), whatever the
+ * number of rules.
  */
 /*
  * A candidate rule as one number, higher wins: prefix length, then a port
@@ -228,9 +229,9 @@ static __always_inline __u32 cand_max(__u32 best, __u32 c2, __u32 *line, __u32 l
 __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 port)
 {
 	struct cgp_lpm_key k = {};
-	struct cgp_lpm_val *a = NULL, *b;
+	struct cgp_lpm_val *a = NULL, *w = NULL, *b;
 	void *rules, *ports;
-	__u32 set, cls = 0, best, line = 0, bline = 0;
+	__u32 set, cls = 0, wcls, best, line = 0, bline = 0;
 
 	if (!c || !p)
 		return CGP_DENY;
@@ -263,14 +264,22 @@ __noinline int cgp_eval(struct ctx *c, __u32 dir, const struct pkt *p, __u32 por
 
 			if (pc) {
 				cls = pc->cls & 0xffff;
-				k.cls = (__u16)cls;
-				a = bpf_map_lookup_elem(rules, &k);
+				wcls = pc->cls >> CGP_CLS_WIDE_SHIFT;
+				if (cls) {
+					k.cls = (__u16)cls;
+					a = bpf_map_lookup_elem(rules, &k);
+				}
+				if (wcls) {	/* the wide layer: ranges over many classes */
+					k.cls = (__u16)wcls;
+					w = bpf_map_lookup_elem(rules, &k);
+				}
 				k.cls = 0;
 			}
 		}
 	}
 	b = bpf_map_lookup_elem(rules, &k);
 	best = cand(a, a ? a->plen : 0, 1, &line);
+	best = cand_max(best, cand(w, w ? w->plen : 0, 1, &bline), &line, bline);
 	best = cand_max(best, cand(b, b ? b->plen : 0, 0, &bline), &line, bline);
 	best = eval_sets(c, rules, dir, p, cls, best, &line);
 	if (!best) {

@@ -58,9 +58,10 @@ CGP_ASSERT_SIZE(struct cgp_lpm_val, 8);
  * The port -> class function of (slot, dir, proto), proto TCP, UDP, ICMP or
  * CGP_PORTPROTO_ICMP6 (below), as an
  * LPM trie (inner map of cgp_ports). The port specs of a (slot, dir, proto)
- * cut 1..65535 into intervals, each a class; each interval is split into
- * aligned power-of-two blocks and the block containing a port is its
- * longest match, so a port's class costs one lookup and no loop.
+ * cut 0..65535 into intervals; each interval some rule covers is a class
+ * (numbered in port order, 1..65535), split into aligned power-of-two blocks,
+ * and the block containing a port is its longest match, so a port's class
+ * costs one lookup and no loop; a port no rule covers has no entry.
  * prefixlen = CGP_PORTLPM_FIXED_BITS + block prefix (0..16).
  */
 #define CGP_PORTLPM_FIXED_BITS	32
@@ -78,6 +79,17 @@ CGP_ASSERT_OFFSET(struct cgp_portlpm_key, port, 8);
 _Static_assert(CGP_PORTLPM_FIXED_BITS == 8 * (__builtin_offsetof(struct cgp_portlpm_key, port) - 4),
 	       "CGP_PORTLPM_FIXED_BITS: bits of cgp_portlpm_key between prefixlen and port");
 
+/*
+ * cls: the class of the port's interval (bits 0-15) and its class in the
+ * wide layer (bits 16-31), 0 for none. Ranges that cover many classes (more
+ * than 64 in one layer) get classes of their own, cut by the wide ranges'
+ * bounds only, numbered above the others: such a rule costs one entry per
+ * wide class, not one per class of the single ports under it, and the rule
+ * lookup does one more trie lookup when the wide class is not 0. Set rules
+ * are never wide. (Layout 9: older programs read the low 16 bits only.)
+ */
+#define CGP_CLS_WIDE_SHIFT	16
+
 struct cgp_portlpm_val {
 	__u32 cls;
 };
@@ -90,7 +102,7 @@ CGP_ASSERT_SIZE(struct cgp_portlpm_val, 4);
  * with proto CGP_PORTPROTO_ICMP6 (this trie only), and its classes are
  * numbered from CGP_ICMP6_CLS_BASE + 1 in the trie's values: in the rule
  * trie both families stay CGP_PROTO_ICMP, their classes never collide
- * (at most CGP_MAX_PORT_BOUNDS + 1 classes per family).
+ * (at most 0x7fff classes per family, both layers).
  */
 #define CGP_PORTPROTO_ICMP6	4
 #define CGP_ICMP6_CLS_BASE	0x8000

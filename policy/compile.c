@@ -16,7 +16,9 @@
  * cgp_compile() runs these steps in order:
  *   1. mark_port_bounds    the boundaries of each (dir, tcp/udp/icmp/icmpv6) with
  *                          port rules (ICMP types: "ports" type << 8 | code)
- *   2. build_port_classes  boundaries -> portmaps, and a port -> class table
+ *   2. port_classes        boundaries -> portmaps, and the port -> class tables
+ *                          (one layer, or narrow and wide ranges apart);
+ *                          both steps in compile_ports.c
  *   3. size_entries        an upper bound of the entries, allocated once
  *   4. sort_rules          the rules by (prefix length, address, deny first, line)
  *   5. emit_entries        per (dir, proto): portless rules (class 0), then the
@@ -37,11 +39,6 @@
 #include "policy/fileline.h"
 #include "policy/compile.h"
 #include "policy/policy.h"
-
-static const char *dname(int d)
-{
-	return d == CGP_DIR_IN ? "in" : "out";
-}
 
 int cgp_comp_fail(struct comp *s, int line, const char *fmt, ...)
 {
@@ -106,124 +103,6 @@ static void policy_header(const struct cgp_policy *p, struct cgp_pol *pol)
 	}
 }
 
-/* ------------------------------------------------------------------ 1, 2: port classes */
-
-/* Step 1: mark lo and hi + 1 of every port range, per (dir, port protocol). */
-static int mark_port_bounds(struct comp *s)
-{
-	const struct cgp_policy *p = s->p;
-
-	for (unsigned i = 0; i < p->nrules; i++) {
-		const struct cgp_rule *r = &p->rules[i];
-		if (!r->nports && !r->has_type)
-			continue;
-		/* the parser refuses this; a policy built by hand may not */
-		if (r->nports && r->proto != CGP_PROTO_TCP && r->proto != CGP_PROTO_UDP)
-			return cgp_comp_fail(s, r->line, "ports need tcp or udp");
-		if (r->has_type && (r->proto != CGP_PROTO_ICMP || r->nports))
-			return cgp_comp_fail(s, r->line, "a type needs icmp and no ports");
-		for (int d = 0; d < CGP_DIR_MAX; d++) {
-			if (!(r->dirs & CGP_DIR_BIT(d)))
-				continue;
-			for (int pp = 0; pp < NPORTPROTO; pp++) {
-				struct cgp_port_range one;
-				const struct cgp_port_range *rg;
-				unsigned nr = rule_ranges(r, pp, &one, &rg);
-				uint8_t *m;
-				int32_t *dl;
-
-				if (!nr)
-					continue;
-				if (!s->mark[d][pp]) {
-					s->mark[d][pp] = calloc(65537, 1);
-					s->delta[d][pp] = calloc(65537, sizeof(int32_t));
-					if (!s->mark[d][pp] || !s->delta[d][pp])
-						return cgp_comp_oom(s);
-				}
-				m = s->mark[d][pp];
-				dl = s->delta[d][pp];
-				for (unsigned k = 0; k < nr; k++) {
-					m[rg[k].lo] = 1;
-					m[(unsigned)rg[k].hi + 1] = 1;
-					dl[rg[k].lo]++;
-					dl[(unsigned)rg[k].hi + 1]--;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
-/*
- * Step 2 for one (dir, proto): the sorted boundaries, the class of each
- * interval and the port -> class table. Only intervals some range covers get
- * a class (1, 2, ... in port order): a port outside every range has none, so
- * 65,535 single ports fit the u16 class of the rule trie.
- */
-static int port_classes(struct comp *s, int d, int pr)
-{
-	struct cgp_portmap *pm;
-	const uint8_t *m = s->mark[d][pr];
-	const int32_t *dl = s->delta[d][pr];
-	unsigned n = 0, ni = 0, ncls = 0, base = pp_cls_base(pr), cur = 0;
-	uint16_t *cm;
-	int32_t cov = 0;
-
-	s->mark[d][pr][65536] = 0;	/* hi + 1 == 65536 is not a boundary */
-	for (unsigned port = 0; port < 65536; port++)	/* 0: ICMP type 0 (echo-reply) */
-		n += m[port];
-	cm = s->clsmap[d][pr] = malloc(65536 * sizeof(uint16_t));
-	if (!cm)
-		return cgp_comp_oom(s);
-	pm = &s->out->portmaps[s->out->nportmaps].map;
-	pm->bound = malloc((2 * (size_t)n + 1) * sizeof(uint16_t));
-	if (!pm->bound)
-		return cgp_comp_oom(s);
-	pm->cls = pm->bound + n;
-	pm->cls[0] = 0;			/* [0, bound[0]): before every range */
-	s->out->portmaps[s->out->nportmaps].key = (struct cgp_portmap_key){
-		.slot = s->slot, .dir = (uint8_t)d, .proto = pp_trie_proto(pr),
-	};
-	s->out->nportmaps++;
-	for (unsigned port = 0; port < 65536; port++) {
-		cov += dl[port];
-		if (m[port]) {
-			pm->bound[ni++] = (uint16_t)port;
-			cur = cov > 0 ? ++ncls : 0;
-			pm->cls[ni] = (uint16_t)(cur ? base + cur : 0);
-		}
-		cm[port] = (uint16_t)cur;
-	}
-	pm->n = n;
-	pm->ncls = ncls;
-	s->ncls[d][pr] = ncls;
-	if (pr >= PP_ICMP && ncls > CGP_MAX_ICMP_CLASSES)
-		return cgp_comp_fail(s, s->p->line,
-			    "policy [%s] has more than %u distinct ICMP%s type ranges for %s",
-			    s->p->name, CGP_MAX_ICMP_CLASSES, pr == PP_ICMP6 ? "v6" : "", dname(d));
-	return 0;
-}
-
-/* Step 2: one portmap per (dir, proto) that has port rules, in (dir, proto) order. */
-static int build_port_classes(struct comp *s)
-{
-	size_t nmaps = 0;
-
-	for (int d = 0; d < CGP_DIR_MAX; d++)
-		for (int pr = 0; pr < NPORTPROTO; pr++)
-			nmaps += s->mark[d][pr] != NULL;
-	if (nmaps) {
-		s->out->portmaps = calloc(nmaps, sizeof(*s->out->portmaps));
-		if (!s->out->portmaps)
-			return cgp_comp_oom(s);
-	}
-	for (int d = 0; d < CGP_DIR_MAX; d++)
-		for (int pr = 0; pr < NPORTPROTO; pr++)
-			if (s->mark[d][pr] && port_classes(s, d, pr) < 0)
-				return -1;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ 3, 4: sizes, order */
 
 /* Step 3: an upper bound of the entries (before merging), allocated at once. */
@@ -249,13 +128,15 @@ static int size_entries(struct comp *s)
 			if (!(r->dirs & CGP_DIR_BIT(d)))
 				continue;
 			for (int pp = 0; pp < NPORTPROTO; pp++) {
-				const uint16_t *cm = s->clsmap[d][pp];
 				struct cgp_port_range one;
 				const struct cgp_port_range *rg;
 				unsigned nr = rule_ranges(r, pp, &one, &rg);
 
-				for (unsigned q = 0; q < nr; q++)
+				for (unsigned q = 0; q < nr; q++) {
+					const uint16_t *cm = cgp_comp_cls_table(s, d, pp, r, &rg[q]);
+
 					total += (size_t)(cm[rg[q].hi] - cm[rg[q].lo]) + 1;
+				}
 			}
 		}
 		if (total > 2 * (size_t)CGP_COMPILE_MAX_LPM)
@@ -358,8 +239,6 @@ static void emit_portless(struct comp *s, int d, int pr)
 static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt,
 			      unsigned *items)
 {
-	const uint16_t *cm = s->clsmap[d][pr];
-
 	for (unsigned i = 0; i < s->p->nrules; i++) {
 		const struct arec *a = &s->recs[i];
 		struct cgp_port_range one;
@@ -370,6 +249,8 @@ static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt
 			continue;
 		nr = rule_ranges(&s->p->rules[a->idx], pr, &one, &rg);
 		for (unsigned q = 0; q < nr; q++) {
+			const uint16_t *cm = cgp_comp_cls_table(s, d, pr, &s->p->rules[a->idx], &rg[q]);
+
 			for (unsigned cl = cm[rg[q].lo]; cl <= cm[rg[q].hi]; cl++) {
 				if (items)
 					items[cnt[cl]++] = i;
@@ -383,7 +264,7 @@ static void walk_port_classes(const struct comp *s, int d, int pr, unsigned *cnt
 /* The port rules of (d, pr): bucketed by class (stable in rule order), a group per class. */
 static int emit_port_rules(struct comp *s, int d, int pr)
 {
-	unsigned ncls = s->ncls[d][pr] + 1;
+	unsigned ncls = s->ncls[d][pr] + s->nclsw[d][pr] + 1;	/* both layers */
 	unsigned *cnt, *items;
 
 	cnt = calloc((size_t)ncls + 1, sizeof(*cnt));
@@ -441,9 +322,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 
 	memset(out, 0, sizeof(*out));
 	policy_header(p, &out->pol);
-	ret = mark_port_bounds(&s);
-	if (!ret)
-		ret = build_port_classes(&s);
+	ret = cgp_comp_port_classes(&s);
 	if (!ret)
 		ret = size_entries(&s);
 	if (!ret)
@@ -457,13 +336,7 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		out->nlpm = s.n;
 		s.e = NULL;
 	}
-	for (int d = 0; d < CGP_DIR_MAX; d++) {
-		for (int pr = 0; pr < NPORTPROTO; pr++) {
-			free(s.mark[d][pr]);
-			free(s.delta[d][pr]);
-			free(s.clsmap[d][pr]);
-		}
-	}
+	cgp_comp_ports_free(&s);
 	free(s.e);
 	free(s.recs);
 	if (ret < 0)
@@ -476,8 +349,10 @@ void cgp_compiled_free(struct cgp_compiled *c)
 	if (!c)
 		return;
 	free(c->lpm);
-	for (size_t i = 0; i < c->nportmaps; i++)
+	for (size_t i = 0; i < c->nportmaps; i++) {
 		free(c->portmaps[i].map.bound);
+		free(c->portmaps[i].map.cls);
+	}
 	free(c->portmaps);
 	memset(c, 0, sizeof(*c));
 }

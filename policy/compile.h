@@ -16,6 +16,9 @@
  * thousands of boundaries): refuse policies that need more trie entries. */
 #define CGP_COMPILE_MAX_LPM	(4u << 20)
 
+/* A range over more classes than this goes to the wide layer (compile_ports.c). */
+#define CGP_WIDE_CLASSES	64
+
 /*
  * Port protocols: what has port classes. TCP and UDP ports, and ICMP types
  * (type << 8 | code), one per family: both share the rule trie's
@@ -72,10 +75,14 @@ struct comp {
 	char *err;
 	size_t errlen;
 
+	/* port classes (compile_ports.c), per (dir, port protocol) with port rules */
 	uint8_t *mark[CGP_DIR_MAX][NPORTPROTO];		/* 65537 flags: port is a boundary */
 	int32_t *delta[CGP_DIR_MAX][NPORTPROTO];	/* 65537: ranges starting - ending at port */
-	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> class less the base, 0: none */
-	unsigned ncls[CGP_DIR_MAX][NPORTPROTO];		/* classes (covered intervals) */
+	uint16_t *clsmap[CGP_DIR_MAX][NPORTPROTO];	/* port -> (narrow) class less the base, 0: none */
+	uint16_t *clsw[CGP_DIR_MAX][NPORTPROTO];	/* two layers: port -> wide class (above ncls) */
+	uint16_t *clsall[CGP_DIR_MAX][NPORTPROTO];	/* two layers: the one-layer classes (which range is wide) */
+	unsigned ncls[CGP_DIR_MAX][NPORTPROTO];		/* (narrow) classes */
+	unsigned nclsw[CGP_DIR_MAX][NPORTPROTO];	/* wide classes, 0: one layer */
 	struct arec *recs;				/* the rules, sorted (step 4) */
 	struct cgp_lpm_entry *e;			/* the entries (step 5) */
 	size_t n, cap;					/* cap: the bound of step 3 */
@@ -91,6 +98,16 @@ int __attribute__((format(printf, 3, 4)))
 cgp_comp_fail(struct comp *s, int line, const char *fmt, ...);
 int cgp_comp_oom(struct comp *s);		/* "out of memory", -1 */
 int cgp_comp_toobig(struct comp *s);		/* more than CGP_COMPILE_MAX_LPM entries, -1 */
+
+/* Steps 1-2 (compile_ports.c): the port classes and cgp_compiled.portmaps. 0 or -1. */
+int cgp_comp_port_classes(struct comp *s);
+void cgp_comp_ports_free(struct comp *s);
+/* Is range rg of rule r (dir d, port protocol pp) in the wide layer? */
+bool cgp_comp_wide(const struct comp *s, int d, int pp, const struct cgp_rule *r,
+		   const struct cgp_port_range *rg);
+/* The port -> class table range rg of rule r uses: its classes are cm[lo]..cm[hi]. */
+const uint16_t *cgp_comp_cls_table(const struct comp *s, int d, int pp, const struct cgp_rule *r,
+				   const struct cgp_port_range *rg);
 
 /* Step 6 (compile_sets.c): the entries of the set rules (@NAME). 0 or -1. */
 int cgp_comp_set_rules(struct comp *s);

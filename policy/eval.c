@@ -2,8 +2,9 @@
 /*
  * eval.c - the reference evaluator: the verdict for one packet, computed
  * from a policy's compiled entries the way the BPF program does it (port
- * class, then the longest prefix with the class and with class 0, a port
- * rule winning a tie; docs/ARCHITECTURE.md, "Per packet"), by a linear scan.
+ * class, then the longest prefix with the class, with the wide-layer class
+ * and with class 0, a port rule winning a tie; docs/ARCHITECTURE.md, "Per
+ * packet"), by a linear scan.
  * The tests compare it with the rules (fuzz), with the kernel (tests/bpf).
  * Set rules: per set the policy uses for (dir, proto), the longest member
  * (an exclusion is a non-member), then its set rules with that prefix.
@@ -60,8 +61,8 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 {
 	unsigned best;
 	const struct cgp_portmap *pm = NULL;
-	const struct cgp_lpm_entry *A = NULL, *B = NULL;
-	unsigned cls = 0;
+	const struct cgp_lpm_entry *A = NULL, *W = NULL, *B = NULL;
+	unsigned cls = 0, wcls = 0;
 	uint8_t pproto = proto;
 
 	/* ICMPv6 has its own port (type) classes; its rules are ICMP rules */
@@ -73,8 +74,11 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 			if (c->portmaps[i].key.dir == dir && c->portmaps[i].key.proto == pproto)
 				pm = &c->portmaps[i].map;
 	}
-	if (pm)
+	if (pm) {
 		cls = cgp_portmap_class(pm, port);	/* 0: no port rule covers it */
+		wcls = cls >> CGP_CLS_WIDE_SHIFT;	/* the wide layer's class */
+		cls &= 0xffff;
+	}
 	for (size_t i = 0; i < c->nlpm; i++) {
 		const struct cgp_lpm_entry *e = &c->lpm[i];
 		unsigned plen = e->key.prefixlen - CGP_LPM_FIXED_BITS;
@@ -86,6 +90,9 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 		if (cls && e->key.cls == cls) {
 			if (!A || e->val.plen > A->val.plen)
 				A = e;
+		} else if (wcls && e->key.cls == wcls) {
+			if (!W || e->val.plen > W->val.plen)
+				W = e;
 		} else if (e->key.cls == 0) {
 			if (!B || e->val.plen > B->val.plen)
 				B = e;
@@ -93,6 +100,8 @@ int cgp_compiled_eval_sets(const struct cgp_compiled *c, const struct cgp_lpm_en
 	}
 	/* A: best port rule, B: best portless rule; deny already won ties in compile */
 	best = score(A, A ? A->val.plen : 0, true);
+	if (score(W, W ? W->val.plen : 0, true) > best)
+		best = score(W, W->val.plen, true);
 	if (score(B, B ? B->val.plen : 0, false) > best)
 		best = score(B, B->val.plen, false);
 	/* set rules: each set the slot uses for (dir, proto), with the member's prefix */

@@ -105,20 +105,30 @@ static enum cgp_why step_of(const struct ent *w, const struct ent *o)
 
 /*
  * The address rules: the port class of the port (ICMP: type << 8 | code, an
- * ICMPv6 address its own classes), the longest entry of that class, then the
- * portless one. The class, 0 if none.
+ * ICMPv6 address its own classes), the longest entry of that class and of
+ * its wide-layer class (the better one), then the portless one. The class
+ * (the set rules'), 0 if none.
  */
 static uint32_t address_cands(const struct cgp_lookup *lk, uint8_t dir, uint8_t proto, uint8_t pproto,
 			      const uint8_t addr[16], uint32_t port, struct cgp_decision *d)
 {
 	struct cgp_lpm_val v;
-	uint32_t cls = 0;
+	uint32_t cls = 0, wcls;
 
 	if ((proto == CGP_PROTO_TCP || proto == CGP_PROTO_UDP || (proto == CGP_PROTO_ICMP && port <= 0xffff)) &&
 	    !lk->port_class(lk->ctx, dir, pproto, (uint16_t)port, &cls) && cls) {
-		d->cls = cls;
-		if (!lk->rule(lk->ctx, dir, proto, cls, addr, &v))
+		wcls = cls >> CGP_CLS_WIDE_SHIFT;
+		cls &= 0xffff;
+		d->cls = cls ? cls : wcls;
+		if (cls && !lk->rule(lk->ctx, dir, proto, cls, addr, &v))
 			d->with_port = (struct cgp_cand){ true, v.verdict, v.plen, v.line };
+		/* the wide layer: its rule is the port candidate if it scores higher (the kernel's order) */
+		if (wcls && !lk->rule(lk->ctx, dir, proto, wcls, addr, &v)) {
+			struct cgp_cand c = { true, v.verdict, v.plen, v.line };
+
+			if (score(&c, true) > score(&d->with_port, true))
+				d->with_port = c;
+		}
 	}
 	if (!lk->rule(lk->ctx, dir, proto, 0, addr, &v))
 		d->portless = (struct cgp_cand){ true, v.verdict, v.plen, v.line };

@@ -31,13 +31,14 @@
  * port trie (struct cgp_portlpm_key, bpf/enforce.h). bound[0..n-1] are the
  * sorted boundaries (lo and hi + 1 of every port range): they cut 0..65535
  * into n + 1 intervals, interval i being [bound[i-1], bound[i]) with
- * bound[-1] = 0 and bound[n] = 65536. cls[i] is the class of interval i, the
- * value the port trie gives its ports: 0 when no rule covers it (no port
- * trie entry: only portless rules can match), else classes are numbered
- * 1, 2, ... in port order over the covered intervals only (ICMPv6 from
+ * bound[-1] = 0 and bound[n] = 65536. cls[i] is the port trie's value for
+ * the ports of interval i (cgp_portlpm_val.cls): its class, and in the high
+ * 16 bits (CGP_CLS_WIDE_SHIFT) its wide-layer class; 0 when no rule covers
+ * it (no port trie entry: only portless rules can match). Only covered
+ * intervals get classes, 1, 2, ... in port order (ICMPv6 from
  * CGP_ICMP6_CLS_BASE + 1), so every port 1..65535 can have its own class in
- * the rule trie's u16 cls. cgp_portmap_class() looks a port up. User space
- * only: no map holds these. One allocation: cls points into bound's block.
+ * the rule trie's u16 cls (docs/ARCHITECTURE.md, "Port classes").
+ * cgp_portmap_class() looks a port up. User space only: no map holds these.
  */
 #define CGP_MAX_ICMP_CLASSES	0x7fff	/* classes per ICMP family: below/above CGP_ICMP6_CLS_BASE */
 
@@ -49,12 +50,13 @@ struct cgp_portmap_key {
 
 struct cgp_portmap {
 	__u32 n;		/* bounds */
-	__u32 ncls;		/* classes: the highest cls[] value less the base */
+	__u32 ncls;		/* classes, both layers */
+	__u32 nwide;		/* of which wide-layer classes (0: one layer) */
 	__u16 *bound;		/* n sorted boundaries, 0..65535 */
-	__u16 *cls;		/* n + 1 classes of the intervals (0: none) */
+	__u32 *cls;		/* n + 1: the port trie value of each interval (0: none) */
 };
 
-/* The class of `port` (0..65535) in m: cls of its interval, 0 when none. */
+/* The port trie value of `port` (0..65535) in m: class | wide class << 16, 0 when none. */
 unsigned cgp_portmap_class(const struct cgp_portmap *m, unsigned port);
 
 /* Documented limits (docs/POLICY.md). */

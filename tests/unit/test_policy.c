@@ -860,7 +860,7 @@ static void test_compile_basic(void)
 		/* bounds: 80,81,443,444,100,201,150,301 -> 80 81 100 150 201 301 443 444 */
 		static const uint16_t want[] = { 80, 81, 100, 150, 201, 301, 443, 444 };
 		/* classes of the intervals some range covers only, in port order */
-		static const uint16_t wcls[] = { 0, 1, 0, 2, 3, 4, 0, 5, 0 };
+		static const uint32_t wcls[] = { 0, 1, 0, 2, 3, 4, 0, 5, 0 };
 		bool ok = cc.nportmaps == 1 && cc.portmaps[0].key.slot == 42 &&
 			  cc.portmaps[0].key.dir == CGP_DIR_IN && cc.portmaps[0].key.proto == CGP_PROTO_TCP &&
 			  cc.portmaps[0].map.n == 8 && !memcmp(cc.portmaps[0].map.bound, want, sizeof(want)) &&
@@ -931,7 +931,9 @@ static void test_compile_basic(void)
 	       !memcmp(&cc.portmaps[0].key, &cc2.portmaps[0].key, sizeof(cc.portmaps[0].key)) &&
 	       cc2.portmaps[0].map.n == cc.portmaps[0].map.n &&
 	       !memcmp(cc.portmaps[0].map.bound, cc2.portmaps[0].map.bound,
-		       (2 * cc.portmaps[0].map.n + 1) * sizeof(uint16_t)),
+		       cc.portmaps[0].map.n * sizeof(uint16_t)) &&
+	       !memcmp(cc.portmaps[0].map.cls, cc2.portmaps[0].map.cls,
+		       (cc.portmaps[0].map.n + 1) * sizeof(uint32_t)),
 	       "compile: deterministic", "%s", "differs");
 	if (r == 0)
 		cgp_compiled_free(&cc2);

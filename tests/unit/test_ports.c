@@ -319,7 +319,7 @@ static void test_random(void)
 		struct cgp_config cfg;
 		struct cgp_compiled cc;
 		char err[512] = "";
-		unsigned n = t < 3 ? 300 : 3000, bad = 0, badcls = 0;
+		unsigned n = t < 3 ? 300 : 3000, bad = 0, badcls = 0, nwide = 0;
 		const struct cgp_portmap *m;
 		int r;
 
@@ -337,14 +337,17 @@ static void test_random(void)
 		/* the trie's class of every port is the map's; a class is one interval */
 		m = find_map(&cc, CGP_DIR_OUT, CGP_PROTO_TCP);
 		if (m && block_table(&cc, CGP_DIR_OUT, CGP_PROTO_TCP, tab) >= 0) {
-			unsigned prev = 0;
+			unsigned prev = 0, nf = m->ncls - m->nwide;
 
+			/* classes in port order in each layer, narrow ones first */
 			for (unsigned p = 0; p < 65536; p++) {
-				unsigned c = cgp_portmap_class(m, p);
+				unsigned c = cgp_portmap_class(m, p), f = c & 0xffff, w = c >> 16;
 
-				badcls += (unsigned)tab[p] != c || (c && c < prev) || c > m->ncls;
-				prev = c ? c : prev;
+				badcls += (unsigned)tab[p] != c || (f && f < prev) || f > nf ||
+					  (w && (w <= nf || w > m->ncls));
+				prev = f ? f : prev;
 			}
+			nwide += m->nwide;
 		} else {
 			badcls++;
 		}
@@ -357,8 +360,8 @@ static void test_random(void)
 			bad += cgp_compiled_eval(&cc, CGP_DIR_OUT, (uint8_t)proto, a, port) !=
 			       spec(&cfg.policies[0], CGP_DIR_OUT, proto, a, port);
 		}
-		report(!bad && !badcls, tap_name("ports: random policy %d (%u rules, %u tcp classes)",
-						  t, n, m ? m->ncls : 0),
+		report(!bad && !badcls, tap_name("ports: random policy %d (%u rules, %u tcp classes, "
+						  "%u wide)", t, n, m ? m->ncls : 0, nwide),
 		       "%u verdicts differ from the spec, %u classes wrong", bad, badcls);
 		cgp_compiled_free(&cc);
 		cgp_config_free(&cfg);
