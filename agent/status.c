@@ -17,6 +17,7 @@
 #include "agent/features.h"
 #include "agent/log.h"
 #include "agent/mapiter.h"
+#include "agent/memory.h"
 #include "agent/reuseport.h"
 #include "agent/sets.h"
 #include "agent/state.h"
@@ -288,6 +289,11 @@ static void print_json(const char *pin_path, const struct cgp_pins *p, bool pinn
 		cgp_reuseport_status(p, stdout, true);
 	else
 		printf("[]");
+	printf(", \"memory\": ");
+	if (pinned)
+		cgp_memory_json(p, st->gen, stdout);
+	else
+		printf("{\"maps\": {}, \"total_bytes\": 0, \"live_bytes\": 0}");
 	printf(", \"kernel\": ");
 	cgp_features_json(stdout);
 	printf("}\n");
