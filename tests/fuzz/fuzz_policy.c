@@ -182,7 +182,7 @@ static void check_ports(const struct cgp_compiled *cc, const uint8_t *data, size
 			int got = block_class(e, n, probes[k]);
 			unsigned want = cgp_portmap_class(m, probes[k]);	/* 0: no block */
 
-			if (got < 0 ? want != 0 : (unsigned)got != want || !want) {
+			if ((got < 0 ? 0u : (unsigned)got) != want) {	/* a 0 entry is a miss */
 				char d[96];
 				snprintf(d, sizeof(d), "port %u: blocks say %d, bounds say %u", probes[k], got, want);
 				die("port class mismatch", d);

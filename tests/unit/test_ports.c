@@ -369,6 +369,60 @@ static void test_random(void)
 	free(tab);
 }
 
+/* Thousands of single ports under wide ranges: two layers, and port trie entries nested in the wide blocks. */
+static void test_nested(void)
+{
+	int32_t *tab = malloc(65536 * sizeof(*tab));
+	struct sbuf b = { 0 };
+	struct cgp_config cfg;
+	struct cgp_compiled cc;
+	char err[512] = "";
+	const struct cgp_portmap *m;
+	unsigned bad = 0, nsingle = 5000;
+	int r, nblk = -1;
+
+	sb_printf(&b, "[n]\ncgroup = /n\ndefault_egress = deny\n"
+		  "allow = out tcp 10.0.0.0/8 port 1024-65535\ndeny = out tcp 10.1.0.0/16 port 20000-29999\n");
+	for (unsigned i = 0; i < nsingle; i++)
+		sb_printf(&b, "%s = out tcp 10.%u.%u.0/24 port %u\n", i % 3 ? "allow" : "deny", rn(4), rn(256),
+			  1 + rn(65535));
+	r = cgp_config_parse("t.ini", b.s, b.n, &cfg, err, sizeof(err));
+	free(b.s);
+	if (!r && cgp_compile("t.ini", &cfg.policies[0], 1, &cc, err, sizeof(err))) {
+		cgp_config_free(&cfg);
+		r = -1;
+	}
+	if (r) {
+		report(false, "ports: single ports under wide ranges", "%s", err);
+		free(tab);
+		return;
+	}
+	m = find_map(&cc, CGP_DIR_OUT, CGP_PROTO_TCP);
+	if (m)
+		nblk = block_table(&cc, CGP_DIR_OUT, CGP_PROTO_TCP, tab);
+	for (unsigned p = 0; m && nblk >= 0 && p < 65536; p++)
+		bad += (unsigned)tab[p] != cgp_portmap_class(m, p);
+	/* each single port its class, the wide ranges 3 classes of their own: entries ~ rules */
+	report(m && m->nwide == 3 && nblk >= 0 && !bad && nblk < (int)nsingle + 64 &&
+	       cc.nlpm < nsingle + 8, "ports: single ports under wide ranges, two layers",
+	       "nwide %u, %d port trie entries, %u ports wrong, %zu rule trie entries",
+	       m ? m->nwide : 0, nblk, bad, cc.nlpm);
+	for (int k = 0, v; k < 4000 && !bad; k++) {
+		uint8_t a[16];
+		unsigned port = 1 + rn(65535);
+
+		v4(a, 0x0a000000 | rn(4) << 16 | rn(256) << 8 | rn(256));
+		v = cgp_compiled_eval(&cc, CGP_DIR_OUT, CGP_PROTO_TCP, a, port);
+		bad += v != spec(&cfg.policies[0], CGP_DIR_OUT, CGP_PROTO_TCP, a, port);
+	}
+	printf("# %u single ports under 2 wide ranges: %d port trie entries, %zu rule trie entries\n",
+	       nsingle, nblk, cc.nlpm);
+	report(!bad, "ports: two layers give the spec's verdicts", "%u differ", bad);
+	cgp_compiled_free(&cc);
+	cgp_config_free(&cfg);
+	free(tab);
+}
+
 /* The shape of the scale files: one random port per rule (bench/genrules.py --random-ports). */
 static void test_scale(void)
 {
@@ -408,6 +462,7 @@ int main(void)
 	test_all_ports();
 	test_icmp_limit();
 	test_random();
+	test_nested();
 	test_scale();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;
