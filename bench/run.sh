@@ -5,10 +5,12 @@
 #   BENCH_REPS=N    rounds of the traffic benchmarks (default 3; the median is reported)
 #   BENCH_OUT=DIR   where results go (default bench/results)
 #   BENCH_PERF=0    skip the `perf record` profile
+#   BENCH_ONLY="ports sets ..."  run only these of the scripts below (bench/NAME.sh)
 #
-# Then bench/stats.sh, accel.sh, reuseport.sh, setmem.sh and sets.sh (address set
-# memory, `set add` rate and lookups against nftables; the last two are appended to
-# latest.md).
+# Then bench/stats.sh, accel.sh, reuseport.sh, setmem.sh, sets.sh (address set
+# memory, `set add` rate and lookups against nftables) and ports.sh (random-port rule
+# sets at 1,000-100,000 rules against nftables and iptables, with memory); the last
+# three are appended to latest.md.
 #
 # Everything is measured in rounds: each round runs every configuration (no policy,
 # cgpolicy, nftables, iptables) back to back, so the baseline shares the machine's
@@ -26,6 +28,14 @@ export LC_ALL=C
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${BENCH_ONLY:-}" ]; then	# a part of the bench only: its own script(s)
+	rc=0
+	for b in $BENCH_ONLY; do
+		[ -f "$HERE/$b.sh" ] || { echo "bench/run.sh: no bench/$b.sh" >&2; exit 2; }
+		BENCH_OUT="${BENCH_OUT:-$HERE/results}" bash "$HERE/$b.sh" "$BUILD" || rc=1
+	done
+	exit $rc
+fi
 CGP=$(realpath "$BUILD/cgpolicy")
 RR=$(realpath "$BUILD/tools/cgp-rr")
 QUICK=${BENCH_QUICK:-0}
@@ -394,11 +404,13 @@ cat "$OUT/latest.md"
 # Each writes its own table next to latest.md (they create and clean up their
 # own cgroups, pins and servers); the address set ones are also appended to
 # latest.md.
-for b in stats accel reuseport setmem sets; do
+for b in stats accel reuseport setmem sets ports; do
 	log "bench/$b.sh"
 	if BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD"; then
 		case $b in
 		sets) { echo; cat "$OUT/sets.md"; } >> "$OUT/latest.md" ;;
+		ports) { echo; echo "## Random-port rule sets (bench/ports.sh)"
+			echo; cat "$OUT/ports.md"; } >> "$OUT/latest.md" ;;
 		setmem) { echo; echo "## Address sets: memory and \`set add\` rate (bench/setmem.sh)"
 			echo; cat "$OUT/setmem.md"; } >> "$OUT/latest.md" ;;
 		esac

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * compile.c - one validated policy -> LPM trie entries + port boundaries.
+ * compile.c - one validated policy -> LPM trie entries + port classes.
  *
  * Encoding (struct cgp_lpm_key, cgp_lpm_val, from bpf/enforce.h):
  *   - rules without ports: key cls 0;
  *   - for each (dir, proto) with port rules, the port boundaries lo and hi+1
- *     of all its ranges split 1..65535 into intervals ("classes"); class of
- *     port p = 1 + (number of bounds <= p). A rule's range lo..hi covers the
- *     classes class(lo)..class(hi) and gets one entry per covered class. The
- *     boundaries are returned too (cgp_compiled.portmaps); policy/ports.c
- *     turns them into the port -> class trie the kernel holds;
+ *     of all its ranges split 0..65535 into intervals; each interval some
+ *     range covers is a class (compile_ports.c: numbered in port order, and
+ *     ranges over more than CGP_WIDE_CLASSES classes in a second layer of
+ *     their own). A rule's range lo..hi covers the classes cm[lo]..cm[hi] of
+ *     its layer's table and gets one entry per covered class. The classes
+ *     are returned too (cgp_compiled.portmaps); policy/ports.c turns them
+ *     into the port -> class trie the kernel holds;
  *   - identical keys merge, deny winning (then the first line).
  * Output order: (dir, proto, slot, cls, prefixlen, addr), cgp_lpm_key_cmp().
  *
@@ -28,8 +30,10 @@
  *                          entries sorted again
  * Cost: one sort of the rules (O(R log R)), then a linear walk per
  * (dir, proto) plus the counting sort of port entries into class buckets,
- * and O(65536) per (dir, proto) with ports for the class table. Nothing is
- * quadratic in the number of rules.
+ * and O(65536) per (dir, proto) with ports for the class tables. Entries: a
+ * range costs one per class it covers in its layer, so only many wide ranges
+ * overlapping each other grow with the square of their number (bounded by
+ * CGP_COMPILE_MAX_LPM).
  */
 #include <stdarg.h>
 #include <stdio.h>
