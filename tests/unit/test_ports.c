@@ -116,6 +116,38 @@ static int block_table(const struct cgp_compiled *c, int dir, int pr, int32_t *t
 	return bad || !len ? -1 : (int)n;
 }
 
+/* Probes of test_all_ports' policy: TCP beside ranges over many classes, UDP, ICMP types. */
+static void all_ports_verdicts(const struct cgp_compiled *cc)
+{
+	static const struct { uint32_t ip; uint8_t proto; uint32_t port; int want; } pr[] = {
+		{ 0x0a010203, CGP_PROTO_TCP, 1500, CGP_DENY },		/* /16 deny over the /8 */
+		{ 0x0a010203, CGP_PROTO_TCP, 2000, CGP_DENY },		/* default: 10.1.2 is 258's */
+		{ 0x0a010203, CGP_PROTO_TCP, 258, CGP_ALLOW },		/* its /24 */
+		{ 0x0a020001, CGP_PROTO_TCP, 7, CGP_ALLOW },		/* 1-65535 on the /16 */
+		{ 0x0a020001, CGP_PROTO_TCP, 65535, CGP_ALLOW },
+		{ 0x0aff0001, CGP_PROTO_TCP, 65280, CGP_ALLOW },	/* 10.255.0 is 65280 */
+		{ 0x0aff0001, CGP_PROTO_TCP, 65281, CGP_DENY },
+		{ 0x0b000001, CGP_PROTO_TCP, 80, CGP_DENY },		/* default */
+		{ 0x0a000001, CGP_PROTO_UDP, 53, CGP_ALLOW },
+		{ 0x0a000001, CGP_PROTO_UDP, 54, CGP_DENY },
+		{ 0x0b000001, CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },
+		{ 0x0a000001, CGP_PROTO_ICMP, 0x0304, CGP_DENY },
+		{ 0x0a000001, CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },
+		{ 0x0b000001, CGP_PROTO_ICMP, 0x0304, CGP_DENY },	/* default */
+	};
+	int bad = -1;
+
+	for (unsigned i = 0; i < sizeof(pr) / sizeof(pr[0]) && bad < 0; i++) {
+		uint8_t a[16];
+
+		v4(a, pr[i].ip);
+		if (cgp_compiled_eval(cc, CGP_DIR_OUT, pr[i].proto, a, pr[i].port) != pr[i].want)
+			bad = (int)i;
+	}
+	report(bad < 0, "ports: verdicts at 65,535 classes (TCP, UDP, ICMP types)",
+	       "probe %d", bad);
+}
+
 /* Every port 1..65535 in a rule of its own, ranges and ICMP types beside. */
 static void test_all_ports(void)
 {
@@ -182,35 +214,7 @@ static void test_all_ports(void)
 	 * over all; echo-request (ICMP and ICMPv6), type 3 code 4, udp 53 */
 	report(cc.nlpm == 65535 + 1000 + 65535 + 3 + 1, "ports: entries = classes each rule covers",
 	       "%zu entries", cc.nlpm);
-	{
-		static const struct { uint32_t ip; uint8_t proto; uint32_t port; int want; } pr[] = {
-			{ 0x0a010203, CGP_PROTO_TCP, 1500, CGP_DENY },		/* /16 deny over the /8 */
-			{ 0x0a010203, CGP_PROTO_TCP, 2000, CGP_DENY },		/* default: 10.1.2 is 258's */
-			{ 0x0a010203, CGP_PROTO_TCP, 258, CGP_ALLOW },		/* its /24 */
-			{ 0x0a020001, CGP_PROTO_TCP, 7, CGP_ALLOW },		/* 1-65535 on the /16 */
-			{ 0x0a020001, CGP_PROTO_TCP, 65535, CGP_ALLOW },
-			{ 0x0aff0001, CGP_PROTO_TCP, 65280, CGP_ALLOW },	/* 10.255.0 is 65280 */
-			{ 0x0aff0001, CGP_PROTO_TCP, 65281, CGP_DENY },
-			{ 0x0b000001, CGP_PROTO_TCP, 80, CGP_DENY },		/* default */
-			{ 0x0a000001, CGP_PROTO_UDP, 53, CGP_ALLOW },
-			{ 0x0a000001, CGP_PROTO_UDP, 54, CGP_DENY },
-			{ 0x0b000001, CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },
-			{ 0x0a000001, CGP_PROTO_ICMP, 0x0304, CGP_DENY },
-			{ 0x0a000001, CGP_PROTO_ICMP, 0x0800, CGP_ALLOW },
-			{ 0x0b000001, CGP_PROTO_ICMP, 0x0304, CGP_DENY },	/* default */
-		};
-		int bad = -1;
-
-		for (unsigned i = 0; i < sizeof(pr) / sizeof(pr[0]) && bad < 0; i++) {
-			uint8_t a[16];
-
-			v4(a, pr[i].ip);
-			if (cgp_compiled_eval(&cc, CGP_DIR_OUT, pr[i].proto, a, pr[i].port) != pr[i].want)
-				bad = (int)i;
-		}
-		report(bad < 0, "ports: verdicts at 65,535 classes (TCP, UDP, ICMP types)",
-		       "probe %d", bad);
-	}
+	all_ports_verdicts(&cc);
 	{
 		const struct cgp_portmap *m = find_map(&cc, CGP_DIR_OUT, CGP_PROTO_ICMP);
 
