@@ -275,26 +275,28 @@ void cgp_sets_sweep_pin(const char *pin_path)
 
 void apply_sets_print(const struct cgp_config *cfg, const struct apply_sets *as)
 {
-	if (!cfg->nsets)
-		return;
-	printf("sets:");
+	unsigned shown = 0;
+
 	for (unsigned i = 0; i < cfg->nsets; i++) {
 		const struct cgp_set *s = &cfg->sets[i];
 		const struct cgp_set_entry *o = find_rec(as, s->name);
 		size_t n = 0;
 
+		if (cgp_set_is_dns(s->name))
+			continue;	/* the implicit sets of name rules: apply_dns_print */
+		printf("%s %s", shown++ ? "," : "sets:", s->name);
 		if (s->dynamic) {
 			bool kept = o && o->rec.dynamic && o->rec.id == s->id;
 
-			printf("%s %s (dynamic, %s)", i ? "," : "", s->name,
-			       kept ? "live members kept" : "new");
+			printf(" (dynamic, %s)", kept ? "live members kept" : "new");
 			continue;
 		}
 		for (size_t k = 0; k < as->nsetm; k++)
 			n += as->setm[k].key.slot == s->id;
-		printf("%s %s (static, %zu %s)", i ? "," : "", s->name, n, n == 1 ? "entry" : "entries");
+		printf(" (static, %zu %s)", n, n == 1 ? "entry" : "entries");
 	}
-	printf("\n");
+	if (shown)
+		printf("\n");
 }
 
 void apply_sets_free(struct apply_sets *as)
