@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_steps.h"
+#include "agent/dns_agent.h"
 #include "agent/log.h"
 #include "agent/mapiter.h"
 #include "agent/sets.h"
@@ -267,7 +268,7 @@ void cgp_sets_sweep_pin(const char *pin_path)
 
 	cgp_pins_init(&p, pin_path);
 	if (!cgp_pins_lock(&p, false) && !cgp_pins_open(&p))
-		n = cgp_sets_sweep(&p);
+		n = cgp_sets_sweep(&p) + cgp_dns_sweep(&p);	/* and expired learned members */
 	cgp_pins_close(&p);
 	if (n)
 		pr_debug("agent: %zu expired set members deleted\n", n);
