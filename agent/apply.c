@@ -266,7 +266,7 @@ static int switch_generation(struct apply_run *r)
 		return CGP_EXIT_SYSTEM;
 	}
 	apply_sets_commit(&r->p, r->cfg, &r->sets, r->st.gen);
-	apply_dns_commit(&r->dns, &r->p, r->cfg, r->t, r->nt);
+	apply_dns_commit(&r->dns, &r->p, r->cfg, r->t, r->nt, r->g, r->ng);
 	/* The new matches are live: now they may be known. */
 	if (apply_write_known(&r->p, r->dec, r->nd, r->t, r->inf, r->ninf, true))
 		pr_warn("new cgroups stay under their glob's template until the next apply\n");

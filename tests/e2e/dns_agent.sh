@@ -7,7 +7,8 @@
 #   `cgpolicy apply` resolves at once: the answered address connects from a
 #   default-deny cgroup, another address does not;
 #   status --json lists the name, the learned address (source agent, TTL);
-#   the agent alone (no one-shot) learns a name it resolves, keeps it;
+#   explain (live and FILE); the agent alone (no one-shot) learns a name it
+#   resolves; deny events carry the remote address's name;
 #   a re-apply without the name drops its learned address; a wildcard in a
 #   dns = agent policy is warned about; remove leaves nothing.
 . "$(dirname "$0")/lib.sh"
@@ -43,10 +44,12 @@ policy() {	# NAME [MODE]
 	write_policy dns.ini <<EOT
 [agent]
 dns_ttl_min = 5
+events_output = $TMPD/events.json
 
 [cli]
 cgroup = $CLI
 default_egress = deny
+log = deny
 dns = ${2:-agent}
 allow = out tcp $1 port $P
 EOT
@@ -79,6 +82,12 @@ assert "answers" in p["counters"], p
 ' "$js"
 txt=$(cgp status 2>/dev/null)
 check "status: the learned address, its name and source" grep -q "127.0.0.31.*one.cgp-test.example.*agent" <<<"$txt"
+ex=$(cgp explain --cgroup "$CLI" out tcp 127.0.0.31 "$P" 2>&1)
+check "explain (live): the learned address is a member of the rule's DNS-name set" \
+	grep -q "DNS names of the rule.*member 127.0.0.31" <<<"$ex"
+check "explain (live): allow" grep -q "^verdict: allow" <<<"$ex"
+ex=$(cgp explain "$POL" --cgroup "$CLI" out tcp 127.0.0.31 "$P" 2>&1)
+check "explain FILE: a name rule matches only learned addresses" grep -q "name rules match only" <<<"$ex"
 
 # a re-apply without the name: its learned address goes
 POL=$(policy two.cgp-test.example)
@@ -86,6 +95,11 @@ out=$(in_ns "$CGP" --pin-path "$PIN" apply "$POL" 2>&1)
 expect_eq "re-apply with another name" "$?" 0
 expect_eq "re-apply: the new name's address connects" "$(tcp_get cli 127.0.0.32 "$P")" "hello $P"
 expect_eq "re-apply: the old name's address is denied again" "$(tcp_get cli 127.0.0.31 "$P")" ""
+check "re-apply: status no longer lists the old name's address" \
+	bash -c '! "$0" --pin-path "$1" status | grep -q "127.0.0.31 "' "$CGP" "$PIN"
+set=$(cgp status --json | python3 -c 'import json,sys; print([s["name"] for s in json.load(sys.stdin)["sets"] if s["name"].startswith("~dns:")][0])')
+check "the implicit set is listed (~dns: and 16 hex digits)" grep -Eq '^~dns:[0-9a-f]{16}$' <<<"$set"
+check "cgpolicy set add refuses an implicit set" bash -c '! "$0" --pin-path "$1" set add "$2" 10.9.9.9 2>/dev/null' "$CGP" "$PIN" "$set"
 
 # wildcards: the agent cannot resolve them
 POL=$(policy '*.cgp-test.example')
@@ -105,6 +119,12 @@ wait_until "$WAIT_AGENT" 'grep -q "agent: running (pid $AGENT)" "$TMPD/agent.log
 wait_until 30 '[ "$(tcp_get cli 127.0.0.31 "$P")" = "hello $P" ]'
 expect_eq "agent: the name it resolved connects" "$(tcp_get cli 127.0.0.31 "$P")" "hello $P"
 expect_eq "agent: another address is denied" "$(tcp_get cli 127.0.0.32 "$P")" ""
+tcp_get cli 127.0.0.31 $((P + 1)) >/dev/null	# a learned address, another port: denied
+wait_until 20 'grep -q "\"daddr\": \"127.0.0.31\".*\"name\": \"one.cgp-test.example\"" "$TMPD/events.json"'
+check "deny event of a name policy: the remote address's name" \
+	grep -q '"daddr": "127.0.0.31".*"name": "one.cgp-test.example"' "$TMPD/events.json"
+check "deny event of a name policy: null for an address no name answered" \
+	grep -q '"daddr": "127.0.0.32".*"name": null' "$TMPD/events.json"
 kill "$AGENT" 2>/dev/null
 wait "$AGENT" 2>/dev/null
 
