@@ -177,6 +177,9 @@ int apply_dns_prepare(struct apply_dns *d, const struct cgp_pins *p, const struc
 			err = prepare_slot(d, p, cfg, t[i].pol, &t[i].comp, t[i].slot);
 	for (unsigned i = 0; !err && i < ng; i++)
 		err = prepare_slot(d, p, cfg, g[i].pol, &g[i].comp, g[i].slot);
+	/* test hook: a failure after the writes, before the switch (dns_agent.sh) */
+	if (!err && getenv("CGP_TEST_DNS_FAIL_PREPARE"))
+		err = -EIO;
 	if (err)
 		pr_err("cannot write the DNS names: %s\n", strerror(-err));
 	return err;

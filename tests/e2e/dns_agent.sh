@@ -101,6 +101,16 @@ set=$(cgp status --json | python3 -c 'import json,sys; print([s["name"] for s in
 check "the implicit set is listed (~dns: and 16 hex digits)" grep -Eq '^~dns:[0-9a-f]{16}$' <<<"$set"
 check "cgpolicy set add refuses an implicit set" bash -c '! "$0" --pin-path "$1" set add "$2" 10.9.9.9 2>/dev/null' "$CGP" "$PIN" "$set"
 
+# a failure after the names were written, before the switch: the old names stay
+names_dump() { bpftool map dump pinned "$PIN/maps/dnsnames" 2>/dev/null | md5sum; }
+before=$(names_dump)
+POL=$(policy one.cgp-test.example)
+CGP_TEST_DNS_FAIL_PREPARE=1 in_ns "$CGP" --pin-path "$PIN" apply "$POL" >/dev/null 2>&1
+check "a failure before the switch: apply fails" test $? -ne 0
+expect_eq "a failure before the switch: the names in the kernel are the old ones" "$(names_dump)" "$before"
+expect_eq "a failure before the switch: the old name's address still connects" "$(tcp_get cli 127.0.0.32 "$P")" "hello $P"
+expect_eq "a failure before the switch: the new name's address is still denied" "$(tcp_get cli 127.0.0.31 "$P")" ""
+
 # wildcards: the agent cannot resolve them
 POL=$(policy '*.cgp-test.example')
 out=$(in_ns "$CGP" --pin-path "$PIN" apply "$POL" 2>&1)
