@@ -65,7 +65,9 @@ static void test_name_syntax(void)
 	       "a label of 64 characters: refused", "%s", msg);
 	report(cgp_dns_looks_like_name("api.x.com") && !cgp_dns_looks_like_name("10.0.0.1") &&
 	       !cgp_dns_looks_like_name("any") && !cgp_dns_looks_like_name("fe80::1") &&
-	       !cgp_dns_looks_like_name("10.0.0.0/8") && cgp_dns_looks_like_name("anyy"),
+	       !cgp_dns_looks_like_name("10.0.0.0/8") && cgp_dns_looks_like_name("anyy") &&
+	       !cgp_dns_looks_like_name("10.-1.1.1") && !cgp_dns_looks_like_name("0x0a.0.0.1") &&
+	       cgp_dns_looks_like_name("10.0.0.1a") && cgp_dns_looks_like_name("example.com."),
 	       "names told from addresses", "%s", "");
 }
 
