@@ -121,6 +121,7 @@ static int plan_dry_run(struct apply_run *r)
 	if (!rc) {
 		apply_print_plan(r->t, r->nt, true);
 		apply_print_guards(r->g, r->ng, true);
+		apply_dns_print(r->cfg);
 	}
 	return rc;
 }
@@ -296,6 +297,7 @@ static void finish(struct apply_run *r)
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
 	apply_sets_print(r->cfg, &r->sets);
+	apply_dns_print(r->cfg);
 	printf("generation %llu in force at %s (%zu map entries written)\n",
 	       (unsigned long long)r->st.gen, r->pin_path, r->written);
 	apply_print_diff(r->st.gen, r->t, r->nt, r->inf, r->ninf);

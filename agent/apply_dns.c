@@ -429,3 +429,19 @@ void apply_dns_warn(const struct cgp_config *cfg)
 					pol->names[k].line, pol->name, pol->names[k].name);
 	}
 }
+
+void apply_dns_print(const struct cgp_config *cfg)
+{
+	static const char *const mode[] = { "", "packet", "agent", "both" };
+	unsigned shown = 0;
+
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		const struct cgp_policy *pol = &cfg->policies[i];
+
+		if (pol->nnames)
+			printf("%s [%s] %u (dns = %s)", shown++ ? "," : "dns names:", pol->name,
+			       pol->nnames, mode[pol->dns_mode & 3]);
+	}
+	if (shown)
+		printf("\n");
+}

@@ -42,6 +42,8 @@ void apply_dns_commit(struct apply_dns *d, const struct cgp_pins *p, const struc
 		      const struct apply_target *t, unsigned nt, const struct apply_guard *g,
 		      unsigned ng);
 void apply_dns_free(struct apply_dns *d);
+/* What apply prints: the name rules per policy, if any. */
+void apply_dns_print(const struct cgp_config *cfg);
 /* Warnings at apply: wildcards in `dns = agent` policies. */
 void apply_dns_warn(const struct cgp_config *cfg);
 
