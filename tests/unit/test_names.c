@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_dns.c - DNS names in rules (policy/names.c, policy/compile_dns.c):
+ * test_names.c - DNS names in rules (policy/names.c, policy/compile_dns.c):
  * the syntax and its errors, the implicit sets, the keys, and the
  * cgp_dnsnames entries against a reference matcher (random names and
  * patterns: the longest match over the generated keys gives exactly the
