@@ -16,7 +16,11 @@ export BUILD CGP="$BUILD/cgpolicy"
 TEST_TIMEOUT=${TEST_TIMEOUT:-1800}
 
 tests=()
-for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_ports "$BUILD"/tests/test_hostile "$BUILD"/tests/test_util "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce "$BUILD"/tests/test_enforce_ports tests/e2e/*.sh; do
+# unit tests (tests/unit/*.c), their ASan builds, the fuzz corpus, BPF tests (tests/bpf/*.c), e2e
+units=() bpfs=()
+for f in tests/unit/*.c; do n=${f##*/}; units+=("$BUILD/tests/${n%.c}"); done
+for f in tests/bpf/*.c; do n=${f##*/}; bpfs+=("$BUILD/tests/${n%.c}"); done
+for t in "${units[@]}" "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "${bpfs[@]}" tests/e2e/*.sh; do
 	case "$t" in *lib.sh) continue ;; esac	# sourced by the tests (lib.sh, rtlib.sh...)
 	[ -e "$t" ] || continue
 	if [ $# -gt 0 ]; then
