@@ -147,7 +147,7 @@ __noinline int cgp_dns_query(struct __sk_buff *skb, __u32 slot, const struct pkt
 	if (len > CGP_DNS_QUERY_READ)
 		len = CGP_DNS_QUERY_READ;
 	b = bpf_map_lookup_elem(&cgp_dnsbuf, &one);
-	if (!b || bpf_skb_load_bytes(skb, off, b->msg, len))
+	if (!b || dns_copy(skb, off, b->msg, len, CGP_DNS_QUERY_READ))
 		return 0;
 	if ((b->msg[2] & 0xf8) || rd16(b, 4) != 1 || dns_question(b, len) < 0)
 		return 0;
@@ -315,7 +315,7 @@ __noinline int cgp_dns_answer(struct __sk_buff *skb, __u32 slot, const struct pk
 		return 0;
 	}
 	b = bpf_map_lookup_elem(&cgp_dnsbuf, &zero);
-	if (!b || bpf_skb_load_bytes(skb, off, b->msg, len))
+	if (!b || dns_copy(skb, off, b->msg, len, CGP_DNS_MSG_MAX))
 		return 0;
 	qend = -1;
 	if ((b->msg[2] & 0x80) && rd16(b, 4) == 1)	/* QR, one question */

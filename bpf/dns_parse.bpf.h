@@ -85,6 +85,24 @@ struct {
 /* Reload the walk state from memory: the compiler must not keep it in registers. */
 #define dns_barrier()	asm volatile("" ::: "memory")
 
+/*
+ * bpf_skb_load_bytes() of n (1..max) bytes into dst, the bounds tested on
+ * the register the helper gets: 6.1 loses them when the compiler reloads the
+ * length from the stack for the call (a 32-bit slot it does not track), and
+ * learns no lower bound from a test `n != 0`.
+ */
+static __always_inline int dns_copy(struct __sk_buff *skb, __u32 off, void *dst, __u32 n, __u32 max)
+{
+	__u32 m;
+
+	asm volatile("" : "+r"(n));	/* forget what the compiler knows of n: test again */
+	m = n - 1;			/* n 0 wraps: refused with the too long */
+	if (m >= max)
+		return -1;
+	asm volatile("" : "+r"(m));	/* m + 1 from the tested register, not n again */
+	return bpf_skb_load_bytes(skb, off, dst, m + 1);
+}
+
 static __always_inline __u64 fnv(__u64 h, __u8 c)
 {
 	return (h ^ c) * CGP_FNV_PRIME;
@@ -239,13 +257,19 @@ __noinline int dns_question(struct dns_buf *b, __u32 len)
 	b->qtype = (__u16)rd16(b, pos);
 	b->qclass = (__u16)rd16(b, pos + 2);
 	b->tlen = t;
-	/* reverse the text in place: "api.example.com" -> "moc.elpmaxe.ipa" */
-	for (i = 0; i < CGP_DNS_NAME_MAX / 2 + 1; i++) {
+	/*
+	 * Reverse the text in place: "api.example.com" -> "moc.elpmaxe.ipa".
+	 * t <= 253, so j = t - 1 - i never exceeds 252 and meets i before it
+	 * could wrap; the mask only tells the verifier so (6.1 derives an
+	 * impossible range from a second bound test and rejects the access).
+	 */
+	for (i = 0; t && i < CGP_DNS_NAME_MAX / 2 + 1; i++) {
 		__u32 j = t - 1 - i;
 		__u8 c;
 
-		if ((__u32)i >= j || j >= CGP_DNS_NAME_MAX)
+		if (j <= (__u32)i)
 			break;
+		j &= 0xff;
 		c = b->key.name[i];
 		b->key.name[i] = b->key.name[j];
 		b->key.name[j] = c;
