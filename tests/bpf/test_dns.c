@@ -249,6 +249,8 @@ struct q {
 	const char *name;
 };
 
+static __u32 ask_ns;		/* duration of the last ask() */
+
 /* The query of q from the client socket, through cgp_egress: its verdict. */
 static int ask(const struct q *q)
 {
@@ -265,7 +267,7 @@ static int ask(const struct q *q)
 	m_u16(&m, 0);
 	m.b[11] = 1;
 	len = dns_pkt(pkt, sizeof(pkt), 1, q->server, q->tcp, &m, -1);
-	return run(1, pkt, len, 1, NULL);
+	return run(1, pkt, len, 1, &ask_ns);
 }
 
 /* An answer message to q (header + question), records to be appended. */

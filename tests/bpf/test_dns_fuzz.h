@@ -439,10 +439,11 @@ static void run_cost(void)
 {
 	static __u32 ns[COST_RUNS];
 	struct q q = { RES4, false, 0x1111, DNS_A, "api.example.com" };
+	struct q other = { RES4, false, 0x1112, DNS_A, "www.example.com" };
 	uint8_t pkt[512];
 	struct msg m;
-	double sum = 0;
-	__u32 plain = 0, unsol = 0, ch = 0;
+	double sum = 0, qsum = 0;
+	__u32 plain = 0, unsol = 0, ch = 0, nomatch = 0, qwarm = 0;
 	unsigned x, y;
 	size_t len;
 	int ok = 1;
@@ -452,6 +453,7 @@ static void run_cost(void)
 	for (int i = 0; i < COST_RUNS; i++) {
 		ok &= ask(&q) == 1 && deliver(&q, NULL, &m, -1, &ns[i]) == 1;
 		sum += ns[i];
+		qsum += ask_ns;
 	}
 	qsort(ns, COST_RUNS, sizeof(ns[0]), cmp_u32);
 	chain_answer(&m, &q, &x, &y);
@@ -462,13 +464,28 @@ static void run_cost(void)
 		deliver(&q, NULL, &m, -1, &t);
 		ch += t;
 	}
+	basic_answer(&m, &other);
+	for (int i = 0; i < 200; i++) {
+		__u32 t;
+
+		ask(&other);
+		deliver(&other, NULL, &m, -1, &t);
+		nomatch += t;
+	}
+	chain_answer(&m, &q, &x, &y);
 	len = dns_pkt(pkt, sizeof(pkt), 0, RES4, false, &m, -1);
 	run(0, pkt, len, 100000, &unsol);		/* no query in flight: up to the lookup */
-	pkt[14 + 20] = 0x13;				/* source port 5000: not DNS */
+	pkt[14 + 20] = 0x13;				/* source port 4917: not DNS */
 	run(0, pkt, len, 100000, &plain);
+	m_hdr(&m, q.id, F_QUERY, 1, 0);
+	m_question(&m, q.name, q.qtype);
+	len = dns_pkt(pkt, sizeof(pkt), 1, RES4, false, &m, -1);
+	run(1, pkt, len, 100000, &qwarm);		/* the same query again and again: warm */
 	report(ok && stats().learned == 2 * COST_RUNS + 2 * 200, "cost: every timed answer learned", "failed");
-	printf("# cost (BPF_PROG_TEST_RUN, ingress, test_run overhead included): answer with 2 A records "
+	printf("# cost (BPF_PROG_TEST_RUN, test_run overhead included): ingress: answer with 2 A records "
 	       "parsed and learned: median %u ns, mean %.0f ns (%d runs); CNAME chain answer (6 records): "
-	       "mean %u ns; unsolicited answer: %u ns; UDP not DNS, same policy: %u ns\n",
-	       ns[COST_RUNS / 2], sum / COST_RUNS, COST_RUNS, ch / 200, unsol, plain);
+	       "mean %u ns; answer to a name of no rule: mean %u ns; unsolicited answer: %u ns; UDP not DNS, "
+	       "same policy: %u ns; egress: query recorded: mean %.0f ns, the same query repeated %u ns\n",
+	       ns[COST_RUNS / 2], sum / COST_RUNS, COST_RUNS, ch / 200, nomatch / 200, unsol, plain,
+	       qsum / COST_RUNS, qwarm);
 }
