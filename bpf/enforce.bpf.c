@@ -482,13 +482,15 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir, __u32 slot, bo
 	 * Fast path, before any parsing: a TCP socket whose connection this
 	 * policy allowed in the live generation (most packets end here). Only an
 	 * allow is taken from the cache here; a deny goes the whole way (counted,
-	 * logged, audited).
+	 * logged, audited). DNS over TCP (remote port 53) goes the whole way too:
+	 * its answers are read after the verdict (cgp_dns).
 	 */
 	sk0 = skb->sk;
 	if (sk0) {
 		struct bpf_sock *fsk = bpf_sk_fullsock(sk0);
 
-		if (fsk && fsk->protocol == IPPROTO_TCP && fsk->state != BPF_TCP_LISTEN) {
+		if (fsk && fsk->protocol == IPPROTO_TCP && fsk->state != BPF_TCP_LISTEN &&
+		    fsk->dst_port != bpf_htons(CGP_DNS_PORT)) {
 			struct cgp_sk *st = bpf_sk_storage_get(&cgp_sk, fsk, 0, 0);
 
 			for (int i = 0; st && i < CGP_SK_SLOTS; i++) {
@@ -522,6 +524,8 @@ static __always_inline int judge(struct __sk_buff *skb, __u8 dir, __u32 slot, bo
 		v = verdict_dgram(skb, &c, &p);
 
 	v = v == CGP_ALLOW;
+	if (v && (pol->flags & CGP_POL_F_DNS))
+		cgp_dns(skb, dir, slot, &p);	/* record a query, learn from an answer */
 	count(counters(guard, slot), dir, v, skb->len);
 	if (c.hit)
 		cgp_count_hit(&c);

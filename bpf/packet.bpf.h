@@ -24,6 +24,8 @@ struct pkt {
 	__u16 lport;		/* host order; 0 when not TCP/UDP */
 	__u16 rport;
 	__u8  raddr[16];
+	__u16 l4off;		/* offset of the L4 header from the IP header; 0: none
+				 * (non-first fragment). The DNS parser starts there. */
 	__u32 icmp;		/* ICMP/ICMPv6: type << 8 | code; CGP_NO_ICMP: no header */
 };
 
@@ -88,6 +90,7 @@ static __always_inline int parse(struct __sk_buff *skb, __u8 dir, struct pkt *p)
 	}
 
 	p->l4proto = nexthdr;
+	p->l4off = (__u16)l4off;
 	p->lport = p->rport = 0;
 	p->icmp = CGP_NO_ICMP;
 	switch (nexthdr) {
