@@ -3,7 +3,7 @@
 # make deps       install the Debian packages needed to build and test
 # make test       unit, BPF and end-to-end tests (installs deps if missing)
 # make test-kernels      the tests on Debian 12's 6.1 in a qemu VM (tests/vm/, docs/TESTING.md)
-# make test-kernels-ci   its CI subset (enforce stats accel reuseport sets icmp on 6.1)
+# make test-kernels-ci   its CI subset (enforce stats accel reuseport sets icmp test_dns on 6.1)
 # make bench      benchmarks (bench/), results under bench/results/
 # make install    install to $(DESTDIR)$(PREFIX); make uninstall
 # make deb        Debian package; make image: OCI image (packaging/pkg.mk)

@@ -15,7 +15,7 @@ TESTS       ?=
 # deadline of each VM (boot + tests): the whole suite takes over an hour under
 # TCG on a busy 2-core host; the CI subset about 15 minutes
 VM_TIMEOUT  ?= 7200
-VM_CI_TESTS ?= enforce stats accel reuseport sets icmp
+VM_CI_TESTS ?= enforce stats accel reuseport sets icmp test_dns
 VM_CI_TIMEOUT ?= 2700
 VM_PKGS     := qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 
