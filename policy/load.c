@@ -56,8 +56,10 @@ void cgp_config_free(struct cgp_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (unsigned i = 0; i < cfg->npolicies; i++)
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
 		free(cfg->policies[i].rules);
+		free(cfg->policies[i].pranges);
+	}
 	free(cfg->policies);
 	free(cfg->reuseports);
 	for (unsigned i = 0; i < cfg->nsets; i++) {
@@ -139,9 +141,20 @@ int cgp_config_parse(const char *name, const char *buf, size_t len,
 		cgp_config_free(cfg);
 		return -1;
 	}
+	cgp_config_link_ports(cfg);
 	cfg->hash = cgp_hash64(buf, len);
 	cfg->size = len;
 	return 0;
+}
+
+void cgp_config_link_ports(struct cgp_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		struct cgp_policy *p = &cfg->policies[i];
+
+		for (unsigned k = 0; k < p->nrules; k++)
+			p->rules[k].ports = p->rules[k].nports ? p->pranges + p->rules[k].port_at : NULL;
+	}
 }
 
 /* FNV-1a, 64 bits: the fingerprint of a policy file (status --rules, explain). */
