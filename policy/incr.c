@@ -207,7 +207,9 @@ static int keep_removed(const struct cgp_policy *P, unsigned ra, unsigned rb, st
 		struct cgp_rule *r = &ch->removed[i - ra];
 
 		*r = P->rules[i];
-		memcpy(ch->removed_ports + np, P->pranges + r->port_at, r->nports * sizeof(*ch->removed_ports));
+		if (r->nports)
+			memcpy(ch->removed_ports + np, P->pranges + r->port_at,
+			       r->nports * sizeof(*ch->removed_ports));
 		r->port_at = np;
 		np += r->nports;
 	}
@@ -241,7 +243,8 @@ static int splice(struct cgp_policy *P, unsigned ra, unsigned rb, const struct c
 		P->pranges = pr;
 		P->cap_pranges = cap;
 	}
-	memcpy(P->pranges + base, T->pranges, T->npranges * sizeof(*T->pranges));
+	if (T->npranges)
+		memcpy(P->pranges + base, T->pranges, T->npranges * sizeof(*T->pranges));
 	P->npranges += T->npranges;
 	memmove(P->rules + ra + T->nrules, P->rules + rb, (P->nrules - rb) * sizeof(*P->rules));
 	for (unsigned i = ra + T->nrules; i < n2; i++)
