@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/applycache.h"
 #include "agent/log.h"
 #include "agent/ruleset.h"
 #include "bpf/enforce.h"
@@ -361,6 +362,7 @@ void cgp_ruleset_cache_remove(const char *pin_path)
 
 	cache_path(pin_path, path, sizeof(path));
 	unlink(path);
+	cgp_applycache_remove(pin_path);	/* the pins' other record (applycache.h) */
 }
 
 int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,

@@ -255,19 +255,28 @@ fail:
 	return -1;
 }
 
+int cgp_config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	int fd, ret;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open_policy(path, err, errlen);
+	if (fd < 0)
+		return -1;
+	ret = read_policy(fd, path, buf, len, err, errlen);
+	close(fd);
+	return ret;
+}
+
 int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t errlen)
 {
 	char *buf;
 	size_t len;
-	int fd, ret;
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	fd = open_policy(path, err, errlen);
-	if (fd < 0)
-		return -1;
-	ret = read_policy(fd, path, &buf, &len, err, errlen);
-	close(fd);
-	if (ret < 0)
+	if (cgp_config_read(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	ret = cgp_config_parse(path, buf ? buf : "", len, cfg, err, errlen);
 	free(buf);

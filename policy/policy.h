@@ -188,6 +188,9 @@ struct cgp_config {
 
 /* Parse and validate FILE. 0 on success, -1 with err filled on failure. */
 int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t errlen);
+/* The bytes of FILE, as cgp_config_load reads them (*buf malloc'ed, NULL when
+ * empty): 0, or -1 with err filled ("FILE: ..."). */
+int cgp_config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen);
 /* Same, from a memory buffer; `name` is used in messages. */
 int cgp_config_parse(const char *name, const char *buf, size_t len,
 		     struct cgp_config *cfg, char *err, size_t errlen);
