@@ -69,6 +69,23 @@ o=$(cgp apply "$V2"); w=$(written "$o")
 check "without the record, the maps are written whole ($w)" test "${w:-0}" -gt 2000
 verify_gen "gen 10 (v2, whole again)" "" "hello $P2"
 
+# The agent's reload takes the same way: a one-rule edit of its file (a
+# verdict: the port classes stay) is read and compiled alone; traffic follows.
+AF=$(cat "$V1" - <<<"deny = out tcp 127.0.0.1 port $P2" | write_policy agent.ini)
+printf '#!/bin/sh\nexec "%s" -vv "$@"\n' "$(readlink -f "$CGP")" > "$TMPD/cgp-vv"
+chmod +x "$TMPD/cgp-vv"
+CGP_REAL=$CGP; CGP=$TMPD/cgp-vv
+check "agent starts on the 2,000-rule file" start_agent "$AF" "$TMPD/agent.log"
+CGP=$CGP_REAL
+verify_gen "agent: first apply" "hello $P1" ""
+sed "s/^deny = out tcp 127.0.0.1 port $P2\$/allow = out tcp 127.0.0.1 port $P2/" "$AF" > "$TMPD/agent.new"
+cat "$TMPD/agent.new" > "$AF"	# in place, as an editor saves
+check "agent: reloaded, the new port passes" wait_until 20 '[ "$(tcp_get cli 127.0.0.1 "$P2")" = "hello $P2" ]'
+verify_gen "agent: after the one-rule reload" "hello $P1" "hello $P2"
+check "agent: the reload read one line again" grep -q "incremental apply: 1 line(s) read again" "$TMPD/agent.log"
+kill "$AGENT"; wait "$AGENT" 2>/dev/null
+grep -E "incremental|reload|record" "$TMPD/agent.log" | sed "s/^/# /"
+
 # Incremental from the text down (policy/incr.c, agent/apply_incr.c): random
 # edits of a 400-rule file, applied one after the other through the record of
 # the last apply; after each, the live half of the rule maps is byte for byte
