@@ -233,6 +233,7 @@ static int prepare(struct apply_run *r)
 	r->inact = (__u32)((r->st.gen + 1) & 1);
 	old = r->known[r->inact] ? &r->cache[r->inact] : NULL;
 	r->half_dirty = true;	/* until the switch */
+	cgp_ruleset_cache_forget(r->pin_path, r->inact);
 	if (apply_sets_prepare(&r->p, r->cfg, &r->sets))
 		return CGP_EXIT_SYSTEM;
 	if (r->rs_ready ? apply_install_set(&r->p, r->inact, &r->rs, old, &r->written) :
@@ -284,7 +285,7 @@ static int switch_generation(struct apply_run *r)
 	r->cache[r->inact] = r->rs;
 	r->known[r->inact] = 1;
 	memset(&r->rs, 0, sizeof(r->rs));
-	if (cgp_ruleset_cache_save(r->pin_path, r->state_id, r->st.gen, r->cache, r->known))
+	if (cgp_ruleset_cache_save(r->pin_path, r->state_id, r->st.gen, &r->cache[r->inact]))
 		pr_debug("cannot save the rule set cache: the next apply writes the rule maps whole\n");
 	return 0;
 }

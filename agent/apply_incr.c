@@ -78,17 +78,19 @@ static bool record_holds(const struct cgp_config *cfg, const struct cgp_applycac
 	return true;
 }
 
-static int copy_ruleset(const struct cgp_ruleset *a, struct cgp_ruleset *b)
+/* a's port and pol entries; its lpm entries too unless patching makes them (lpm NULL then). */
+static int copy_ruleset(const struct cgp_ruleset *a, bool lpm, struct cgp_ruleset *b)
 {
-	*b = (struct cgp_ruleset){ .nlpm = a->nlpm, .nport = a->nport, .npol = a->npol };
-	b->lpm = malloc((a->nlpm + 1) * sizeof(*b->lpm));
+	*b = (struct cgp_ruleset){ .nlpm = lpm ? a->nlpm : 0, .nport = a->nport, .npol = a->npol };
+	b->lpm = lpm ? malloc((a->nlpm + 1) * sizeof(*b->lpm)) : NULL;
 	b->port = malloc((a->nport + 1) * sizeof(*b->port));
 	b->pol = malloc((a->npol + 1) * sizeof(*b->pol));
-	if (!b->lpm || !b->port || !b->pol) {
+	if ((lpm && !b->lpm) || !b->port || !b->pol) {
 		cgp_ruleset_free(b);
 		return -1;
 	}
-	memcpy(b->lpm, a->lpm, a->nlpm * sizeof(*b->lpm));
+	if (lpm)
+		memcpy(b->lpm, a->lpm, a->nlpm * sizeof(*b->lpm));
 	memcpy(b->port, a->port, a->nport * sizeof(*b->port));
 	memcpy(b->pol, a->pol, a->npol * sizeof(*b->pol));
 	return 0;
@@ -126,10 +128,16 @@ static bool same_header(struct cgp_pol got, struct cgp_pol live)
 	return !memcmp(&got, &live, sizeof(got));
 }
 
-/* The changed groups of policy p at slot s (index si of rs->pol) compiled into rs. 0, or 1. */
+/*
+ * The changed groups of policy p at slot s (index si of rs->pol) compiled into rs; the
+ * entries come from live the first time (rs->lpm NULL), from rs->lpm after. 0, or 1.
+ */
 static int patch_slot(const struct cgp_config *cfg, const struct cgp_change *ch, const struct cgp_group *grp,
-		      unsigned ngrp, __u32 slot, unsigned si, struct cgp_ruleset *rs)
+		      unsigned ngrp, __u32 slot, unsigned si, const struct cgp_ruleset *live,
+		      struct cgp_ruleset *rs)
 {
+	const struct cgp_lpm_entry *from = rs->lpm ? rs->lpm : live->lpm;
+	size_t nfrom = rs->lpm ? rs->nlpm : live->nlpm;
 	const struct cgp_policy *p = &cfg->policies[ch->policy];
 	struct cgp_compiled part;
 	struct cgp_lpm_entry *e;
@@ -142,7 +150,7 @@ static int patch_slot(const struct cgp_config *cfg, const struct cgp_change *ch,
 	if (same_classes(rs, slot, &part) && same_header(part.pol, rs->pol[si].pol)) {
 		if (part.nlpm)
 			qsort(part.lpm, part.nlpm, sizeof(*part.lpm), raw_lpm);
-		if (!cgp_patch_entries(rs->lpm, rs->nlpm, grp, ngrp, (uint16_t)slot, ch->a + ch->nold,
+		if (!cgp_patch_entries(from, nfrom, grp, ngrp, (uint16_t)slot, ch->a + ch->nold,
 				       ch->nnew - ch->nold, part.lpm, part.nlpm, raw_lpm, &e, &n)) {
 			free(rs->lpm);
 			rs->lpm = e;
@@ -189,14 +197,23 @@ int apply_incr_ruleset(const struct cgp_config *cfg, const struct cgp_applycache
 	int ret = 1;
 
 	memset(rs, 0, sizeof(*rs));
-	if (!now || !record_holds(cfg, ac, in, now, nt + ng) || copy_ruleset(in->live, rs))
+	if (!now || !record_holds(cfg, ac, in, now, nt + ng) || copy_ruleset(in->live, false, rs))
 		goto out;
 	if (!ac->ch.same && cgp_change_groups(&ac->ch, &cfg->policies[ac->ch.policy], &grp, &ngrp))
 		goto out;
 	ret = 0;
 	for (unsigned i = 0; !ret && !ac->ch.same && i < nt + ng; i++)
 		if (now[i].policy == ac->ch.policy)
-			ret = patch_slot(cfg, &ac->ch, grp, ngrp, now[i].slot, i, rs);
+			ret = patch_slot(cfg, &ac->ch, grp, ngrp, now[i].slot, i, in->live, rs);
+	if (!ret && !rs->lpm) {		/* nothing patched: the live entries as they are */
+		struct cgp_ruleset whole;
+
+		ret = copy_ruleset(in->live, true, &whole) ? 1 : 0;
+		if (!ret) {
+			cgp_ruleset_free(rs);
+			*rs = whole;
+		}
+	}
 	if (!ret) {
 		fill_comps(rs, t, nt, g, ng);
 		pr_debug("incremental apply: %u line(s) read again, %u address group(s) compiled again\n",

@@ -95,10 +95,15 @@ struct wbuf {
 	unsigned char *b;
 	size_t n, cap;
 	bool oom;
+	bool count;		/* only count the bytes (the first pass: one allocation) */
 };
 
 static void put(struct wbuf *w, const void *p, size_t n)
 {
+	if (w->count) {
+		w->n += n;
+		return;
+	}
 	if (w->oom || !n)
 		return;
 	if (w->n + n > w->cap) {
@@ -177,16 +182,25 @@ void cgp_applycache_save(const struct cgp_config *cfg, const struct cgp_applycac
 	h.state_id = state_id;
 	h.nslots = nslots;
 	snprintf(h.pin_path, sizeof(h.pin_path), "%s", pin_path);
-	put(&w, &h, sizeof(h));
-	put(&w, &ac->lines.n, sizeof(ac->lines.n));
-	put_pad(&w);
-	put(&w, ac->lines.h, ac->lines.n * sizeof(*ac->lines.h));
-	put(&w, ac->lines.kind, ac->lines.n);
-	put_pad(&w);
-	put_config(&w, cfg);
-	put(&w, slots, nslots * sizeof(*slots));
-	for (unsigned i = 0; i < cfg->nsets; i++)
-		put(&w, &cfg->sets[i].id, sizeof(cfg->sets[i].id));
+	for (int pass = 0; pass < 2; pass++) {	/* count, then fill */
+		w.count = pass == 0;
+		if (pass) {
+			w.cap = w.n;
+			w.n = 0;
+			w.b = malloc(w.cap);
+			w.oom = !w.b;
+		}
+		put(&w, &h, sizeof(h));
+		put(&w, &ac->lines.n, sizeof(ac->lines.n));
+		put_pad(&w);
+		put(&w, ac->lines.h, ac->lines.n * sizeof(*ac->lines.h));
+		put(&w, ac->lines.kind, ac->lines.n);
+		put_pad(&w);
+		put_config(&w, cfg);
+		put(&w, slots, nslots * sizeof(*slots));
+		for (unsigned i = 0; i < cfg->nsets; i++)
+			put(&w, &cfg->sets[i].id, sizeof(cfg->sets[i].id));
+	}
 	rec_path(pin_path, path, sizeof(path));
 	if (w.oom || (mkdir(REC_DIR, 0700) && errno != EEXIST)) {
 		unlink(path);
@@ -200,10 +214,14 @@ void cgp_applycache_save(const struct cgp_config *cfg, const struct cgp_applycac
 	ok = fd >= 0 && write(fd, w.b, w.n) == (ssize_t)w.n;
 	if (fd >= 0 && close(fd))
 		ok = false;
-	if (!ok || rename(tmp, path)) {
+	/*
+	 * Unlink first: renaming over an existing file makes ext4 (auto_da_alloc)
+	 * write the new one out at once, milliseconds when /run is not a tmpfs.
+	 * In between there is no record: the next apply would just do it all.
+	 */
+	unlink(path);
+	if (!ok || rename(tmp, path))
 		unlink(tmp);
-		unlink(path);	/* never leave an older record behind */
-	}
 	free(w.b);
 }
 

@@ -108,7 +108,7 @@ for v in $(seq 0 "$NV"); do
 	o=$("$CGP" -vv --pin-path "$PIN" apply "$f" 2>&1) || { check "v$v applies: $(tail -2 <<<"$o")" false; continue; }
 	grep -q "incremental apply" <<<"$o" && n_incr=$((n_incr + 1))
 	ref_file "$f"
-	rm -f "/run/cgpolicy/ruleset${PIN2//\//_}"
+	rm -f /run/cgpolicy/ruleset?"${PIN2//\//_}"
 	CGP_NO_APPLY_CACHE=1 "$CGP" --pin-path "$PIN2" apply "$TMPD/ref.ini" >/dev/null 2>&1 ||
 		check "v$v applies on the reference pin path" false
 	a=$(python3 "$E2E_HELPERS/dump_live.py" "$PIN"); b=$(python3 "$E2E_HELPERS/dump_live.py" "$PIN2")
@@ -131,7 +131,7 @@ echo "; after a corrupt record" >> "$TMPD/ed/v$NV.ini"
 o=$("$CGP" -vv --pin-path "$PIN" apply "$TMPD/ed/v$NV.ini" 2>&1)
 check "a corrupt record is not used" bash -c "! grep -q 'incremental apply' <<<\"\$1\"" _ "$o"
 ref_file "$TMPD/ed/v$NV.ini"
-rm -f "/run/cgpolicy/ruleset${PIN2//\//_}"
+rm -f /run/cgpolicy/ruleset?"${PIN2//\//_}"
 CGP_NO_APPLY_CACHE=1 "$CGP" --pin-path "$PIN2" apply "$TMPD/ref.ini" >/dev/null 2>&1
 expect_eq "after a corrupt record: live maps equal a whole apply's" \
 	"$(python3 "$E2E_HELPERS/dump_live.py" "$PIN" | md5sum)" "$(python3 "$E2E_HELPERS/dump_live.py" "$PIN2" | md5sum)"
