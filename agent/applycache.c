@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -358,20 +359,22 @@ static unsigned char *rec_read(const char *pin_path, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (!fstat(fd, &st) && st.st_size >= (off_t)sizeof(*h) && st.st_size < (1 << 30) &&
-	    (b = malloc((size_t)st.st_size)) && read(fd, b, (size_t)st.st_size) == st.st_size) {
-		h = (const struct rec_hdr *)b;
-		*len = (size_t)st.st_size;
-		if (memcmp(h, &want, offsetof(struct rec_hdr, gen)) ||
-		    h->payload != *len - sizeof(*h) || h->sum != sum64(b + sizeof(*h), h->payload)) {
-			free(b);
+	/* mapped, not read: the page cache's pages, no copy */
+	if (!fstat(fd, &st) && st.st_size >= (off_t)sizeof(*h) && st.st_size < (1 << 30)) {
+		b = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (b == MAP_FAILED)
 			b = NULL;
-		}
-	} else {
-		free(b);
-		b = NULL;
 	}
 	close(fd);
+	if (!b)
+		return NULL;
+	h = (const struct rec_hdr *)b;
+	*len = (size_t)st.st_size;
+	if (memcmp(h, &want, offsetof(struct rec_hdr, gen)) ||
+	    h->payload != *len - sizeof(*h) || h->sum != sum64(b + sizeof(*h), h->payload)) {
+		munmap(b, *len);
+		return NULL;
+	}
 	return b;
 }
 
@@ -404,7 +407,7 @@ static int rec_load(const char *pin_path, struct cgp_config *old, struct cgp_lin
 	snprintf(ac->pin_path, sizeof(ac->pin_path), "%.*s", (int)sizeof(h->pin_path) - 1, h->pin_path);
 	ac->state_id = h->state_id;
 	ac->gen = h->gen;
-	free(b);
+	munmap(b, len);
 	if (r.bad || r.left || !l->n) {
 		pr_debug("the record of the last apply to %s is not usable: parsing whole\n", pin_path);
 		cgp_config_free(old);

@@ -157,17 +157,27 @@ void cgp_config_link_ports(struct cgp_config *cfg)
 	}
 }
 
-/* FNV-1a, 64 bits: the fingerprint of a policy file (status --rules, explain). */
+/*
+ * The fingerprint of a policy file (status --rules, explain, apply's "same file"): 64 bits,
+ * eight bytes at a time (a 100,000-rule file is 4.5 MB: FNV-1a, a byte at a time, took 5 ms
+ * of a one-rule apply).
+ */
 uint64_t cgp_hash64(const void *data, size_t len)
 {
 	const unsigned char *b = data;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
+	for (; len >= 8; b += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 28;
 	}
-	return h;
+	for (; len; b++, len--)
+		h = (h ^ *b) * 0x100000001b3ull;
+	h ^= h >> 33;
+	return h * 0xff51afd7ed558ccdull;
 }
 
 /*

@@ -197,7 +197,7 @@ int cgp_config_parse(const char *name, const char *buf, size_t len,
 void cgp_config_free(struct cgp_config *cfg);
 /* Point every rule's ports at its ranges (after the pranges arrays moved). */
 void cgp_config_link_ports(struct cgp_config *cfg);
-/* FNV-1a 64 of len bytes: a policy file's fingerprint. */
+/* A 64-bit hash of len bytes, eight at a time: a policy file's fingerprint. */
 uint64_t cgp_hash64(const void *data, size_t len);
 
 const struct cgp_policy *cgp_config_find(const struct cgp_config *cfg, const char *name);
