@@ -92,37 +92,79 @@ static __u64 sum64(const unsigned char *p, size_t n)
 
 /* ---- writing: one growing buffer ---- */
 
+/*
+ * The payload streams through a small buffer into the file (no copy of the
+ * whole record in memory), its checksum taken on the way: sum64 over the
+ * concatenation, which needs the length first (a counting pass gives it).
+ */
+#define WBUF_SIZE	(256u << 10)
+
 struct wbuf {
 	unsigned char *b;
-	size_t n, cap;
-	bool oom;
-	bool count;		/* only count the bytes (the first pass: one allocation) */
+	size_t n;		/* bytes put so far (the counting pass: all of them) */
+	size_t fill;		/* in b */
+	bool count;		/* only count the bytes */
+	bool bad;
+	int fd;
+	__u64 h;		/* sum64 state */
+	unsigned char part[8];	/* a word not complete yet */
+	unsigned npart;
 };
+
+static void sum_word(struct wbuf *w, const unsigned char *p)
+{
+	__u64 x;
+
+	memcpy(&x, p, 8);
+	w->h = (w->h ^ x) * 0xff51afd7ed558ccdull;
+	w->h ^= w->h >> 31;
+}
+
+static void flush(struct wbuf *w)
+{
+	const unsigned char *p = w->b;
+	size_t n = w->fill;
+
+	for (; n && w->npart; n--) {
+		w->part[w->npart++] = *p++;
+		if (w->npart == 8) {
+			sum_word(w, w->part);
+			w->npart = 0;
+		}
+	}
+	for (; n >= 8; p += 8, n -= 8)
+		sum_word(w, p);
+	for (; n; n--)
+		w->part[w->npart++] = *p++;
+	if (!w->bad && w->fill && write(w->fd, w->b, w->fill) != (ssize_t)w->fill)
+		w->bad = true;
+	w->fill = 0;
+}
 
 static void put(struct wbuf *w, const void *p, size_t n)
 {
-	if (w->count) {
-		w->n += n;
-		return;
-	}
-	if (w->oom || !n)
-		return;
-	if (w->n + n > w->cap) {
-		size_t cap = w->cap ? w->cap : 1 << 16;
-		unsigned char *b;
-
-		while (cap < w->n + n)
-			cap *= 2;
-		b = realloc(w->b, cap);
-		if (!b) {
-			w->oom = true;
-			return;
-		}
-		w->b = b;
-		w->cap = cap;
-	}
-	memcpy(w->b + w->n, p, n);
 	w->n += n;
+	if (w->count)
+		return;
+	while (n) {
+		size_t k = WBUF_SIZE - w->fill < n ? WBUF_SIZE - w->fill : n;
+
+		memcpy(w->b + w->fill, p, k);
+		w->fill += k;
+		p = (const char *)p + k;
+		n -= k;
+		if (w->fill == WBUF_SIZE)
+			flush(w);
+	}
+}
+
+/* The end of the payload: the last bytes as sum64 takes them. */
+static __u64 sum_end(struct wbuf *w)
+{
+	flush(w);
+	for (unsigned i = 0; i < w->npart; i++)
+		w->h = (w->h ^ w->part[i]) * 0x100000001b3ull;
+	return w->h;
 }
 
 static void put_pad(struct wbuf *w)
@@ -167,14 +209,27 @@ static void put_config(struct wbuf *w, const struct cgp_config *cfg)
 	put_pad(w);
 }
 
+static void put_payload(struct wbuf *w, const struct cgp_config *cfg, const struct cgp_applycache *ac,
+			const struct cgp_slotrec *slots, unsigned nslots)
+{
+	put(w, &ac->lines.n, sizeof(ac->lines.n));
+	put_pad(w);
+	put(w, ac->lines.h, ac->lines.n * sizeof(*ac->lines.h));
+	put(w, ac->lines.kind, ac->lines.n);
+	put_pad(w);
+	put_config(w, cfg);
+	put(w, slots, nslots * sizeof(*slots));
+	for (unsigned i = 0; i < cfg->nsets; i++)
+		put(w, &cfg->sets[i].id, sizeof(cfg->sets[i].id));
+}
+
 void cgp_applycache_save(const struct cgp_config *cfg, const struct cgp_applycache *ac,
 			 const char *pin_path, __u32 state_id, __u64 gen,
 			 const struct cgp_slotrec *slots, unsigned nslots)
 {
-	struct wbuf w = {};
+	struct wbuf w = { .count = true };
 	struct rec_hdr h = {};
 	char path[PATH_MAX], tmp[PATH_MAX + 16];
-	int fd;
 	bool ok;
 
 	if (!ac->lines.n || rec_identity(&h))
@@ -183,38 +238,25 @@ void cgp_applycache_save(const struct cgp_config *cfg, const struct cgp_applycac
 	h.state_id = state_id;
 	h.nslots = nslots;
 	snprintf(h.pin_path, sizeof(h.pin_path), "%s", pin_path);
-	for (int pass = 0; pass < 2; pass++) {	/* count, then fill */
-		w.count = pass == 0;
-		if (pass) {
-			w.cap = w.n;
-			w.n = 0;
-			w.b = malloc(w.cap);
-			w.oom = !w.b;
-		}
-		put(&w, &h, sizeof(h));
-		put(&w, &ac->lines.n, sizeof(ac->lines.n));
-		put_pad(&w);
-		put(&w, ac->lines.h, ac->lines.n * sizeof(*ac->lines.h));
-		put(&w, ac->lines.kind, ac->lines.n);
-		put_pad(&w);
-		put_config(&w, cfg);
-		put(&w, slots, nslots * sizeof(*slots));
-		for (unsigned i = 0; i < cfg->nsets; i++)
-			put(&w, &cfg->sets[i].id, sizeof(cfg->sets[i].id));
-	}
 	rec_path(pin_path, path, sizeof(path));
-	if (w.oom || (mkdir(REC_DIR, 0700) && errno != EEXIST)) {
+	put_payload(&w, cfg, ac, slots, nslots);	/* its length */
+	h.payload = w.n;
+	if (mkdir(REC_DIR, 0700) && errno != EEXIST) {
 		unlink(path);
-		free(w.b);
 		return;
 	}
-	((struct rec_hdr *)w.b)->payload = w.n - sizeof(h);
-	((struct rec_hdr *)w.b)->sum = sum64(w.b + sizeof(h), w.n - sizeof(h));
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && write(fd, w.b, w.n) == (ssize_t)w.n;
-	if (fd >= 0 && close(fd))
+	w = (struct wbuf){ .h = 0x243f6a8885a308d3ull ^ h.payload, .b = malloc(WBUF_SIZE) };
+	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok = w.b && w.fd >= 0 && lseek(w.fd, sizeof(h), SEEK_SET) == (off_t)sizeof(h);
+	if (ok) {
+		put_payload(&w, cfg, ac, slots, nslots);
+		h.sum = sum_end(&w);
+		ok = !w.bad && w.n == h.payload && pwrite(w.fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h);
+	}
+	if (w.fd >= 0 && close(w.fd))
 		ok = false;
+	free(w.b);
 	/*
 	 * Unlink first: renaming over an existing file makes ext4 (auto_da_alloc)
 	 * write the new one out at once, milliseconds when /run is not a tmpfs.
@@ -223,7 +265,6 @@ void cgp_applycache_save(const struct cgp_config *cfg, const struct cgp_applycac
 	unlink(path);
 	if (!ok || rename(tmp, path))
 		unlink(tmp);
-	free(w.b);
 }
 
 void cgp_applycache_remove(const char *pin_path)
