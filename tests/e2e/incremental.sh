@@ -136,6 +136,20 @@ CGP_NO_APPLY_CACHE=1 "$CGP" --pin-path "$PIN2" apply "$TMPD/ref.ini" >/dev/null 
 expect_eq "after a corrupt record: live maps equal a whole apply's" \
 	"$(python3 "$E2E_HELPERS/dump_live.py" "$PIN" | md5sum)" "$(python3 "$E2E_HELPERS/dump_live.py" "$PIN2" | md5sum)"
 
+# The same with the rule-set cache of the live half: its checksum fails, the
+# rule set is compiled whole.
+for f in /run/cgpolicy/ruleset?"${PIN//\//_}"; do
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); n=len(b)-20; b[n:n+8]=bytes(8*[0xa5]); open(p,"wb").write(b)' "$f"
+done
+echo "; after a damaged rule-set cache" >> "$TMPD/ed/v$NV.ini"
+o=$("$CGP" -vv --pin-path "$PIN" apply "$TMPD/ed/v$NV.ini" 2>&1)
+check "a damaged rule-set cache is not used" bash -c "! grep -q 'incremental apply' <<<\"\$1\"" _ "$o"
+ref_file "$TMPD/ed/v$NV.ini"
+rm -f /run/cgpolicy/ruleset?"${PIN2//\//_}"
+CGP_NO_APPLY_CACHE=1 "$CGP" --pin-path "$PIN2" apply "$TMPD/ref.ini" >/dev/null 2>&1
+expect_eq "after a damaged rule-set cache: live maps equal a whole apply's" \
+	"$(python3 "$E2E_HELPERS/dump_live.py" "$PIN" | md5sum)" "$(python3 "$E2E_HELPERS/dump_live.py" "$PIN2" | md5sum)"
+
 cgp remove >/dev/null
 check "remove forgets the record" bash -c "! ls /run/cgpolicy/ruleset*cgpolicy-test-$TID /run/cgpolicy/apply*cgpolicy-test-$TID 2>/dev/null | grep -q ."
 e2e_done
