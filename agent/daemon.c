@@ -269,16 +269,22 @@ static void reload(struct agent *a, const char *why)
 {
 	struct cgp_config ncfg = {};
 	struct cgp_applycache ac;
+	struct timespec t0, t1;
 	int rc;
 
 	watch_file(a);
 	cgp_alog("%s: reloading %s\n", why, a->file);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = load(a->file, a->pin_path, &ncfg, &ac);
 	if (!rc) {
 		glob_scan(a, &ncfg);
 		rc = apply(a, &ncfg, &ac);
 	}
 	cgp_applycache_free(&ac);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!rc)	/* read, parse, compile, write, switch: what a change costs */
+		cgp_alog("reloaded in %.1f ms\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (rc) {
 		cgp_alog("reload of %s failed; the previous policy stays in force\n", a->file);
 		cgp_config_free(&ncfg);
