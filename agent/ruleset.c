@@ -379,6 +379,12 @@ void cgp_ruleset_cache_forget(const char *pin_path, __u32 half)
 
 void cgp_ruleset_cache_remove(const char *pin_path)
 {
+	char path[PATH_MAX];
+
+	cache_path(pin_path, 0, path, sizeof(path));
+	memmove(path + sizeof(CACHE_DIR "/ruleset") - 1, path + sizeof(CACHE_DIR "/ruleset"),
+		strlen(path + sizeof(CACHE_DIR "/ruleset")) + 1);
+	unlink(path);		/* the one file of both halves of older versions */
 	cgp_ruleset_cache_forget(pin_path, 0);
 	cgp_ruleset_cache_forget(pin_path, 1);
 	cgp_applycache_remove(pin_path);	/* the pins' other record (applycache.h) */
