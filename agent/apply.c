@@ -33,6 +33,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_dns.h"
+#include "agent/applycache.h"
 #include "agent/apply_steps.h"
 #include "agent/hits.h"
 #include "agent/reuseport.h"
@@ -43,6 +44,7 @@
 /* Everything one apply holds, from resolving to the report. */
 struct apply_run {
 	const struct cgp_config *cfg;
+	const struct cgp_applycache *ac;	/* the record of the last apply, or NULL */
 	const char *pin_path;
 	struct cgp_pins p;
 	struct cgp_state st;
@@ -63,6 +65,7 @@ struct apply_run {
 	size_t written;			/* map entries written */
 	__u64 hits_since;		/* generation the rule hit counters count from */
 	bool half_dirty;		/* the cache no longer describes half inact */
+	bool rs_ready;			/* rs built from the live half (apply_incr.c) */
 	__u32 inact, state_id;
 };
 
@@ -149,12 +152,18 @@ static int open_state(struct apply_run *r)
 		pr_err("cannot read the pinned state under %s: %s\n", r->pin_path, strerror(errno));
 		return CGP_EXIT_SYSTEM;
 	}
+	/* What each half holds, if the last apply left a trustworthy record of it. */
+	r->state_id = apply_map_id(r->p.map_fd[CGP_MAP_STATE]);
+	cgp_ruleset_cache_load(r->pin_path, r->state_id, r->st.gen, r->cache, r->known);
 	return 0;
 }
 
 /* Slots (kept where the live generation has them), then every policy compiled for its slot. */
 static int plan(struct apply_run *r)
 {
+	const __u32 live = (__u32)(r->st.gen & 1);
+	struct apply_incr_in in = { .pin_path = r->pin_path, .state_id = r->state_id, .gen = r->st.gen,
+				    .live = r->known[live] ? &r->cache[live] : NULL };
 	int rc;
 
 	if (apply_assign_slots(r->t, r->nt, r->inf, r->ninf, r->g, r->ng, r->ginf, r->nginf)) {
@@ -168,9 +177,13 @@ static int plan(struct apply_run *r)
 		pr_err("cannot plan the address sets: %s\n", strerror(errno ? errno : ENOMEM));
 		return CGP_EXIT_SYSTEM;
 	}
-	rc = apply_compile_all(r->cfg, r->t, r->nt, r->g, r->ng);
-	if (rc)
-		return rc;
+	if (!apply_incr_ruleset(r->cfg, r->ac, &in, r->t, r->nt, r->g, r->ng, &r->rs)) {
+		r->rs_ready = true;	/* only the changed rules were compiled */
+	} else {
+		rc = apply_compile_all(r->cfg, r->t, r->nt, r->g, r->ng);
+		if (rc)
+			return rc;
+	}
 	for (unsigned i = 0; i < r->nd; i++)
 		r->dec[i].slot = r->dec[i].target >= 0 ? r->t[r->dec[i].target].slot : 0;
 	return 0;
@@ -220,14 +233,16 @@ static int prepare(struct apply_run *r)
 {
 	int err;
 
-	/* What each half holds, if the last apply left a trustworthy record of it. */
-	r->state_id = apply_map_id(r->p.map_fd[CGP_MAP_STATE]);
-	cgp_ruleset_cache_load(r->pin_path, r->state_id, r->st.gen, r->cache, r->known);
+	const struct cgp_ruleset *old;
+
 	r->inact = (__u32)((r->st.gen + 1) & 1);
+	old = r->known[r->inact] ? &r->cache[r->inact] : NULL;
 	r->half_dirty = true;	/* until the switch */
-	if (apply_sets_prepare(&r->p, r->cfg, &r->sets) ||
-	    apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact,
-			    r->known[r->inact] ? &r->cache[r->inact] : NULL, r->sets.setm,
+	cgp_ruleset_cache_forget(r->pin_path, r->inact);
+	if (apply_sets_prepare(&r->p, r->cfg, &r->sets))
+		return CGP_EXIT_SYSTEM;
+	if (r->rs_ready ? apply_install_set(&r->p, r->inact, &r->rs, old, &r->written) :
+	    apply_build_set(&r->p, r->t, r->nt, r->g, r->ng, r->inact, old, r->sets.setm,
 			    r->sets.nsetm, &r->rs, &r->written))
 		return CGP_EXIT_SYSTEM;
 	prepare_hits(r);
@@ -279,7 +294,7 @@ static int switch_generation(struct apply_run *r)
 	r->cache[r->inact] = r->rs;
 	r->known[r->inact] = 1;
 	memset(&r->rs, 0, sizeof(r->rs));
-	if (cgp_ruleset_cache_save(r->pin_path, r->state_id, r->st.gen, r->cache, r->known))
+	if (cgp_ruleset_cache_save(r->pin_path, r->state_id, r->st.gen, &r->cache[r->inact]))
 		pr_debug("cannot save the rule set cache: the next apply writes the rule maps whole\n");
 	return 0;
 }
@@ -301,6 +316,14 @@ static void finish(struct apply_run *r)
 	printf("generation %llu in force at %s (%zu map entries written)\n",
 	       (unsigned long long)r->st.gen, r->pin_path, r->written);
 	apply_print_diff(r->st.gen, r->t, r->nt, r->inf, r->ninf);
+	if (r->ac) {	/* for the next apply of this file (applycache.h) */
+		struct cgp_slotrec *s = apply_slotrecs(r->cfg, r->t, r->nt, r->g, r->ng);
+
+		if (s)
+			cgp_applycache_save(r->cfg, r->ac, r->pin_path, r->state_id, r->st.gen, s,
+					    r->nt + r->ng);
+		free(s);
+	}
 }
 
 /* Steps 2 to 6; a failure stops at its step (undone by it) and is the exit status. */
@@ -321,7 +344,13 @@ static int run_steps(struct apply_run *r)
 
 int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_run)
 {
-	struct apply_run r = { .cfg = cfg, .pin_path = pin_path };
+	return cgp_cmd_apply_cached(cfg, NULL, pin_path, dry_run);
+}
+
+int cgp_cmd_apply_cached(const struct cgp_config *cfg, const struct cgp_applycache *ac,
+			 const char *pin_path, bool dry_run)
+{
+	struct apply_run r = { .cfg = cfg, .ac = ac, .pin_path = pin_path };
 	int rc;
 
 	rc = apply_resolve(cfg, &r.t, &r.nt, &r.g, &r.ng, &r.dec, &r.nd);

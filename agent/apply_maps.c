@@ -82,6 +82,15 @@ int apply_build_set(const struct cgp_pins *p, struct apply_target *t, unsigned n
 	return err;
 }
 
+int apply_install_set(const struct cgp_pins *p, __u32 set, const struct cgp_ruleset *rs,
+		      const struct cgp_ruleset *old, size_t *written)
+{
+	const int outer[3] = { p->map_fd[CGP_MAP_RULES], p->map_fd[CGP_MAP_PORTS],
+			       p->map_fd[CGP_MAP_POLS] };
+
+	return cgp_ruleset_install(outer, set, rs, old, written);
+}
+
 /*
  * Step 6: what is in force, per slot: the info map (status reads it, the
  * next apply keeps slots by it) and cgslots (the slot of a stats = yes cgroup).

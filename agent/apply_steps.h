@@ -77,8 +77,28 @@ int apply_build_set(const struct cgp_pins *p, struct apply_target *t, unsigned n
 		    const struct apply_guard *g, unsigned ng, __u32 set,
 		    const struct cgp_ruleset *old, const struct cgp_lpm_entry *setm, size_t nsetm,
 		    struct cgp_ruleset *rs, size_t *written);
+/* Step 3 with a rule set built already (apply_incr.c). */
+int apply_install_set(const struct cgp_pins *p, __u32 set, const struct cgp_ruleset *rs,
+		      const struct cgp_ruleset *old, size_t *written);
 void apply_record_infos(const struct cgp_pins *p, const struct apply_target *t, unsigned nt,
 			__u64 gen);
+
+/* apply_incr.c: the rule set from the live one and the record of the last apply */
+struct cgp_applycache;
+struct cgp_slotrec;
+struct apply_incr_in {
+	const char *pin_path;
+	__u32 state_id;
+	__u64 gen;				/* live */
+	const struct cgp_ruleset *live;		/* NULL: the live half is not known */
+};
+/* 0: rs built, every target's comp.pol and comp.nlpm set; 1: compile as usual. */
+int apply_incr_ruleset(const struct cgp_config *cfg, const struct cgp_applycache *ac,
+		       const struct apply_incr_in *in, struct apply_target *t, unsigned nt,
+		       struct apply_guard *g, unsigned ng, struct cgp_ruleset *rs);
+/* The (slot, policy) of every target and template, sorted by slot (malloc'ed). */
+struct cgp_slotrec *apply_slotrecs(const struct cgp_config *cfg, const struct apply_target *t,
+				   unsigned nt, const struct apply_guard *g, unsigned ng);
 
 /* apply_attach.c */
 bool apply_link_pinned_alive(const char *path);

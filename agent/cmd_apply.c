@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "agent/applycache.h"
 #include "agent/cgroup.h"
 #include "agent/cmd.h"
 #include "agent/dns_agent.h"
@@ -15,12 +16,17 @@
 #include "agent/state.h"
 #include "policy/policy.h"
 
-/* Parse FILE; strict: also refuse a file not owned by root or writable by others. */
-static int load(const char *file, struct cgp_config *cfg, bool strict)
+/*
+ * Parse FILE (through the record of its last apply when ac is given);
+ * strict: also refuse a file not owned by root or writable by others.
+ */
+static int load(const char *file, struct cgp_config *cfg, bool strict, const char *pin_path,
+		struct cgp_applycache *ac)
 {
 	char err[1024];
 
-	if (cgp_config_load(file, cfg, err, sizeof(err))) {
+	if (ac ? cgp_config_load_cached(file, pin_path, cfg, err, sizeof(err), ac) :
+	    cgp_config_load(file, cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return CGP_EXIT_POLICY;
 	}
@@ -54,7 +60,7 @@ int cgp_lockout_refuse(const struct cgp_config *cfg)
 int cgp_cmd_check_cli(const struct cgp_cmd_args *a)
 {
 	struct cgp_config cfg = {};
-	int rc = load(a->file, &cfg, false);
+	int rc = load(a->file, &cfg, false, NULL, NULL);
 
 	if (!rc)
 		printf("%s: OK, %u %s\n", a->file, cfg.npolicies, cfg.npolicies == 1 ? "policy" : "policies");
@@ -66,14 +72,17 @@ int cgp_cmd_check_cli(const struct cgp_cmd_args *a)
 int cgp_cmd_apply_cli(const struct cgp_cmd_args *a)
 {
 	struct cgp_config cfg = {};
-	int rc = load(a->file, &cfg, !a->dry_run);
+	struct cgp_applycache ac;
+	/* the record of the pin path given, or else of the default one (a file that
+	 * names another one in [agent] is parsed whole) */
+	int rc = load(a->file, &cfg, !a->dry_run, a->pin_path ? a->pin_path : CGP_DEFAULT_PIN_PATH, &ac);
 
 	if (!rc) {
 		if (geteuid() != 0 && !a->dry_run)
 			pr_warn("not running as root: attaching will probably fail\n");
 		const char *pin = a->pin_path ? a->pin_path : cfg.agent.pin_path;
 
-		rc = cgp_cmd_apply(&cfg, pin, a->dry_run);
+		rc = cgp_cmd_apply_cached(&cfg, &ac, pin, a->dry_run);
 		/* dns = agent: the names resolved once now, so the policy works before
 		 * the agent's first round (or without an agent) */
 		if (rc == CGP_EXIT_OK && !a->dry_run && cgp_dns_agent_wanted(&cfg)) {
@@ -87,6 +96,7 @@ int cgp_cmd_apply_cli(const struct cgp_cmd_args *a)
 		if (rc == CGP_EXIT_OK && cgp_feature_refusals())
 			rc = CGP_EXIT_PARTIAL;
 	}
+	cgp_applycache_free(&ac);
 	cgp_config_free(&cfg);
 	return rc;
 }

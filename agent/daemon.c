@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "agent/caps.h"
+#include "agent/applycache.h"
 #include "agent/cgroup.h"
 #include "agent/cmd.h"
 #include "agent/daemon.h"
@@ -236,11 +237,12 @@ static void watch_file(struct agent *a)
 	a->wd_file = wd;	/* -1 while the file is missing: the directory watch sees it come back */
 }
 
-static int load(const char *file, struct cgp_config *cfg)
+/* FILE parsed through the record of the last apply to pin (applycache.h): only what changed. */
+static int load(const char *file, const char *pin, struct cgp_config *cfg, struct cgp_applycache *ac)
 {
 	char err[1024];
 
-	if (cgp_config_load(file, cfg, err, sizeof(err))) {
+	if (cgp_config_load_cached(file, pin, cfg, err, sizeof(err), ac)) {
 		fprintf(stderr, "%s\n", err);
 		fflush(stderr);
 		return CGP_EXIT_POLICY;
@@ -252,12 +254,13 @@ static int load(const char *file, struct cgp_config *cfg)
 	return 0;
 }
 
-static int apply(struct agent *a, const struct cgp_config *cfg)
+/* ac: the record cfg was parsed through (the next one is saved), or NULL. */
+static int apply(struct agent *a, const struct cgp_config *cfg, const struct cgp_applycache *ac)
 {
 	int rc;
 
 	fflush(stderr);
-	rc = cgp_cmd_apply(cfg, a->pin_path, false);
+	rc = cgp_cmd_apply_cached(cfg, ac, a->pin_path, false);
 	fflush(stdout);
 	fflush(stderr);
 	if (!rc)
@@ -268,15 +271,23 @@ static int apply(struct agent *a, const struct cgp_config *cfg)
 static void reload(struct agent *a, const char *why)
 {
 	struct cgp_config ncfg = {};
+	struct cgp_applycache ac;
+	struct timespec t0, t1;
 	int rc;
 
 	watch_file(a);
 	cgp_alog("%s: reloading %s\n", why, a->file);
-	rc = load(a->file, &ncfg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = load(a->file, a->pin_path, &ncfg, &ac);
 	if (!rc) {
 		glob_scan(a, &ncfg);
-		rc = apply(a, &ncfg);
+		rc = apply(a, &ncfg, &ac);
 	}
+	cgp_applycache_free(&ac);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!rc)	/* read, parse, compile, write, switch: what a change costs */
+		cgp_alog("reloaded in %.1f ms\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (rc) {
 		cgp_alog("reload of %s failed; the previous policy stays in force\n", a->file);
 		cgp_config_free(&ncfg);
@@ -305,7 +316,7 @@ static void rescan(struct agent *a)
 	}
 	free(old);
 	cgp_alog("cgroups matching the policy globs changed: applying again\n");
-	if (apply(a, &a->cfg))
+	if (apply(a, &a->cfg, NULL))
 		cgp_alog("apply after a cgroup change failed; will retry in %ds\n", HOUSEKEEPING_S);
 	else
 		return;
@@ -463,10 +474,12 @@ static void run_loop(struct agent *a)
 int cgp_cmd_agent(const char *file, const char *pin_override)
 {
 	struct agent a = { .file = file, .wd_file = -1, .wd_dir = -1 };
+	struct cgp_applycache ac;
 	int rc, err;
 
-	rc = load(file, &a.cfg);
+	rc = load(file, pin_override ? pin_override : CGP_DEFAULT_PIN_PATH, &a.cfg, &ac);
 	if (rc) {
+		cgp_applycache_free(&ac);
 		cgp_config_free(&a.cfg);
 		return rc;
 	}
@@ -474,11 +487,13 @@ int cgp_cmd_agent(const char *file, const char *pin_override)
 	err = cgp_cgroup2_mount(a.mnt, sizeof(a.mnt));
 	if (err) {
 		pr_err("no cgroup2 filesystem is mounted: %s\n", strerror(-err));
+		cgp_applycache_free(&ac);
 		cgp_config_free(&a.cfg);
 		return CGP_EXIT_SYSTEM;
 	}
 	if (setup_loop(&a)) {
 		pr_err("agent: cannot set up the event loop: %s\n", strerror(errno));
+		cgp_applycache_free(&ac);
 		cgp_config_free(&a.cfg);
 		return CGP_EXIT_SYSTEM;
 	}
@@ -486,7 +501,8 @@ int cgp_cmd_agent(const char *file, const char *pin_override)
 	/* Watches first, then apply: a change in between triggers another round. */
 	watch_policy(&a);
 	glob_scan(&a, &a.cfg);
-	rc = apply(&a, &a.cfg);
+	rc = apply(&a, &a.cfg, &ac);
+	cgp_applycache_free(&ac);
 	if (rc) {
 		cgp_config_free(&a.cfg);
 		return rc;

@@ -446,10 +446,16 @@ const struct cgp_feature_row *cgp_features(void)
 {
 	const char *hook = getenv(disable_env);
 
+	static struct cgp_feature_row raw[CGP_FEAT_N];	/* as probed, before the test hook */
+	bool cached;
+
 	if (probed)
 		return rows;
 	probed = true;
 	check_hook(hook);
+	for (int i = 0; i < CGP_FEAT_N; i++)
+		raw[i] = (struct cgp_feature_row){ .name = defs[i].name, .needed_by = defs[i].needed_by };
+	cached = !cgp_features_cache_load(raw, CGP_FEAT_N);
 	/* Composite rows come after the rows they need (enum order). */
 	for (int i = 0; i < CGP_FEAT_N; i++) {
 		struct cgp_feature_row *r = &rows[i];
@@ -458,7 +464,9 @@ const struct cgp_feature_row *cgp_features(void)
 		r->name = d->name;
 		r->needed_by = d->needed_by;
 		r->why[0] = 0;
-		if (d->probe) {
+		if (d->probe && cached) {
+			*r = raw[i];	/* this boot's probe (features_cache.c) */
+		} else if (d->probe) {
 			int err = d->probe(r->why, sizeof(r->why));
 
 			r->supported = !err;
@@ -477,6 +485,8 @@ const struct cgp_feature_row *cgp_features(void)
 				break;
 			}
 		}
+		if (d->probe && !cached)
+			raw[i] = *r;
 		if (disabled(hook, d->name)) {
 			r->supported = false;
 			r->unknown = false;
@@ -489,6 +499,8 @@ const struct cgp_feature_row *cgp_features(void)
 		else
 			r->why[0] = 0;
 	}
+	if (!cached)
+		cgp_features_cache_save(raw, CGP_FEAT_N);
 	return rows;
 }
 

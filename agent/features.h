@@ -59,6 +59,14 @@ const struct cgp_feature_row *cgp_features(void);
 /* Supported, or unknown (then the load itself will say what is wrong). */
 bool cgp_feature_ok(enum cgp_feature f);
 
+/*
+ * features_cache.c: the probed rows of this boot, kernel and binary, kept in
+ * /run/cgpolicy/features (composite rows and the test hook are not: they are
+ * derived again). load: 0 with rows filled, -1 when there is no such record.
+ */
+int cgp_features_cache_load(struct cgp_feature_row *rows, unsigned n);
+void cgp_features_cache_save(const struct cgp_feature_row *rows, unsigned n);
+
 /* `--version --verbose`: the table. */
 void cgp_features_print(FILE *f);
 /* `status`: one line, the missing features or "all ... supported". */

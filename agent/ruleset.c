@@ -17,17 +17,19 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/applycache.h"
 #include "agent/log.h"
 #include "agent/ruleset.h"
 #include "bpf/enforce.h"
 
 #define CACHE_DIR	"/run/cgpolicy"
-#define CACHE_MAGIC	0x31545352504743ull	/* "CGPRST1" */
+#define CACHE_MAGIC	0x33545352504743ull	/* "CGPRST3" */
 
 static int cmp_lpm(const void *a, const void *b)
 {
@@ -48,13 +50,6 @@ static int cmp_pol(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-void cgp_ruleset_free(struct cgp_ruleset *rs)
-{
-	free(rs->lpm);
-	free(rs->port);
-	free(rs->pol);
-	memset(rs, 0, sizeof(*rs));
-}
 
 int cgp_ruleset_build(const struct cgp_compiled *const *comps, const __u32 *slots, unsigned n,
 		      struct cgp_ruleset *rs)
@@ -332,19 +327,38 @@ int cgp_ruleset_install(const int outer_fd[3], __u32 set, const struct cgp_rules
 	return err;
 }
 
-/* ---- the cache file ---- */
+/* ---- the cache files: one per half ---- */
 
 struct cache_hdr {
 	__u64 magic;
 	__u32 layout;
-	__u32 known;		/* bit i: half i is described */
+	__u32 half;
 	__u32 state_id;		/* id of the pinned state map it describes */
 	__u32 pad;
-	__u64 live_gen;
-	__u64 n[2][3];		/* per half: nlpm, nport, npol */
+	__u64 gen;		/* the live generation it was saved with */
+	__u64 n[3];		/* nlpm, nport, npol */
+	__u64 sum[3];		/* checksums of the three arrays: a damaged file is not used */
 };
 
-static void cache_path(const char *pin_path, char *buf, size_t len)
+/* A checksum, eight bytes at a time. */
+static __u64 sum64(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	__u64 h = 0x13198a2e03707344ull ^ n;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		__u64 w;
+
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 31;
+	}
+	for (; n; p++, n--)
+		h = (h ^ *p) * 0x100000001b3ull;
+	return h;
+}
+
+static void cache_path(const char *pin_path, int half, char *buf, size_t len)
 {
 	char esc[PATH_MAX];
 	size_t j = 0;
@@ -352,92 +366,128 @@ static void cache_path(const char *pin_path, char *buf, size_t len)
 	for (const char *s = pin_path; *s && j + 1 < sizeof(esc); s++)
 		esc[j++] = *s == '/' ? '_' : *s;
 	esc[j] = 0;
-	snprintf(buf, len, CACHE_DIR "/ruleset%s", esc);
+	snprintf(buf, len, CACHE_DIR "/ruleset%d%s", half, esc);
+}
+
+void cgp_ruleset_cache_forget(const char *pin_path, __u32 half)
+{
+	char path[PATH_MAX];
+
+	cache_path(pin_path, (int)(half & 1), path, sizeof(path));
+	unlink(path);
 }
 
 void cgp_ruleset_cache_remove(const char *pin_path)
 {
 	char path[PATH_MAX];
 
-	cache_path(pin_path, path, sizeof(path));
-	unlink(path);
+	cache_path(pin_path, 0, path, sizeof(path));
+	memmove(path + sizeof(CACHE_DIR "/ruleset") - 1, path + sizeof(CACHE_DIR "/ruleset"),
+		strlen(path + sizeof(CACHE_DIR "/ruleset")) + 1);
+	unlink(path);		/* the one file of both halves of older versions */
+	cgp_ruleset_cache_forget(pin_path, 0);
+	cgp_ruleset_cache_forget(pin_path, 1);
+	cgp_applycache_remove(pin_path);	/* the pins' other record (applycache.h) */
 }
 
-int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,
-			   struct cgp_ruleset half[2], int known[2])
+void cgp_ruleset_free(struct cgp_ruleset *rs)
 {
-	struct cache_hdr h;
-	char path[PATH_MAX];
-	FILE *f;
-	int ok = 1;
-
-	memset(half, 0, 2 * sizeof(*half));
-	known[0] = known[1] = 0;
-	if (!state_id)
-		return -ESTALE;		/* cannot tell which pinned state it describes */
-	cache_path(pin_path, path, sizeof(path));
-	f = fopen(path, "rbe");
-	if (!f)
-		return -ENOENT;
-	if (fread(&h, sizeof(h), 1, f) != 1 || h.magic != CACHE_MAGIC || h.layout != CGP_LAYOUT_VERSION ||
-	    h.live_gen != live_gen || h.state_id != state_id)
-		ok = 0;
-	for (int i = 0; ok && i < 2; i++) {
-		struct cgp_ruleset *r = &half[i];
-
-		if (!(h.known & (1u << i)))
-			continue;
-		if (h.n[i][0] > (1u << 26) || h.n[i][1] > (1u << 26) || h.n[i][2] > CGP_MAX_SLOTS) {
-			ok = 0;
-			break;
-		}
-		r->nlpm = h.n[i][0];
-		r->nport = h.n[i][1];
-		r->npol = h.n[i][2];
-		r->lpm = malloc((r->nlpm ? r->nlpm : 1) * sizeof(*r->lpm));
-		r->port = malloc((r->nport ? r->nport : 1) * sizeof(*r->port));
-		r->pol = malloc((r->npol ? r->npol : 1) * sizeof(*r->pol));
-		if (!r->lpm || !r->port || !r->pol ||
-		    fread(r->lpm, sizeof(*r->lpm), r->nlpm, f) != r->nlpm ||
-		    fread(r->port, sizeof(*r->port), r->nport, f) != r->nport ||
-		    fread(r->pol, sizeof(*r->pol), r->npol, f) != r->npol)
-			ok = 0;
-		else
-			known[i] = 1;
+	if (rs->map) {
+		munmap(rs->map, rs->maplen);
+	} else {
+		free(rs->lpm);
+		free(rs->port);
+		free(rs->pol);
 	}
-	fclose(f);
-	if (!ok) {
-		cgp_ruleset_free(&half[0]);
-		cgp_ruleset_free(&half[1]);
-		known[0] = known[1] = 0;
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* Half h's file, mapped (no copy: the arrays point into it), if it is for (state_id, gen). */
+static int cache_map(const char *pin_path, int h, __u32 state_id, __u64 gen, struct cgp_ruleset *r)
+{
+	char path[PATH_MAX];
+	const struct cache_hdr *hd;
+	struct stat st;
+	size_t need;
+	void *m;
+	int fd;
+
+	cache_path(pin_path, h, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof(*hd)) {
+		close(fd);
+		return -ESTALE;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -errno;
+	hd = m;
+	need = sizeof(*hd) + hd->n[0] * sizeof(*r->lpm) + hd->n[1] * sizeof(*r->port) +
+	       hd->n[2] * sizeof(*r->pol);
+	if (hd->magic != CACHE_MAGIC || hd->layout != CGP_LAYOUT_VERSION || hd->half != (__u32)h ||
+	    hd->state_id != state_id || hd->gen != gen || hd->n[0] > (1u << 26) ||
+	    hd->n[1] > (1u << 26) || hd->n[2] > CGP_MAX_SLOTS || need != (size_t)st.st_size) {
+		munmap(m, (size_t)st.st_size);
+		return -ESTALE;
+	}
+	r->map = m;
+	r->maplen = (size_t)st.st_size;
+	r->nlpm = hd->n[0];
+	r->nport = hd->n[1];
+	r->npol = hd->n[2];
+	r->lpm = (struct cgp_lpm_entry *)(hd + 1);
+	r->port = (struct cgp_portlpm_entry *)(r->lpm + r->nlpm);
+	r->pol = (struct cgp_slot_pol *)(r->port + r->nport);
+	if (sum64(r->lpm, r->nlpm * sizeof(*r->lpm)) != hd->sum[0] ||
+	    sum64(r->port, r->nport * sizeof(*r->port)) != hd->sum[1] ||
+	    sum64(r->pol, r->npol * sizeof(*r->pol)) != hd->sum[2]) {
+		pr_debug("rule-set cache %s is damaged: not used\n", path);
+		memset(r, 0, sizeof(*r));
+		munmap(m, (size_t)st.st_size);
 		return -ESTALE;
 	}
 	return 0;
 }
 
-int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
-			   const struct cgp_ruleset half[2], const int known[2])
+int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   struct cgp_ruleset half[2], int known[2])
 {
-	struct cache_hdr h = {
-		.magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .state_id = state_id, .live_gen = live_gen,
+	memset(half, 0, 2 * sizeof(*half));
+	known[0] = known[1] = 0;
+	if (!state_id)
+		return -ESTALE;		/* cannot tell which pinned state it describes */
+	/* the live half was saved when it went live; the other one an apply earlier */
+	for (int i = 0; i < 2; i++) {
+		int h = (int)((live_gen + (__u64)i) & 1);
+
+		if (live_gen >= (__u64)i && !cache_map(pin_path, h, state_id, live_gen - (__u64)i, &half[h]))
+			known[h] = 1;
+	}
+	return 0;
+}
+
+int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
+			   const struct cgp_ruleset *rs)
+{
+	const int h = (int)(live_gen & 1);
+	struct cache_hdr hd = {
+		.magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .half = (__u32)h, .state_id = state_id,
+		.gen = live_gen, .n = { rs->nlpm, rs->nport, rs->npol },
+		.sum = { sum64(rs->lpm, rs->nlpm * sizeof(*rs->lpm)), sum64(rs->port, rs->nport * sizeof(*rs->port)),
+			 sum64(rs->pol, rs->npol * sizeof(*rs->pol)) },
 	};
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
 	int ok;
 
-	cache_path(pin_path, path, sizeof(path));
+	cache_path(pin_path, h, path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (mkdir(CACHE_DIR, 0700) && errno != EEXIST) {
 		unlink(path);
 		return -errno;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (!known[i])
-			continue;
-		h.known |= 1u << i;
-		h.n[i][0] = half[i].nlpm;
-		h.n[i][1] = half[i].nport;
-		h.n[i][2] = half[i].npol;
 	}
 	f = fopen(tmp, "wbe");
 	if (!f) {
@@ -446,17 +496,14 @@ int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
 		unlink(path);
 		return e;
 	}
-	ok = fwrite(&h, sizeof(h), 1, f) == 1;
-	for (int i = 0; ok && i < 2; i++) {
-		if (!known[i])
-			continue;
-		ok = fwrite(half[i].lpm, sizeof(*half[i].lpm), half[i].nlpm, f) == half[i].nlpm &&
-		     fwrite(half[i].port, sizeof(*half[i].port), half[i].nport, f) == half[i].nport &&
-		     fwrite(half[i].pol, sizeof(*half[i].pol), half[i].npol, f) == half[i].npol;
-	}
+	ok = fwrite(&hd, sizeof(hd), 1, f) == 1 &&
+	     fwrite(rs->lpm, sizeof(*rs->lpm), rs->nlpm, f) == rs->nlpm &&
+	     fwrite(rs->port, sizeof(*rs->port), rs->nport, f) == rs->nport &&
+	     fwrite(rs->pol, sizeof(*rs->pol), rs->npol, f) == rs->npol;
+	/* unlinked first: see cgp_applycache_save (no forced write-out on ext4) */
+	unlink(path);
 	if (fclose(f) || !ok || rename(tmp, path)) {
 		unlink(tmp);
-		unlink(path);	/* never leave an older record behind */
 		return -EIO;
 	}
 	return 0;

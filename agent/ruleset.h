@@ -26,6 +26,8 @@ struct cgp_ruleset {
 	size_t nport;
 	struct cgp_slot_pol *pol;	/* sorted by slot */
 	size_t npol;
+	void *map;			/* non-NULL: the arrays point into this mapping of a cache file */
+	size_t maplen;
 };
 
 /* comps[i] is the compiled policy of slot slots[i]. 0 or -ENOMEM. */
@@ -46,16 +48,21 @@ int cgp_ruleset_install(const int outer_fd[3], __u32 set, const struct cgp_rules
 			const struct cgp_ruleset *old, size_t *written);
 
 /*
- * The cache of what each half holds, kept in a file per pin path, so the
- * next apply can write only the difference. Trusted only for the same pinned
- * state (state_id: the kernel's id of its state map, new whenever the pins
- * are re-created) at the live generation it was saved with.
- * known[i] == 0: half i unknown.
+ * The cache of what each half holds, a file per half and pin path
+ * (/run/cgpolicy/ruleset<half>_<pin path>), so the next apply can write only
+ * the difference. Trusted only for the same pinned state (state_id: the
+ * kernel's id of its state map, new whenever the pins are re-created): the
+ * live half's file must have been saved at the live generation, the other's
+ * one generation earlier. Loaded by mapping the files (the arrays are not
+ * copied). known[i] == 0: half i unknown.
  */
 int cgp_ruleset_cache_load(const char *pin_path, __u32 state_id, __u64 live_gen,
 			   struct cgp_ruleset half[2], int known[2]);
+/* rs went live at live_gen (in half live_gen & 1): its file. */
 int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
-			   const struct cgp_ruleset half[2], const int known[2]);
+			   const struct cgp_ruleset *rs);
+/* Half `half` is about to be written: its file goes first (a crash midway leaves none). */
+void cgp_ruleset_cache_forget(const char *pin_path, __u32 half);
 void cgp_ruleset_cache_remove(const char *pin_path);
 
 #endif

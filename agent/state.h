@@ -168,7 +168,7 @@ struct cgp_applied {
 	__u64 gen;		/* generation it was applied as */
 	__u64 since;		/* generation the hit counters count from (the first apply of
 				 * this content: re-applying the same file carries them over) */
-	__u64 hash;		/* FNV-1a 64 of the file's bytes as parsed */
+	__u64 hash;		/* cgp_hash64 of the file's bytes as parsed */
 	__u64 size;
 	char  path[CGP_PATH_MAX];	/* absolute */
 };

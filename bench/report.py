@@ -138,11 +138,14 @@ if ops:
     p("")
     p("| one rule changed in 10,000 | median ms |")
     p("|---|---:|")
-    for key, label in [("onerule_cgpolicy", "cgpolicy apply (whole file parsed; only the difference written)"),
+    for key, label in [("onerule_cgpolicy", "cgpolicy apply, a new port (line re-read; classes change: policy compiled whole)"),
+                       ("onerule_verdict", "cgpolicy apply, a verdict (line re-read, its address compiled)"),
                        ("onerule_nft_reload", "nft -f (whole table reloaded)"),
                        ("onerule_nft_element", "nft delete element + add element"),
                        ("onerule_ipt_replace", "iptables -R (one rule replaced)")]:
         p("| %s | %s |" % (label, fmt(med(ops.get((key, "10000"), [])), 1)))
+    if ops.get(("onerule_verdict", "100000")):
+        p("| cgpolicy apply, a verdict in 100,000 rules | %s |" % fmt(med(ops[("onerule_verdict", "100000")]), 1))
     p("")
     p("| 100 policies (100 cgroups x 10 rules) | median ms |")
     p("|---|---:|")

@@ -360,10 +360,18 @@ for n in $RULES_OPS; do
 	hf ipt_restore "$n" "$runs" "iptables-restore --noflush ${R}b/ipt.rules" "iptables-restore --noflush $R/ipt.rules"
 	iptables -F "$IPT_CHAIN"; iptables -X "$IPT_CHAIN"
 done
-# One rule changed in a 10,000-rule policy: cgpolicy rebuilds the rule set; nft -f
-# reloads the table; nft/iptables can also change the one element/rule in place.
+# One rule changed in a 10,000-rule policy: cgpolicy re-reads the changed line
+# (the record of the last apply) and compiles only its address (or, when a new
+# port changes the port classes, the policy whole); nft -f reloads the table;
+# nft/iptables can also change the one element/rule in place.
 R=$TMPD/r10000
 hf onerule_cgpolicy 10000 "$HF_RUNS" "$C apply $R/cgp.ini" "$C apply ${R}t/cgp.ini"
+# The same with the first rule's verdict flipped (its ports stay: the classes too).
+for n in $RULES_OPS; do
+	[ "$n" -ge 10000 ] || continue
+	sed -e '6s/^allow =/deny =/;t' -e '6s/^deny =/allow =/' "$TMPD/r$n/cgp.ini" > "$TMPD/r$n/verdict.ini"
+	hf onerule_verdict "$n" "$HF_RUNS" "$C apply $TMPD/r$n/cgp.ini" "$C apply $TMPD/r$n/verdict.ini"
+done
 $C remove >/dev/null
 hf onerule_nft_reload 10000 "$HF_RUNS" "nft -f $R/nft.conf" "nft -f ${R}t/nft.conf"
 old=$(grep -m1 -E ' : (accept|drop)' "$R/nft.conf" | sed 's/,$//; s/^[[:space:]]*//')

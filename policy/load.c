@@ -56,9 +56,9 @@ void cgp_config_free(struct cgp_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (unsigned i = 0; i < cfg->npolicies; i++)
-	{
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
 		free(cfg->policies[i].rules);
+		free(cfg->policies[i].pranges);
 		free(cfg->policies[i].names);
 	}
 	free(cfg->policies);
@@ -114,6 +114,7 @@ static void parse_all(struct cgp_pctx *c)
 		cgp_perr(c, 0, "no policy sections");
 		return;
 	}
+	cgp_config_link_ports(c->cfg);	/* the checks across the file read r->ports */
 	cgp_check_global(c);
 }
 
@@ -145,22 +146,43 @@ int cgp_config_parse(const char *name, const char *buf, size_t len,
 		cgp_config_free(cfg);
 		return -1;
 	}
+	cgp_config_link_ports(cfg);
 	cfg->hash = cgp_hash64(buf, len);
 	cfg->size = len;
 	return 0;
 }
 
-/* FNV-1a, 64 bits: the fingerprint of a policy file (status --rules, explain). */
+void cgp_config_link_ports(struct cgp_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		struct cgp_policy *p = &cfg->policies[i];
+
+		for (unsigned k = 0; k < p->nrules; k++)
+			p->rules[k].ports = p->rules[k].nports ? p->pranges + p->rules[k].port_at : NULL;
+	}
+}
+
+/*
+ * The fingerprint of a policy file (status --rules, explain, apply's "same file"): 64 bits,
+ * eight bytes at a time (a 100,000-rule file is 4.5 MB: FNV-1a, a byte at a time, took 5 ms
+ * of a one-rule apply).
+ */
 uint64_t cgp_hash64(const void *data, size_t len)
 {
 	const unsigned char *b = data;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
+	for (; len >= 8; b += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 28;
 	}
-	return h;
+	for (; len; b++, len--)
+		h = (h ^ *b) * 0x100000001b3ull;
+	h ^= h >> 33;
+	return h * 0xff51afd7ed558ccdull;
 }
 
 /*
@@ -204,10 +226,17 @@ static int open_policy(const char *path, char *err, size_t errlen)
 static int read_policy(int fd, const char *path, char **buf, size_t *len, char *err,
 		       size_t errlen)
 {
+	struct stat st;
 	size_t cap = 0;
 
 	*buf = NULL;
 	*len = 0;
+	/* a regular file: its size and one more byte (to see the end) at once, no regrowing */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (size_t)st.st_size < CGP_MAX_FILE_SIZE) {
+		*buf = malloc((size_t)st.st_size + 1);
+		if (*buf)
+			cap = (size_t)st.st_size + 1;
+	}
 	for (;;) {
 		ssize_t n;
 
@@ -248,19 +277,28 @@ fail:
 	return -1;
 }
 
+int cgp_config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	int fd, ret;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open_policy(path, err, errlen);
+	if (fd < 0)
+		return -1;
+	ret = read_policy(fd, path, buf, len, err, errlen);
+	close(fd);
+	return ret;
+}
+
 int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t errlen)
 {
 	char *buf;
 	size_t len;
-	int fd, ret;
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
-	fd = open_policy(path, err, errlen);
-	if (fd < 0)
-		return -1;
-	ret = read_policy(fd, path, &buf, &len, err, errlen);
-	close(fd);
-	if (ret < 0)
+	if (cgp_config_read(path, &buf, &len, err, errlen) < 0)
 		return -1;
 	ret = cgp_config_parse(path, buf ? buf : "", len, cfg, err, errlen);
 	free(buf);

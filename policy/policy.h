@@ -79,6 +79,11 @@ struct cgp_port_range {
 	uint16_t lo, hi;	/* inclusive, 1..65535, lo <= hi */
 };
 
+/*
+ * One rule: 56 bytes. Its port ranges are not inline (up to 64 per rule, 256
+ * bytes that most rules do not use): they live in the policy's list
+ * (cgp_policy.pranges), ports points at them once the file is parsed.
+ */
 struct cgp_rule {
 	int line;
 	uint16_t set;		/* 0: an address rule; else 1 + index into cfg->sets (@NAME) */
@@ -91,13 +96,15 @@ struct cgp_rule {
 	uint8_t plen;		/* 0..128, IPv4 /n stored as 96 + n */
 	uint8_t addr[16];	/* masked to plen; IPv4 as ::ffff:a.b.c.d */
 	bool is_v4;		/* written as IPv4 (matching uses addr/plen only) */
-	unsigned nports;	/* 0: rule has no ports */
-	struct cgp_port_range ports[CGP_MAX_PORT_RANGES];
 	/* `type` of an icmp rule, per family: [CGP_ICMP_V4] ICMP, [CGP_ICMP_V6] ICMPv6 */
 	bool has_type;		/* false: every type (a rule without ports) */
+	uint16_t nports;	/* 0: rule has no ports; at most CGP_MAX_PORT_RANGES */
 	int16_t icmp_type[2];	/* 0..255; -1: the rule does not match this family */
 	int16_t icmp_code[2];	/* 0..255; -1: every code */
+	uint32_t port_at;	/* the parser's: index of the first range in pranges */
+	const struct cgp_port_range *ports;	/* nports ranges (pranges + port_at) */
 };
+_Static_assert(sizeof(struct cgp_rule) <= 56, "a rule costs tens of bytes (docs/PERFORMANCE.md)");
 
 enum { CGP_ICMP_V4 = 0, CGP_ICMP_V6 = 1 };
 
@@ -165,6 +172,8 @@ struct cgp_policy {
 	unsigned nnames, cap_names;
 	uint8_t dns_mode;		/* dns = packet (default) | agent | both: CGP_DNS_* */
 	struct cgp_dns_servers dns_servers;	/* dns_servers =: overrides [agent]'s */
+	struct cgp_port_range *pranges;	/* the port ranges of the rules, in order */
+	unsigned npranges, cap_pranges;
 };
 
 struct cgp_backend {
@@ -218,11 +227,16 @@ struct cgp_config {
 
 /* Parse and validate FILE. 0 on success, -1 with err filled on failure. */
 int cgp_config_load(const char *path, struct cgp_config *cfg, char *err, size_t errlen);
+/* The bytes of FILE, as cgp_config_load reads them (*buf malloc'ed, NULL when
+ * empty): 0, or -1 with err filled ("FILE: ..."). */
+int cgp_config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen);
 /* Same, from a memory buffer; `name` is used in messages. */
 int cgp_config_parse(const char *name, const char *buf, size_t len,
 		     struct cgp_config *cfg, char *err, size_t errlen);
 void cgp_config_free(struct cgp_config *cfg);
-/* FNV-1a 64 of len bytes: a policy file's fingerprint. */
+/* Point every rule's ports at its ranges (after the pranges arrays moved). */
+void cgp_config_link_ports(struct cgp_config *cfg);
+/* A 64-bit hash of len bytes, eight at a time: a policy file's fingerprint. */
 uint64_t cgp_hash64(const void *data, size_t len);
 
 const struct cgp_policy *cgp_config_find(const struct cgp_config *cfg, const char *name);

@@ -3,6 +3,7 @@
  * rule.c - one rule: allow/deny = DIRECTION PROTO ADDRESS [port PORTS | type TYPE [code N]]
  * (docs/POLICY.md, "Rules"), into a struct cgp_rule. ICMP types: icmp.c.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,9 +32,12 @@ static int parse_port_item(struct cgp_pctx *c, int line, char *item, unsigned lo
 	return 0;
 }
 
-/* PORTS: a comma list of port items, no spaces, at most CGP_MAX_PORT_RANGES. */
+/* PORTS: a comma list of port items, no spaces, at most CGP_MAX_PORT_RANGES,
+ * appended to the policy's pranges (cgp_link_ports() points r->ports at them). */
 static int parse_ports(struct cgp_pctx *c, int line, const char *s, struct cgp_rule *r)
 {
+	struct cgp_policy *pol = &c->cfg->policies[c->cur];
+	struct cgp_port_range *pr;
 	char tmp[CGP_MAX_LINE + 1];
 	char *p;
 
@@ -43,6 +47,7 @@ static int parse_ports(struct cgp_pctx *c, int line, const char *s, struct cgp_r
 	}
 	strcpy(tmp, s);
 	r->nports = 0;
+	r->port_at = pol->npranges;
 	p = tmp;
 	for (;;) {
 		char *comma = strchr(p, ',');
@@ -60,8 +65,12 @@ static int parse_ports(struct cgp_pctx *c, int line, const char *s, struct cgp_r
 		}
 		if (parse_port_item(c, line, p, &lo, &hi) < 0)
 			return -1;
-		r->ports[r->nports].lo = (uint16_t)lo;
-		r->ports[r->nports].hi = (uint16_t)hi;
+		pr = cgp_grow(c, line, pol->pranges, pol->npranges, &pol->cap_pranges, 64,
+			      UINT_MAX / sizeof(*pr), sizeof(*pr));
+		if (!pr)
+			return -1;
+		pol->pranges = pr;
+		pr[pol->npranges++] = (struct cgp_port_range){ (uint16_t)lo, (uint16_t)hi };
 		r->nports++;
 		if (!comma)
 			break;
