@@ -23,12 +23,12 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -DCGP_VERSION='"$(VERSION)"' -I$(BUILD) -I.
-LDLIBS    += -lbpf -lelf -lz -linih -lcap
+LDLIBS    += -lbpf -lelf -lz -linih -lcap -lresolv
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP -I$(BUILD) -I.
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev libelf-dev libcap-dev libinih-dev zlib1g-dev \
              bpftool pkg-config iproute2 curl socat python3 iperf3 procps util-linux \
-             libclang-rt-dev valgrind
+             libclang-rt-dev valgrind dnsmasq-base
 # end-to-end tests with real container runtimes (tests/e2e/runtimes*.sh)
 DEB_PKGS  += runc podman docker.io busybox-static
 # `make bench` only (installed by it when missing): the firewalls it compares with, timing

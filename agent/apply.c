@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "agent/apply_dns.h"
 #include "agent/apply_steps.h"
 #include "agent/hits.h"
 #include "agent/reuseport.h"
@@ -58,6 +59,7 @@ struct apply_run {
 	struct cgp_ruleset cache[2];	/* what each half holds, where known[] */
 	int known[2];
 	struct apply_sets sets;		/* address sets: records, static members */
+	struct apply_dns dns;		/* DNS names: what was written, for undo and commit */
 	size_t written;			/* map entries written */
 	__u64 hits_since;		/* generation the rule hit counters count from */
 	bool half_dirty;		/* the cache no longer describes half inact */
@@ -80,6 +82,8 @@ static int run_init(struct apply_run *r)
 
 static void run_free(struct apply_run *r)
 {
+	apply_dns_abort(&r->dns, &r->p);	/* unless committed */
+	apply_dns_free(&r->dns);
 	if (r->rp)
 		cgp_reuseport_abort(r->rp);
 	if (r->half_dirty)
@@ -241,6 +245,9 @@ static int prepare(struct apply_run *r)
 	err = cgp_reuseport_prepare(&r->p, r->cfg, r->rpc, r->nt, false, &r->rp);
 	if (err)
 		return undo(r, err == -EINVAL || err == -EOPNOTSUPP ? CGP_EXIT_POLICY : CGP_EXIT_SYSTEM);
+	/* last: nothing after it can fail before the switch but the switch itself */
+	if (apply_dns_prepare(&r->dns, &r->p, r->cfg, r->t, r->nt, r->g, r->ng))
+		return undo(r, CGP_EXIT_SYSTEM);
 	return 0;
 }
 
@@ -259,6 +266,7 @@ static int switch_generation(struct apply_run *r)
 		return CGP_EXIT_SYSTEM;
 	}
 	apply_sets_commit(&r->p, r->cfg, &r->sets, r->st.gen);
+	apply_dns_commit(&r->dns, &r->p, r->cfg, r->t, r->nt);
 	/* The new matches are live: now they may be known. */
 	if (apply_write_known(&r->p, r->dec, r->nd, r->t, r->inf, r->ninf, true))
 		pr_warn("new cgroups stay under their glob's template until the next apply\n");
@@ -317,6 +325,7 @@ int cgp_cmd_apply(const struct cgp_config *cfg, const char *pin_path, bool dry_r
 	rc = apply_resolve(cfg, &r.t, &r.nt, &r.g, &r.ng, &r.dec, &r.nd);
 	if (rc)
 		return rc;
+	apply_dns_warn(cfg);
 	cgp_pins_init(&r.p, pin_path);
 	rc = run_init(&r);
 	if (!rc)

@@ -97,6 +97,7 @@ void apply_record_infos(const struct cgp_pins *p, const struct apply_target *t, 
 			.nrules = t[i].pol->nrules,
 			.def = { t[i].pol->def[0], t[i].pol->def[1] },
 			.flags = t[i].comp.pol.flags,
+			.dns = t[i].pol->nnames ? t[i].pol->dns_mode : 0,
 		};
 		struct cgp_cgslot cs = { .slot = t[i].slot };
 

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 
 #include "agent/apply_steps.h"
+#include "agent/dns_agent.h"
 #include "agent/log.h"
 #include "agent/mapiter.h"
 #include "agent/sets.h"
@@ -267,7 +268,7 @@ void cgp_sets_sweep_pin(const char *pin_path)
 
 	cgp_pins_init(&p, pin_path);
 	if (!cgp_pins_lock(&p, false) && !cgp_pins_open(&p))
-		n = cgp_sets_sweep(&p);
+		n = cgp_sets_sweep(&p) + cgp_dns_sweep(&p);	/* and expired learned members */
 	cgp_pins_close(&p);
 	if (n)
 		pr_debug("agent: %zu expired set members deleted\n", n);
@@ -275,26 +276,28 @@ void cgp_sets_sweep_pin(const char *pin_path)
 
 void apply_sets_print(const struct cgp_config *cfg, const struct apply_sets *as)
 {
-	if (!cfg->nsets)
-		return;
-	printf("sets:");
+	unsigned shown = 0;
+
 	for (unsigned i = 0; i < cfg->nsets; i++) {
 		const struct cgp_set *s = &cfg->sets[i];
 		const struct cgp_set_entry *o = find_rec(as, s->name);
 		size_t n = 0;
 
+		if (cgp_set_is_dns(s->name))
+			continue;	/* the implicit sets of name rules: apply_dns_print */
+		printf("%s %s", shown++ ? "," : "sets:", s->name);
 		if (s->dynamic) {
 			bool kept = o && o->rec.dynamic && o->rec.id == s->id;
 
-			printf("%s %s (dynamic, %s)", i ? "," : "", s->name,
-			       kept ? "live members kept" : "new");
+			printf(" (dynamic, %s)", kept ? "live members kept" : "new");
 			continue;
 		}
 		for (size_t k = 0; k < as->nsetm; k++)
 			n += as->setm[k].key.slot == s->id;
-		printf("%s %s (static, %zu %s)", i ? "," : "", s->name, n, n == 1 ? "entry" : "entries");
+		printf(" (static, %zu %s)", n, n == 1 ? "entry" : "entries");
 	}
-	printf("\n");
+	if (shown)
+		printf("\n");
 }
 
 void apply_sets_free(struct apply_sets *as)

@@ -8,6 +8,7 @@
 
 #include "agent/cgroup.h"
 #include "agent/cmd.h"
+#include "agent/dns_agent.h"
 #include "agent/daemon.h"
 #include "agent/features.h"
 #include "agent/log.h"
@@ -70,7 +71,19 @@ int cgp_cmd_apply_cli(const struct cgp_cmd_args *a)
 	if (!rc) {
 		if (geteuid() != 0 && !a->dry_run)
 			pr_warn("not running as root: attaching will probably fail\n");
-		rc = cgp_cmd_apply(&cfg, a->pin_path ? a->pin_path : cfg.agent.pin_path, a->dry_run);
+		const char *pin = a->pin_path ? a->pin_path : cfg.agent.pin_path;
+
+		rc = cgp_cmd_apply(&cfg, pin, a->dry_run);
+		/* dns = agent: the names resolved once now, so the policy works before
+		 * the agent's first round (or without an agent) */
+		if (rc == CGP_EXIT_OK && !a->dry_run && cgp_dns_agent_wanted(&cfg)) {
+			struct cgp_dns_agent *d = cgp_dns_agent_new();
+
+			if (d && cgp_dns_agent_round(d, pin, &cfg, true) >= 0)
+				printf("dns: the names of dns = agent policies resolved; `cgpolicy agent` "
+				       "keeps them current\n");
+			cgp_dns_agent_free(d);
+		}
 		if (rc == CGP_EXIT_OK && cgp_feature_refusals())
 			rc = CGP_EXIT_PARTIAL;
 	}

@@ -34,6 +34,7 @@
 #include "agent/cgroup.h"
 #include "agent/cmd.h"
 #include "agent/daemon.h"
+#include "agent/dns_agent.h"
 #include "agent/sets.h"
 #include "agent/events.h"
 #include "agent/log.h"
@@ -76,6 +77,8 @@ struct agent {
 	char mnt[CGP_PATH_MAX];
 	struct cgp_config cfg;
 	int ep, sfd, ifd, t_reload, t_rescan, t_stats, t_house;
+	int t_dns;			/* dns = agent: the next name due (one-shot) */
+	struct cgp_dns_agent *dns;
 	int wd_file, wd_dir;
 	char base[NAME_MAX + 1];
 	char *sig;		/* the cgroups the globs matched at the last apply */
@@ -286,6 +289,7 @@ static void reload(struct agent *a, const char *why)
 	cgp_config_free(&a->cfg);
 	a->cfg = ncfg;
 	arm(a->t_stats, a->cfg.agent.stats_interval * 1000L, a->cfg.agent.stats_interval);
+	arm(a->t_dns, 1, 0);		/* new names: resolved now */
 	cgp_events_setup(a->ev, &a->cfg.agent);
 }
 
@@ -365,9 +369,12 @@ static int setup_loop(struct agent *a)
 	a->t_rescan = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	a->t_stats = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	a->t_house = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->t_dns = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	a->dns = cgp_dns_agent_new();
 	if (a->ep < 0 || a->sfd < 0 || a->ifd < 0 || a->t_reload < 0 || a->t_rescan < 0 || a->t_stats < 0 ||
-	    a->t_house < 0 || add_fd(a->ep, a->sfd) || add_fd(a->ep, a->ifd) || add_fd(a->ep, a->t_reload) ||
-	    add_fd(a->ep, a->t_rescan) || add_fd(a->ep, a->t_stats) || add_fd(a->ep, a->t_house))
+	    a->t_house < 0 || a->t_dns < 0 || !a->dns || add_fd(a->ep, a->sfd) || add_fd(a->ep, a->ifd) ||
+	    add_fd(a->ep, a->t_reload) || add_fd(a->ep, a->t_rescan) || add_fd(a->ep, a->t_stats) ||
+	    add_fd(a->ep, a->t_house) || add_fd(a->ep, a->t_dns))
 		return -1;
 	return 0;
 }
@@ -413,6 +420,13 @@ static bool on_ready(struct agent *a, int fd)
 		drain(fd);
 		if (a->cfg.agent.stats_interval)
 			dump_round(a->pin_path, &a->cfg.agent);
+	} else if (fd == a->t_dns) {
+		long ms;
+
+		drain(fd);
+		ms = cgp_dns_agent_round(a->dns, a->pin_path, &a->cfg, false);
+		if (ms >= 0)
+			arm(fd, ms ? ms : 1, 0);
 	} else if (fd == a->t_house) {
 		drain(fd);
 		if (a->have_globs)
@@ -429,6 +443,7 @@ static void run_loop(struct agent *a)
 {
 	arm(a->t_stats, a->cfg.agent.stats_interval * 1000L, a->cfg.agent.stats_interval);
 	arm(a->t_house, HOUSEKEEPING_S * 1000L, HOUSEKEEPING_S);
+	arm(a->t_dns, 1, 0);
 	for (;;) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(a->ep, evs, 8, -1);
@@ -484,6 +499,7 @@ int cgp_cmd_agent(const char *file, const char *pin_override)
 		 a.pin_path, a.cfg.agent.stats_interval);
 	run_loop(&a);
 	cgp_events_close(a.ev);
+	cgp_dns_agent_free(a.dns);
 	free(a.sig);
 	cgp_config_free(&a.cfg);
 	return CGP_EXIT_OK;

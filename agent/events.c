@@ -32,10 +32,27 @@
 struct cgp_events {
 	struct ring_buffer *rb;
 	int map_fd, info_fd;
+	int dnsaddr_fd;		/* the last name answered per (slot, address); -1 none */
 	FILE *out;		/* stderr or events_output */
 	char path[CGP_PATH_MAX];
 	unsigned long long n;
 };
+
+static void print_name(FILE *f, int fd, const struct cgp_event *e)
+{
+	struct cgp_dnsaddr_key k = { .slot = (__u16)e->slot };
+	struct cgp_dnsaddr_val v;
+	char name[CGP_DNS_NAME_MAX + 2];
+
+	memcpy(k.addr, e->raddr, 16);
+	fprintf(f, ", \"name\": ");
+	if (fd < 0 || bpf_map_lookup_elem(fd, &k, &v)) {
+		fprintf(f, "null");
+		return;
+	}
+	cgp_dns_key_name(v.name, sizeof(v.name), name, sizeof(name));
+	cgp_json_str(f, name);
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -87,6 +104,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	} else {
 		fprintf(f, ", \"icmp_type\": null, \"icmp_code\": null, \"icmp_name\": null");
 	}
+	if (in.dns)		/* a policy with name rules: the remote end's name, if answered */
+		print_name(f, ev->dnsaddr_fd, e);
 	fprintf(f, "}\n");
 	ev->n++;
 	return 0;
@@ -107,6 +126,8 @@ struct cgp_events *cgp_events_open(const char *pin_path, int epoll_fd)
 	ev->map_fd = bpf_obj_get(path);
 	cgp_pin_join(path, sizeof(path), &p, "maps", "info");
 	ev->info_fd = bpf_obj_get(path);
+	cgp_pin_join(path, sizeof(path), &p, "maps", "dnsaddr");
+	ev->dnsaddr_fd = bpf_obj_get(path);
 	if (ev->map_fd < 0 || ev->info_fd < 0) {
 		cgp_alog("warning: cannot open the deny event ring buffer under %s: %s (no deny events)\n",
 			 pin_path, strerror(errno));
@@ -174,6 +195,8 @@ void cgp_events_close(struct cgp_events *ev)
 		close(ev->map_fd);
 	if (ev->info_fd > 0)
 		close(ev->info_fd);
+	if (ev->dnsaddr_fd > 0)
+		close(ev->dnsaddr_fd);
 	free(ev);
 }
 

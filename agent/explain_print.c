@@ -42,7 +42,9 @@ static const char *set_name(const struct explain *e, uint16_t id, char *buf, siz
 {
 	const struct set_name *n = set_of(e, id);
 
-	if (n)
+	if (n && cgp_set_is_dns(n->name))
+		snprintf(buf, len, "@%s (the DNS names of the rule)", n->name);
+	else if (n)
 		snprintf(buf, len, "@%s", n->name);
 	else
 		snprintf(buf, len, "set id %u", id);
@@ -225,6 +227,9 @@ void explain_print_text(const struct explain *e)
 			}
 		step_text(e, j, step, sizeof(step));
 		printf("      step: %s\n", step);
+		if (!e->live && j->pol && j->pol->nnames)
+			printf("      note: name rules match only the addresses learned at run time (DNS "
+			       "answers, or the agent): none in FILE mode\n");
 	}
 	printf("verdict: %s%s\n", cgp_verdict_str(overall(e)),
 	       e->nj > 1 ? " (every policy on the path judges; any deny drops)" : "");

@@ -138,7 +138,8 @@ static const struct cgp_cmd cmds[] = {
 			"--rules: each rule (FILE:LINE and its text) with the\n"
 			"connections (TCP) and packets (others) it decided per\n"
 			"cgroup since apply, the defaults too; rules never hit\n"
-			"are marked dead\n",
+			"are marked dead. Policies with DNS-name rules: their\n"
+			"names, learned addresses (source, TTL left), counters\n",
 		.opts = CGP_OPT_JSON | CGP_OPT_RULES | CGP_OPT_POLICY,
 		.needs_file = false,
 		.probe = true,
@@ -187,7 +188,8 @@ static const struct cgp_cmd cmds[] = {
 			"glob `cgroup =` policies to matching cgroups as they\n"
 			"appear; print `log = deny` events as JSON lines; write\n"
 			"[agent] metrics_file; dump TCP stats every\n"
-			"stats_interval seconds. Keeps only CAP_BPF+CAP_NET_ADMIN\n"
+			"stats_interval seconds; resolve the names of `dns = agent`\n"
+			"policies as their TTLs end. Keeps only CAP_BPF+CAP_NET_ADMIN\n"
 			"(docs/DEPLOY.md). SIGINT/SIGTERM/kill -9 leave the\n"
 			"policy enforced; a restart adopts it\n",
 		.opts = 0,

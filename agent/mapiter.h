@@ -17,7 +17,7 @@
 
 #include "agent/state.h"
 
-#define CGP_MAP_KEY_MAX 64	/* the largest key walked (LPM keys are 20 bytes) */
+#define CGP_MAP_KEY_MAX 272	/* the largest key walked (cgp_dnsname_key: 260 bytes) */
 
 struct cgp_map_iter {
 	int fd;

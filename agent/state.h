@@ -108,7 +108,8 @@ struct cgp_info {
 	__u32 nrules;
 	__u8  def[CGP_DIR_MAX];
 	__u8  flags;
-	__u8  pad[5];
+	__u8  dns;		/* the policy has name rules: its dns = (CGP_DNS_*); 0 none */
+	__u8  pad[4];
 	char  name[CGP_NAME_MAX + 1];
 	char  cgroup[CGP_PATH_MAX];	/* resolved absolute path */
 };

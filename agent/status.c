@@ -22,6 +22,7 @@
 #include "agent/state.h"
 #include "bpf/enforce.h"
 #include "bpf/sockstat.h"
+#include "agent/status_dns.h"
 #include "util/json.h"
 
 struct row {
@@ -199,7 +200,7 @@ static void print_sets(const struct cgp_pins *p, const struct cgp_state *st, boo
 }
 
 /* One policy of `status --json` (i: its index, for the separator). */
-static void print_json_row(const struct row *r, unsigned i)
+static void print_json_row(const struct cgp_pins *p, const struct row *r, unsigned i)
 {
 	const struct cgp_info *in = &r->info;
 
@@ -222,7 +223,7 @@ static void print_json_row(const struct row *r, unsigned i)
 	printf("}, \"redirected\": {\"messages\": %llu, \"bytes\": %llu, \"to_tcp\": "
 	       "{\"policy_change\": %llu, \"small_writes\": %llu, \"slow_reader\": %llu, "
 	       "\"peer_gone\": %llu, \"blocking_reader\": %llu}, \"not_accelerated\": "
-	       "{\"blocking_reader\": %llu, \"rcvlowat\": %llu}}}",
+	       "{\"blocking_reader\": %llu, \"rcvlowat\": %llu}}",
 	       (unsigned long long)r->redir.msgs, (unsigned long long)r->redir.bytes,
 	       (unsigned long long)r->redir.to_tcp[CGP_TCP_POLICY],
 	       (unsigned long long)r->redir.to_tcp[CGP_TCP_STREAM],
@@ -231,6 +232,8 @@ static void print_json_row(const struct row *r, unsigned i)
 	       (unsigned long long)r->redir.to_tcp[CGP_TCP_BLOCKING],
 	       (unsigned long long)r->redir.not_accel[CGP_NA_BLOCKING],
 	       (unsigned long long)r->redir.not_accel[CGP_NA_RCVLOWAT]);
+	cgp_status_dns(p, in, true);	/* only a policy with name rules */
+	printf("}");
 }
 
 /* One policy of the table. */
@@ -276,7 +279,7 @@ static void print_json(const char *pin_path, const struct cgp_pins *p, bool pinn
 	cgp_json_str(stdout, pin_path);
 	printf(", \"generation\": %llu, \"policies\": [", (unsigned long long)st->gen);
 	for (unsigned i = 0; i < n; i++)
-		print_json_row(&rows[i], i);
+		print_json_row(p, &rows[i], i);
 	printf("], \"guards\": [");
 	if (pinned)
 		print_guards(p, true);
@@ -311,6 +314,8 @@ static void print_table(const char *pin_path, const struct cgp_pins *p, bool pin
 		print_table_row(&rows[i]);
 	printf("\ncounters are packets (REDIRECTED: messages sent straight to a local peer socket);\n"
 	       "`status --json` adds bytes\n");
+	for (unsigned i = 0; i < n; i++)
+		cgp_status_dns(p, &rows[i].info, false);
 	print_guards(p, false);
 	print_sets(p, st, false);
 	cgp_reuseport_status(p, stdout, false);

@@ -81,7 +81,8 @@ static void policy_header(const struct cgp_policy *p, struct cgp_pol *pol)
 	pol->flags = (uint8_t)((p->accelerate ? CGP_POL_F_ACCELERATE : 0) |
 			       (p->stats ? CGP_POL_F_STATS : 0) |
 			       (p->log_deny ? CGP_POL_F_LOG : 0) |
-			       (p->audit ? CGP_POL_F_AUDIT : 0));
+			       (p->audit ? CGP_POL_F_AUDIT : 0) |
+			       (p->nnames && (p->dns_mode & CGP_DNS_PACKET) ? CGP_POL_F_DNS : 0));
 	pol->nrules = p->nrules;
 	/* the sets of each (dir, proto), in rule order (the parser checked the limit) */
 	for (unsigned i = 0; i < p->nrules; i++) {
@@ -430,6 +431,8 @@ int cgp_compile(const char *file, const struct cgp_policy *p, uint16_t slot,
 		ret = emit_entries(&s);
 	if (!ret)
 		ret = cgp_comp_set_rules(&s);
+	if (!ret)
+		ret = cgp_compile_dns(file, p, slot, out, err, errlen);
 	if (!ret) {
 		out->lpm = s.e;
 		out->nlpm = s.n;
@@ -454,5 +457,6 @@ void cgp_compiled_free(struct cgp_compiled *c)
 		return;
 	free(c->lpm);
 	free(c->portmaps);
+	free(c->dns);
 	memset(c, 0, sizeof(*c));
 }

@@ -12,11 +12,11 @@
 
 static const char *const policy_scalars[] = {
 	"cgroup", "default_ingress", "default_egress", "accelerate", "stats", "log", "mode",
-	"lockout", NULL
+	"lockout", "dns", "dns_servers", NULL
 };
 static const char *const agent_scalars[] = {
 	"pin_path", "stats_interval", "stats_format", "stats_output", "events_output",
-	"metrics_file", NULL
+	"metrics_file", "dns_servers", "dns_ttl_min", "dns_ttl_max", "dns_grace", NULL
 };
 static const char *const reuse_scalars[] = { "port", "proto", "address", NULL };
 
@@ -59,6 +59,10 @@ static int word_key(struct cgp_pctx *c, int line, const char *key, const char *v
 static const struct cgp_word log_words[] = { { "deny", 1 }, { "off", 0 }, { NULL, 0 } };
 static const struct cgp_word mode_words[] = { { "audit", 1 }, { "enforce", 0 }, { NULL, 0 } };
 static const struct cgp_word lockout_words[] = { { "accept", 1 }, { "refuse", 0 }, { NULL, 0 } };
+static const struct cgp_word dns_words[] = {
+	{ "packet", CGP_DNS_PACKET }, { "agent", CGP_DNS_AGENT }, { "both", CGP_DNS_BOTH },
+	{ NULL, 0 }
+};
 static const struct cgp_word stats_format_words[] = {
 	{ "json", CGP_STATS_JSON }, { "table", CGP_STATS_TABLE }, { NULL, 0 }
 };
@@ -116,6 +120,12 @@ static int policy_key(struct cgp_pctx *c, int line, const char *key, const char 
 		if (word_key(c, line, key, value, mode_words, "enforce or audit", &v) < 0)
 			return -1;
 		p->audit = v;
+	} else if (!strcmp(key, "dns")) {
+		if (word_key(c, line, key, value, dns_words, "packet, agent or both", &v) < 0)
+			return -1;
+		p->dns_mode = (uint8_t)v;
+	} else if (!strcmp(key, "dns_servers")) {
+		return cgp_parse_dns_servers(c, line, value, &p->dns_servers);
 	} else if (!strcmp(key, "lockout")) {
 		if (word_key(c, line, key, value, lockout_words, "refuse or accept", &v) < 0)
 			return -1;
@@ -149,6 +159,30 @@ static int agent_output(struct cgp_pctx *c, int line, const char *key, const cha
 	return 0;
 }
 
+/* dns_servers, dns_ttl_min, dns_ttl_max (seconds, 1-604800), dns_grace (0-86400) */
+static int agent_dns_key(struct cgp_pctx *c, int line, const char *key, const char *value)
+{
+	struct cgp_agent_conf *a = &c->cfg->agent;
+	bool grace = !strcmp(key, "dns_grace");
+	unsigned long max = grace ? 86400 : 604800, v;
+
+	if (!strcmp(key, "dns_servers"))
+		return cgp_parse_dns_servers(c, line, value, &a->dns_servers);
+	if (cgp_parse_uint(value, max, &v) < 0 || (!grace && !v)) {
+		cgp_perr(c, line, "bad %s '%s' (seconds, %d-%lu)", key, value, !grace, max);
+		return -1;
+	}
+	if (grace)
+		a->dns_grace = (unsigned)v;
+	else if (!strcmp(key, "dns_ttl_min"))
+		a->dns_ttl_min = (unsigned)v;
+	else
+		a->dns_ttl_max = (unsigned)v;
+	if (!grace)
+		c->dns_ttl_line = line;
+	return 0;
+}
+
 static int agent_key(struct cgp_pctx *c, int line, const char *key, const char *value)
 {
 	struct cgp_agent_conf *a = &c->cfg->agent;
@@ -176,6 +210,8 @@ static int agent_key(struct cgp_pctx *c, int line, const char *key, const char *
 		a->stats_format = (enum cgp_stats_format)f;
 	} else if (!strcmp(key, "events_output") || !strcmp(key, "metrics_file")) {
 		return agent_output(c, line, key, value);
+	} else if (!strncmp(key, "dns_", 4)) {
+		return agent_dns_key(c, line, key, value);
 	} else {				/* stats_output */
 		if (cgp_has_space(value) || strlen(value) >= sizeof(a->stats_output)) {
 			cgp_perr(c, line, "bad stats_output '%s' ('-' or a path without spaces)", value);

@@ -57,7 +57,10 @@ void cgp_config_free(struct cgp_config *cfg)
 	if (!cfg)
 		return;
 	for (unsigned i = 0; i < cfg->npolicies; i++)
+	{
 		free(cfg->policies[i].rules);
+		free(cfg->policies[i].names);
+	}
 	free(cfg->policies);
 	free(cfg->reuseports);
 	for (unsigned i = 0; i < cfg->nsets; i++) {
@@ -85,6 +88,9 @@ static void config_defaults(struct cgp_config *cfg, const char *name)
 	cfg->agent.stats_interval = 10;
 	cfg->agent.stats_format = CGP_STATS_JSON;
 	snprintf(cfg->agent.stats_output, sizeof(cfg->agent.stats_output), "-");
+	cfg->agent.dns_ttl_min = 5;
+	cfg->agent.dns_ttl_max = 86400;
+	cfg->agent.dns_grace = 60;
 }
 
 /* inih over the whole buffer, then the checks of the last section and of the file. */

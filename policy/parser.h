@@ -57,6 +57,7 @@ struct cgp_pctx {
 	unsigned cap_sets;
 	struct cgp_set_ref *refs;	/* @NAME in rules, resolved at the end (sets.c) */
 	unsigned nrefs, caprefs;
+	int dns_ttl_line;		/* the later of dns_ttl_min/max, for their check */
 };
 
 /* load.c: the first error wins (later calls do nothing). */
@@ -92,6 +93,13 @@ int cgp_set_key(struct cgp_pctx *c, int line, const char *key, const char *value
 void cgp_finish_set(struct cgp_pctx *c);	/* the end of a [set NAME] section */
 int cgp_parse_set_ref(struct cgp_pctx *c, int line, const char *tok, struct cgp_rule *r);
 void cgp_check_sets(struct cgp_pctx *c);	/* names resolved, cycles, limits */
+
+/* names.c: a name rule's ADDRESS (tok) into the policy's names; dns_servers; the
+ * implicit sets of name rules (before cgp_check_sets). */
+int cgp_parse_rule_name(struct cgp_pctx *c, int line, const char *tok, struct cgp_rule *r);
+int cgp_parse_dns_servers(struct cgp_pctx *c, int line, const char *value,
+			  struct cgp_dns_servers *sv);
+void cgp_dns_sets(struct cgp_pctx *c);
 
 /* validate.c */
 void cgp_finish_section(struct cgp_pctx *c);	/* checks that need all keys of the section */

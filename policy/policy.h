@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "../bpf/dns.h"
 #include "../bpf/enforce.h"
 #include "../bpf/reuseport.h"	/* CGP_RP_MAX_BACKENDS */
 
@@ -69,6 +70,8 @@ struct cgp_rule {
 	int line;
 	uint16_t set;		/* 0: an address rule; else 1 + index into cfg->sets (@NAME) */
 	uint16_t set_id;	/* the set's kernel id (cgp_set.id), copied by cgp_config_set_ids */
+	uint32_t dns;		/* 0; a name rule: 1 + index into its policy's names (set: the
+				 * policy's implicit set of the rule's signature, names.c) */
 	uint8_t verdict;	/* CGP_ALLOW | CGP_DENY */
 	uint8_t dirs;		/* CGP_DIR_BIT(CGP_DIR_IN) | CGP_DIR_BIT(CGP_DIR_OUT) */
 	uint8_t proto;		/* CGP_PROTO_TCP/UDP/ICMP or CGP_RULE_PROTO_ANY */
@@ -115,6 +118,23 @@ struct cgp_set {
 	unsigned ninc, capinc;
 };
 
+/* DNS names (docs/POLICY.md "DNS names", policy/names.c). */
+#define CGP_DNS_MAX_SERVERS	8		/* addresses in one dns_servers list */
+#define CGP_DNS_SET_PREFIX	"~dns:"		/* implicit sets: "~dns:" + 16 hex digits */
+enum { CGP_DNS_PACKET = 1, CGP_DNS_AGENT = 2, CGP_DNS_BOTH = 3 };	/* dns = (bits) */
+
+struct cgp_dns_servers {
+	uint8_t addr[CGP_DNS_MAX_SERVERS][16];	/* IPv4 as ::ffff:a.b.c.d */
+	unsigned n;				/* 0: not given */
+	int line;
+};
+
+struct cgp_dnsname {
+	char name[CGP_DNS_NAME_MAX + 1];	/* lower-case, no trailing dot; "*.SUFFIX" */
+	bool wild;
+	int line;
+};
+
 struct cgp_policy {
 	char name[CGP_NAME_MAX + 1];
 	int line;			/* line of the [section] header */
@@ -128,6 +148,10 @@ struct cgp_policy {
 	bool lockout_accept;		/* lockout = accept: no lock-out check (lockout.c) */
 	struct cgp_rule *rules;
 	unsigned nrules, cap_rules;
+	struct cgp_dnsname *names;	/* of the name rules, one per rule (r->dns - 1) */
+	unsigned nnames, cap_names;
+	uint8_t dns_mode;		/* dns = packet (default) | agent | both: CGP_DNS_* */
+	struct cgp_dns_servers dns_servers;	/* dns_servers =: overrides [agent]'s */
 };
 
 struct cgp_backend {
@@ -160,6 +184,8 @@ struct cgp_agent_conf {
 	char stats_output[CGP_PATH_MAX];	/* "-" = stdout (default) */
 	char events_output[CGP_PATH_MAX];	/* deny events, JSON lines: "" or "-" = the log (stderr) */
 	char metrics_file[CGP_PATH_MAX];	/* Prometheus textfile, "" = none */
+	struct cgp_dns_servers dns_servers;	/* "": the nameservers of /etc/resolv.conf */
+	unsigned dns_ttl_min, dns_ttl_max, dns_grace;	/* seconds: 5, 86400, 60 */
 };
 
 #define CGP_DEFAULT_PIN_PATH	"/sys/fs/bpf/cgpolicy"
@@ -200,8 +226,15 @@ struct cgp_portmap_entry {
 	struct cgp_portmap map;
 };
 
+struct cgp_dnsname_entry {
+	struct cgp_dnsname_key key;
+	struct cgp_dnsname_val val;
+};
+
 struct cgp_compiled {
 	struct cgp_pol pol;
+	struct cgp_dnsname_entry *dns;		/* cgp_dnsnames entries of the name rules */
+	size_t ndns;
 	struct cgp_lpm_entry *lpm;
 	size_t nlpm;
 	struct cgp_portmap_entry *portmaps;	/* only (dir, proto) with port rules */
@@ -288,5 +321,31 @@ const char *cgp_proto_str(uint8_t proto);
 int cgp_parse_addr(const char *s, uint8_t addr[16], uint8_t *plen, bool *is_v4);
 /* Zero the bits of addr beyond prefix length plen (0..128). */
 void cgp_mask_addr(uint8_t addr[16], unsigned plen);
+
+/* ---- DNS names (names.c) ---- */
+
+/*
+ * Does the ADDRESS token s look like a DNS name rather than an IP address,
+ * CIDR or `any` (it has a character that no address has)?
+ */
+bool cgp_dns_looks_like_name(const char *s);
+/* s as a name pattern, normalized into out (lower case, no trailing dot): 0, or -1 with msg. */
+int cgp_dns_name_parse(const char *s, char out[CGP_DNS_NAME_MAX + 1], bool *wild, char *msg,
+		       size_t msglen);
+/* The cgp_dnsnames key bytes of a pattern (reversed; exact: + 0 byte): their count. */
+unsigned cgp_dns_key_bytes(const char *name, bool wild, uint8_t out[CGP_DNS_NAME_MAX + 1]);
+/* A key's name (reversed bytes, 0-terminated or len bytes) back into text; "*." when wild. */
+void cgp_dns_key_name(const uint8_t *rev, unsigned len, char *out, size_t outlen);
+/* Does `name` (a question, normalized) match pattern (name, wild)? The reference matcher. */
+bool cgp_dns_match(const char *pattern, bool wild, const char *name);
+/* Is the set an implicit set of name rules? */
+bool cgp_set_is_dns(const char *set_name);
+/*
+ * The cgp_dnsnames entries of policy p for slot (out->dns), sets from the rules'
+ * set_id: an entry's sets include those of every shorter wildcard covering it.
+ * -1 with FILE:LINE in err when a name needs more than CGP_DNS_SETS sets.
+ */
+int cgp_compile_dns(const char *file, const struct cgp_policy *p, uint16_t slot,
+		    struct cgp_compiled *out, char *err, size_t errlen);
 
 #endif /* CGP_POLICY_H */

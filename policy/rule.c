@@ -113,6 +113,9 @@ int cgp_parse_rule(struct cgp_pctx *c, int line, uint8_t verdict, const char *va
 	if (tok[2][0] == '@') {
 		if (cgp_parse_set_ref(c, line, tok[2], r) < 0)
 			return -1;
+	} else if (cgp_dns_looks_like_name(tok[2])) {
+		if (cgp_parse_rule_name(c, line, tok[2], r) < 0)
+			return -1;
 	} else if (cgp_parse_addr_msg(tok[2], r->addr, &r->plen, &r->is_v4, msg, sizeof(msg)) < 0) {
 		cgp_perr(c, line, "%s", msg);
 		return -1;

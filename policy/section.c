@@ -105,6 +105,7 @@ static void policy_defaults(struct cgp_policy *p, const char *name, int line)
 	p->line = line;
 	p->def[CGP_DIR_IN] = CGP_ALLOW;
 	p->def[CGP_DIR_OUT] = CGP_ALLOW;
+	p->dns_mode = CGP_DNS_PACKET;
 	p->accelerate = false;
 	p->stats = true;
 }

@@ -77,6 +77,11 @@ static int add_member(struct cgp_pctx *c, int line, struct cgp_set *s, const cha
 	s->m = m;
 	m = &m[s->n];
 	memset(m, 0, sizeof(*m));
+	if (cgp_dns_looks_like_name(value + exclude)) {
+		cgp_perr(c, line, "bad set member '%s': DNS names are not set members (write the "
+			 "name in a rule instead: allow = out tcp %s port 443)", value, value + exclude);
+		return -1;
+	}
 	if (cgp_parse_addr_msg(value + exclude, m->addr, &m->plen, &v4, msg, sizeof(msg)) < 0) {
 		cgp_perr(c, line, "bad set member '%s': %s (expected CIDR, !CIDR or @SET)", value, msg);
 		return -1;
@@ -273,9 +278,11 @@ static void check_refs_limit(struct cgp_pctx *c, const struct cgp_policy *p)
 					continue;
 				if (n[d][pr] == CGP_SET_REFS) {
 					cgp_perr(c, r->line, "[%s] uses more than %d sets for %s %s rules "
-						 "(the limit per direction and protocol)", p->name,
+						 "(the limit per direction and protocol%s)", p->name,
 						 CGP_SET_REFS, d == CGP_DIR_IN ? "in" : "out",
-						 cgp_proto_str((uint8_t)pr));
+						 cgp_proto_str((uint8_t)pr), r->dns ? "; name rules "
+						 "use one set per distinct direction, protocol and port "
+						 "list: merge their port lists" : "");
 					return;
 				}
 				used[d][pr][n[d][pr]++] = r->set;

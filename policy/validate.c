@@ -51,7 +51,12 @@ void cgp_check_global(struct cgp_pctx *c)
 	int best = 0;
 	char msg[512] = "";
 
-	cgp_check_sets(c);
+	cgp_dns_sets(c);
+	if (!c->failed)
+		cgp_check_sets(c);
+	if (!c->failed && c->cfg->agent.dns_ttl_min > c->cfg->agent.dns_ttl_max)
+		cgp_perr(c, c->dns_ttl_line, "dns_ttl_min (%u) is above dns_ttl_max (%u)",
+			 c->cfg->agent.dns_ttl_min, c->cfg->agent.dns_ttl_max);
 	if (c->failed)
 		return;
 

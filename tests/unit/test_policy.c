@@ -368,8 +368,8 @@ static const struct invalid_case invalid_cases[] = {
 	{ P "allow = in tcp fe80::1%eth0\n", 0, "t.ini:3: bad IPv6 address" },
 	{ P "allow = in tcp 1:2:3:4:5:6:7:8:9\n", 0, "t.ini:3: bad IPv6 address" },
 	{ P "allow = in tcp /24\n", 0, "t.ini:3: bad address '/24'" },
-	{ P "allow = in tcp example.com\n", 0, "t.ini:3: bad IPv4 address 'example.com'" },
-	{ P "allow = in tcp ANY\n", 0, "t.ini:3: bad IPv4 address 'ANY'" },
+	{ P "deny = in tcp example.com\n", 0, "t.ini:3: a deny rule cannot name a DNS name ('example.com')" },
+	{ P "allow = in tcp ANY\n", 0, "t.ini:3: bad address 'ANY': not an IP address, CIDR or any, nor a DNS name" },
 	/* ports */
 	{ P "allow = in tcp any port 0\n", 0, "t.ini:3: bad port '0' (1-65535)" },
 	{ P "allow = in tcp any port 65536\n", 0, "t.ini:3: bad port '65536' (1-65535)" },
