@@ -81,7 +81,8 @@ dns_net() {
 }
 
 # dnsmasq_start CONF_LINES_FILE: dnsmasq on $DNS_RESOLVER:53 (UDP and TCP) with
-# the host-record/cname lines of the file; its log is $TMPD/dnsmasq.log.
+# the host-record/cname lines of the file; its log is $TMPD/dnsmasq.log (each
+# query too, unless DNS_LOG_QUERIES=0: the benchmark).
 dnsmasq_start() {
 	{
 		cat <<EOT
@@ -94,7 +95,7 @@ user=root
 group=root
 pid-file=
 log-facility=$TMPD/dnsmasq.log
-log-queries
+$([ "${DNS_LOG_QUERIES:-1}" = 1 ] && echo log-queries)
 local=/test/
 local-ttl=300
 cache-size=0
@@ -113,6 +114,7 @@ dnsresp_start() {
 	local log="$TMPD/dnsresp-$1.log"
 	python3 "$E2E_HELPERS/dnsresp.py" serve "$1" "$2" >>"$log" 2>&1 &
 	PIDS+=($!)
+	echo $! > "$TMPD/dnsresp-$1.pid"	# SIGHUP: read the zone again
 	wait_for "$WAIT_SERVER" grep -q listening "$log" && return 0
 	echo "# dnsresp on $1 did not start: $(tail -n 3 "$log")" >&2
 	return 1

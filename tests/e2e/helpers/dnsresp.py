@@ -23,10 +23,11 @@ ZONE lines ("#" comments), matched case-insensitively, no trailing dot:
     tc        over UDP: the TC bit set (the answer records are still there),
               so the client asks again over TCP, which answers normally
     split     over TCP: the length prefix and the message in two segments
-    many      ARG A records (127.5.N.M, TTL 300) in the answer
+    many      ARG A records (127.5.ARG.1 ... 127.5.ARG.ARG, TTL 300), ARG < 255
 An answer too large for UDP (512 bytes, 1232 with EDNS) is cut at a record
 boundary and sent with TC, as real servers do. Unknown names: NXDOMAIN. Only what the tests need: one question a query,
 class IN, no EDNS (an OPT record in the query is ignored)."""
+import signal
 import socket
 import struct
 import sys
@@ -108,7 +109,7 @@ class Zone:
             break
         what, arg = self.mode.get(qname, ("", ""))
         if what == "many" and qtype == T_A:
-            out += [rr(b"\xc0\x0c", T_A, 300, "127.5.%d.%d" % (i // 250, i % 250 + 1))
+            out += [rr(b"\xc0\x0c", T_A, 300, "127.5.%d.%d" % (int(arg), i + 1))
                     for i in range(int(arg))]
         for owner, t, v, ttl in self.other.get(qname, []):
             if t == qtype:
@@ -166,11 +167,14 @@ def log(peer, proto, qname, what, n):
           file=sys.stderr, flush=True)
 
 
-def serve_udp(zone, sock):
+ZONE = [None]		# the zone in force (SIGHUP replaces it)
+
+
+def serve_udp(sock):
     while True:
         q, peer = sock.recvfrom(65536)
         try:
-            msg, qname, what = respond(zone, q, False)
+            msg, qname, what = respond(ZONE[0], q, False)
         except (ValueError, IndexError, struct.error):
             continue
         if msg is not None:
@@ -188,7 +192,7 @@ def recv_exact(conn, n):
     return buf
 
 
-def serve_tcp_conn(zone, conn, peer):
+def serve_tcp_conn(conn, peer):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     with conn:
         while True:
@@ -199,7 +203,7 @@ def serve_tcp_conn(zone, conn, peer):
             if q is None:
                 return
             try:
-                msg, qname, what = respond(zone, q, True)
+                msg, qname, what = respond(ZONE[0], q, True)
             except (ValueError, IndexError, struct.error):
                 return
             if msg is None:
@@ -214,7 +218,12 @@ def serve_tcp_conn(zone, conn, peer):
 
 
 def serve(addr, zonefile, port):
-    zone = Zone(zonefile)
+    ZONE[0] = Zone(zonefile)
+
+    def reload(_sig, _frame):
+        ZONE[0] = Zone(zonefile)
+        print("reloaded", flush=True)
+    signal.signal(signal.SIGHUP, reload)
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     u = socket.socket(fam, socket.SOCK_DGRAM)
     u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -223,11 +232,11 @@ def serve(addr, zonefile, port):
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind((addr, port))
     t.listen(64)
-    threading.Thread(target=serve_udp, args=(zone, u), daemon=True).start()
+    threading.Thread(target=serve_udp, args=(u,), daemon=True).start()
     print("listening", flush=True)
     while True:
         conn, peer = t.accept()
-        threading.Thread(target=serve_tcp_conn, args=(zone, conn, peer), daemon=True).start()
+        threading.Thread(target=serve_tcp_conn, args=(conn, peer), daemon=True).start()
 
 
 def send(src, dst, dport, name, addr, ttl):
