@@ -7,8 +7,9 @@
 #   BENCH_PERF=0    skip the `perf record` profile
 #
 # Then bench/stats.sh, accel.sh, reuseport.sh, setmem.sh and sets.sh (address set
-# memory, `set add` rate and lookups against nftables; the last two are appended to
-# latest.md).
+# memory, `set add` rate and lookups against nftables) and dns.sh (DNS names:
+# resolve + connect against an IP rule, ns per DNS answer parsed); the last three
+# are appended to latest.md.
 #
 # Everything is measured in rounds: each round runs every configuration (no policy,
 # cgpolicy, nftables, iptables) back to back, so the baseline shares the machine's
@@ -394,11 +395,11 @@ cat "$OUT/latest.md"
 # Each writes its own table next to latest.md (they create and clean up their
 # own cgroups, pins and servers); the address set ones are also appended to
 # latest.md.
-for b in stats accel reuseport setmem sets; do
+for b in stats accel reuseport setmem sets dns; do
 	log "bench/$b.sh"
 	if BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD"; then
 		case $b in
-		sets) { echo; cat "$OUT/sets.md"; } >> "$OUT/latest.md" ;;
+		sets | dns) { echo; cat "$OUT/$b.md"; } >> "$OUT/latest.md" ;;
 		setmem) { echo; echo "## Address sets: memory and \`set add\` rate (bench/setmem.sh)"
 			echo; cat "$OUT/setmem.md"; } >> "$OUT/latest.md" ;;
 		esac

@@ -10,12 +10,19 @@ and connected to at once, the first address only, with no retry.
                              once; print "ok=N fail=M", the failures on
                              stderr; TIMES: a file for each try's
                              microseconds (resolve + connect + hello)
+  cycle FORMAT FIRST ROUNDS PORT TIMES CGDIR...
+                             the benchmark: ROUNDS times, for each cgroup
+                             directory in turn (the order rotates every round),
+                             move this process there (its new sockets belong to
+                             it) and connect to the next name FORMAT % i; TIMES
+                             gets "CGDIR,microseconds" a try; a failure ends it
   hold NAME PORT             connect, print the hello, then send each line of
                              stdin and print "echo: " + the line that comes back
   listen ADDR SECONDS        a UDP socket on ADDR port 0 that sends nothing:
                              print its port, then "got N" (datagrams) or
                              "got 0" after SECONDS
 A connect that hangs (a dropped SYN) fails after 3 s."""
+import os
 import select
 import socket
 import sys
@@ -73,6 +80,24 @@ def main(a):
                 print("fail %s: %s" % (fmt % i, hello), file=sys.stderr)
         print("ok=%d fail=%d" % (ok, fail))
         return 0 if fail == 0 else 1
+    if a[0] == "cycle":
+        fmt, i, rounds, port, cgs = a[1], int(a[2]), int(a[3]), int(a[4]), a[6:]
+        with open(a[5], "w") as times:
+            for r in range(rounds):
+                for cg in cgs[r % len(cgs):] + cgs[:r % len(cgs)]:
+                    with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                        f.write(str(os.getpid()))
+                    t0 = time.monotonic()
+                    s, hello = dial(fmt % i, port)
+                    s.close()
+                    us = (time.monotonic() - t0) * 1e6
+                    if hello != "hello %d" % port:
+                        print("fail %s in %s: %s" % (fmt % i, cg, hello))
+                        return 1
+                    times.write("%s,%d\n" % (os.path.basename(cg), us))
+                    i += 1
+        print("ok=%d" % (rounds * len(cgs)))
+        return 0
     if a[0] == "hold":
         s, hello = dial(a[1], int(a[2]))
         s.settimeout(10)
