@@ -19,11 +19,13 @@
 #    A query and its answer with one record) from the name cgroup (parsed,
 #    learned) and from the ip cgroup (the same programs and packets, no name
 #    rule: not parsed), and from the name cgroup again for names of no rule
-#    (parsed, nothing learned), alternating in blocks of 100.
+#    (parsed, nothing learned) and for the same 100 names over and over
+#    (learned before: the entries are updated), alternating in blocks of 100.
 #    The difference per run is the parser's cost per answer (ingress) and the
 #    query recording's per query (egress).
 #
-#   BENCH_QUICK=1   1 round of 100 names a configuration (default 3 rounds of 300)
+#   BENCH_QUICK=1   1 round of 100 names a configuration, 500 resolutions for the stats
+#                   (default 3 rounds of 300, 2000; BENCH_DNS_STAT=N: the latter)
 #   BENCH_REPS=N    rounds
 #   BENCH_OUT=DIR   results: DIR/dns.md, DIR/dns.csv (default bench/results)
 #
@@ -40,8 +42,11 @@ export BUILD CGP="$BUILD/cgpolicy"
 . "$HERE/../tests/e2e/dnslib.sh"
 dns_enter "$@"
 OUT=${BENCH_OUT:-$HERE/results}
-if [ "${BENCH_QUICK:-0}" = 1 ]; then REPS=${BENCH_REPS:-1}; N=100; else REPS=${BENCH_REPS:-3}; N=300; fi
-NSTAT=${BENCH_DNS_STAT:-500}	# resolutions per configuration for the program stats
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	REPS=${BENCH_REPS:-1} N=100 NSTAT=${BENCH_DNS_STAT:-500}
+else
+	REPS=${BENCH_REPS:-3} N=300 NSTAT=${BENCH_DNS_STAT:-2000}
+fi
 
 log() { printf '[bench dns %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -63,7 +68,8 @@ mkcg none >/dev/null
 mkcg free >/dev/null
 CG_IP=$(mkcg ip)
 CG_NAME=$(mkcg name)
-TOTAL=$((3 * REPS * N + 3 * NSTAT))
+STEP=100	# names a block of the program stats; b1..b100: the "again" block
+TOTAL=$((STEP + 3 * REPS * N + 3 * NSTAT))
 for i in $(seq 1 "$TOTAL"); do
 	echo "host-record=b$i.rot.test,127.1.$((i / 250)).$((i % 250 + 1))"
 	echo "host-record=b$i.other.test,127.2.$((i / 250)).$((i % 250 + 1))"
@@ -101,7 +107,7 @@ out=$(cgp apply "$POL" 2>&1) || die "apply: $out"
 # machine's load; a dial that fails ends the run (dnsclient.py cycle).
 CSV=$TMPD/dns.csv
 echo "round,config,us" > "$CSV"
-next=1
+next=$((STEP + 1))
 for r in $(seq 1 "$REPS"); do
 	log "round $r/$REPS: $N names a configuration, interleaved"
 	res=$(in_cg free python3 "$E2E_HELPERS/dnsclient.py" cycle "b%d.rot.test" "$next" "$N" "$P" "$TMPD/t.$r" \
@@ -140,39 +146,44 @@ EOF
 PIDS+=($!)
 wait_until 30 '[ -s "$TMPD/stats.out" ]'
 log "bpf stats: $(cat "$TMPD/stats.out")"
-declare -A PER=([name]="0 0 0 0" [nomatch]="0 0 0 0" [ip]="0 0 0 0")
-STEP=100
+declare -A PER=([name]="0 0 0 0" [nomatch]="0 0 0 0" [again]="0 0 0 0" [ip]="0 0 0 0")
+resolve() {	# CG FIRST DOMAIN: getaddrinfo AF_INET of bFIRST.. b(FIRST+STEP-1).DOMAIN.test
+	in_cg "$1" python3 -c '
+import socket, sys
+for i in range(int(sys.argv[1]), int(sys.argv[2])):
+    socket.getaddrinfo("b%d.%s.test" % (i, sys.argv[3]), 80, socket.AF_INET, socket.SOCK_STREAM)' \
+		"$2" $(($2 + STEP)) "$3"
+}
+resolve name 1 rot || die "resolutions from name"	# learns b1..b100: "again" updates them
 for r in $(seq 1 $((NSTAT / STEP))); do
-	for k in name nomatch ip; do
-		c=$k dom=rot
-		[ "$k" = nomatch ] && c=name dom=other	# parsed, the question matches no name
+	for k in name nomatch again ip; do
+		c=$k dom=rot first=$next
+		case $k in
+		nomatch) c=name dom=other ;;	# parsed, the question matches no name
+		again) c=name first=1 ;;	# learned before: the same entries updated
+		esac
 
 		mapfile -t ing < <(prog_ids "$c" ingress)
 		mapfile -t egr < <(prog_ids "$c" egress)
 		[ "${#ing[@]}" -gt 0 ] || die "no ingress program on $c: $(bpftool cgroup show "$CGROOT/$c")"
 		read -r it0 ic0 < <(prog_stat "${ing[@]}")
 		read -r et0 ec0 < <(prog_stat "${egr[@]}")
-		in_cg "$c" python3 -c '
-import socket, sys
-for i in range(int(sys.argv[1]), int(sys.argv[2])):
-    socket.getaddrinfo("b%d.%s.test" % (i, sys.argv[3]), 80, socket.AF_INET, socket.SOCK_STREAM)' \
-			"$next" $((next + STEP)) "$dom" ||
-			die "resolutions from $c"
-		next=$((next + STEP))
+		resolve "$c" "$first" "$dom" || die "resolutions from $c ($k)"
+		[ "$k" = again ] || next=$((next + STEP))
 		read -r it1 ic1 < <(prog_stat "${ing[@]}")
 		read -r et1 ec1 < <(prog_stat "${egr[@]}")
 		read -r a b d e <<<"${PER[$k]}"
 		PER[$k]="$((a + it1 - it0)) $((b + ic1 - ic0)) $((d + et1 - et0)) $((e + ec1 - ec0))"
 	done
 done
-log "ingress ns, runs, egress ns, runs: name ${PER[name]}; nomatch ${PER[nomatch]}; ip ${PER[ip]}"
+log "ingress ns, runs, egress ns, runs: name ${PER[name]}; nomatch ${PER[nomatch]}; again ${PER[again]}; ip ${PER[ip]}"
 learned=$(cgp status --json | python3 "$HERE/../tests/e2e/helpers/dnsstatus.py" counter name learned)
 
 # --- report ---
-python3 - "$CSV" "${PER[name]}" "${PER[ip]}" "$learned" "$REPS" "$N" "$NSTAT" "${PER[nomatch]}" > "$OUT/dns.md" <<'EOF'
+python3 - "$CSV" "${PER[name]}" "${PER[ip]}" "$learned" "$REPS" "$N" "$NSTAT" "${PER[nomatch]}" "${PER[again]}" > "$OUT/dns.md" <<'EOF'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-name, ip, nomatch = [list(map(int, a.split())) for a in sys.argv[2:4] + sys.argv[8:9]]
+name, ip, nomatch, again = [list(map(int, a.split())) for a in sys.argv[2:4] + sys.argv[8:10]]
 learned, reps, n, nstat = sys.argv[4:8]
 def pct(v, p):
     v = sorted(v)
@@ -191,6 +202,7 @@ def per(a):
 ni, nc, ne, nq = per(name)
 ii, ic, ie, iq = per(ip)
 mi, mc, me, mq = per(nomatch)
+ai, ac, ae, aq = per(again)
 print("\n## DNS names: ns per DNS packet (bpf prog stats)\n")
 print("%s resolutions (getaddrinfo AF_INET only: one A query, one answer with one record) from each cgroup, alternating in blocks of 100; "
       "run_time_ns / run_cnt of its cgroup_skb programs.\n" % nstat)
@@ -198,10 +210,12 @@ print("| config | ingress ns/run | ingress runs | egress ns/run | egress runs |"
 print("|---|---|---|---|---|")
 print("| name (parsed, learned) | %.0f | %d | %.0f | %d |" % (ni, nc, ne, nq))
 print("| name, a question of no rule (parsed, nothing learned) | %.0f | %d | %.0f | %d |" % (mi, mc, me, mq))
+print("| name, the same 100 names again (learned: entries updated) | %.0f | %d | %.0f | %d |" % (ai, ac, ae, aq))
 print("| ip (not parsed) | %.0f | %d | %.0f | %d |" % (ii, ic, ie, iq))
-print("\nParsing an answer and learning its address: **%+.0f ns** (ingress, name - ip), of which "
-      "parsing alone (no match) **%+.0f ns**; recording a query: **%+.0f ns** (egress). Addresses "
-      "learned by the name policy in the whole run: %s." % (ni - ii, mi - ii, ne - ie, learned))
+print("\nParsing an answer and learning a new address: **%+.0f ns** (ingress, name - ip); an "
+      "address learned before: **%+.0f ns**; parsing alone (no match) **%+.0f ns**; recording a "
+      "query: **%+.0f ns** (egress). Addresses learned by the name policy in the whole run: %s."
+      % (ni - ii, ai - ii, mi - ii, ne - ie, learned))
 EOF
 {
 	echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) kernel=$(uname -r) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) commit=$(git -C "$HERE/.." rev-parse --short HEAD 2>/dev/null)"
