@@ -121,6 +121,7 @@ static int plan_dry_run(struct apply_run *r)
 	if (!rc) {
 		apply_print_plan(r->t, r->nt, true);
 		apply_print_guards(r->g, r->ng, true);
+		apply_dns_print(r->cfg);
 	}
 	return rc;
 }
@@ -266,7 +267,7 @@ static int switch_generation(struct apply_run *r)
 		return CGP_EXIT_SYSTEM;
 	}
 	apply_sets_commit(&r->p, r->cfg, &r->sets, r->st.gen);
-	apply_dns_commit(&r->dns, &r->p, r->cfg, r->t, r->nt);
+	apply_dns_commit(&r->dns, &r->p, r->cfg, r->t, r->nt, r->g, r->ng);
 	/* The new matches are live: now they may be known. */
 	if (apply_write_known(&r->p, r->dec, r->nd, r->t, r->inf, r->ninf, true))
 		pr_warn("new cgroups stay under their glob's template until the next apply\n");
@@ -296,6 +297,7 @@ static void finish(struct apply_run *r)
 	apply_print_plan(r->t, r->nt, false);
 	apply_print_guards(r->g, r->ng, false);
 	apply_sets_print(r->cfg, &r->sets);
+	apply_dns_print(r->cfg);
 	printf("generation %llu in force at %s (%zu map entries written)\n",
 	       (unsigned long long)r->st.gen, r->pin_path, r->written);
 	apply_print_diff(r->st.gen, r->t, r->nt, r->inf, r->ninf);

@@ -177,6 +177,9 @@ int apply_dns_prepare(struct apply_dns *d, const struct cgp_pins *p, const struc
 			err = prepare_slot(d, p, cfg, t[i].pol, &t[i].comp, t[i].slot);
 	for (unsigned i = 0; !err && i < ng; i++)
 		err = prepare_slot(d, p, cfg, g[i].pol, &g[i].comp, g[i].slot);
+	/* test hook: a failure after the writes, before the switch (dns_agent.sh) */
+	if (!err && getenv("CGP_TEST_DNS_FAIL_PREPARE"))
+		err = -EIO;
 	if (err)
 		pr_err("cannot write the DNS names: %s\n", strerror(-err));
 	return err;
@@ -337,20 +340,47 @@ static size_t prune_learned(const struct cgp_pins *p, const struct cgp_config *c
 	return done;
 }
 
-/* cgp_dnsaddr entries of slots that have no names now. */
-static void prune_addrs(const struct cgp_pins *p, const struct apply_dns *d)
+/* Does pol have a name matching `name`? */
+static bool policy_has_name(const struct cgp_policy *pol, const char *name)
 {
-	struct cgp_map_iter it = CGP_MAP_ITER(p->map_fd[CGP_MAP_DNSADDR]);
+	for (unsigned i = 0; i < pol->nnames; i++)
+		if (cgp_dns_match(pol->names[i].name, pol->names[i].wild, name))
+			return true;
+	return false;
+}
+
+/* The policy at slot s after this apply, or NULL. */
+static const struct cgp_policy *slot_policy(const struct apply_target *t, unsigned nt,
+					    const struct apply_guard *g, unsigned ng, __u32 s)
+{
+	for (unsigned i = 0; i < nt; i++)
+		if (!t[i].skip && t[i].slot == s)
+			return t[i].pol;
+	for (unsigned i = 0; i < ng; i++)
+		if (g[i].slot == s)
+			return g[i].pol;
+	return NULL;
+}
+
+/* cgp_dnsaddr entries whose slot has no policy with names now, or whose name left it. */
+static void prune_addrs(const struct cgp_pins *p, const struct apply_target *t, unsigned nt,
+			const struct apply_guard *g, unsigned ng)
+{
+	int fd = p->map_fd[CGP_MAP_DNSADDR];
+	struct cgp_map_iter it = CGP_MAP_ITER(fd);
 	struct cgp_dnsaddr_key k, *del = NULL;
 	size_t n = 0, cap = 0;
 
 	while (cgp_map_next(&it, &k, sizeof(k))) {
-		bool used = false;
+		const struct cgp_policy *pol = slot_policy(t, nt, g, ng, k.slot);
+		struct cgp_dnsaddr_val v;
+		char name[CGP_DNS_NAME_MAX + 2];
 
-		for (size_t i = 0; i < d->nnames && !used; i++)
-			used = d->names[i].slot == k.slot;
-		if (used)
-			continue;
+		if (pol && !bpf_map_lookup_elem(fd, &k, &v)) {
+			cgp_dns_key_name(v.name, sizeof(v.name), name, sizeof(name));
+			if (policy_has_name(pol, name))
+				continue;
+		}
 		if (n == cap) {
 			struct cgp_dnsaddr_key *nd = realloc(del, (cap = cap * 2 + 64) * sizeof(*del));
 
@@ -361,12 +391,13 @@ static void prune_addrs(const struct cgp_pins *p, const struct apply_dns *d)
 		del[n++] = k;
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(p->map_fd[CGP_MAP_DNSADDR], &del[i]);
+		bpf_map_delete_elem(fd, &del[i]);
 	free(del);
 }
 
 void apply_dns_commit(struct apply_dns *d, const struct cgp_pins *p, const struct cgp_config *cfg,
-		      const struct apply_target *t, unsigned nt)
+		      const struct apply_target *t, unsigned nt, const struct apply_guard *g,
+		      unsigned ng)
 {
 	size_t n;
 
@@ -377,8 +408,8 @@ void apply_dns_commit(struct apply_dns *d, const struct cgp_pins *p, const struc
 		qsort(d->srv, d->nsrv, sizeof(*d->srv), srv_cmp);
 	delete_unwanted(p, CGP_MAP_DNSNAMES, sizeof(*d->names), d->names, d->nnames, names_cmp);
 	delete_unwanted(p, CGP_MAP_DNSSRV, sizeof(*d->srv), d->srv, d->nsrv, srv_cmp);
-	prune_addrs(p, d);
-	n = prune_learned(p, cfg, t, nt);
+	n = prune_learned(p, cfg, t, nt);	/* first: it reads the last names */
+	prune_addrs(p, t, nt, g, ng);
 	if (n)
 		printf("dns: %zu learned addresses dropped (their names left the file)\n", n);
 }
@@ -397,4 +428,20 @@ void apply_dns_warn(const struct cgp_config *cfg)
 					"packet or both); it matches nothing\n", cfg->file,
 					pol->names[k].line, pol->name, pol->names[k].name);
 	}
+}
+
+void apply_dns_print(const struct cgp_config *cfg)
+{
+	static const char *const mode[] = { "", "packet", "agent", "both" };
+	unsigned shown = 0;
+
+	for (unsigned i = 0; i < cfg->npolicies; i++) {
+		const struct cgp_policy *pol = &cfg->policies[i];
+
+		if (pol->nnames)
+			printf("%s [%s] %u (dns = %s)", shown++ ? "," : "dns names:", pol->name,
+			       pol->nnames, mode[pol->dns_mode & 3]);
+	}
+	if (shown)
+		printf("\n");
 }

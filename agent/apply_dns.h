@@ -39,8 +39,11 @@ int apply_dns_prepare(struct apply_dns *d, const struct cgp_pins *p, const struc
 void apply_dns_abort(struct apply_dns *d, const struct cgp_pins *p);
 /* After the switch: what the new file no longer has deleted, learned members pruned. */
 void apply_dns_commit(struct apply_dns *d, const struct cgp_pins *p, const struct cgp_config *cfg,
-		      const struct apply_target *t, unsigned nt);
+		      const struct apply_target *t, unsigned nt, const struct apply_guard *g,
+		      unsigned ng);
 void apply_dns_free(struct apply_dns *d);
+/* What apply prints: the name rules per policy, if any. */
+void apply_dns_print(const struct cgp_config *cfg);
 /* Warnings at apply: wildcards in `dns = agent` policies. */
 void apply_dns_warn(const struct cgp_config *cfg);
 

@@ -317,6 +317,12 @@ int cgp_cmd_set(const struct cgp_cmd_args *a)
 		rc = CGP_EXIT_POLICY;
 		goto out;
 	}
+	if (cgp_set_is_dns(key.name)) {
+		fprintf(stderr, "cgpolicy: set '%s' holds the addresses learned for DNS-name rules: "
+			"they change with the DNS answers (set list shows them)\n", key.name);
+		rc = CGP_EXIT_POLICY;
+		goto out;
+	}
 	rc = CGP_EXIT_POLICY;
 	if (c.stdin_input) {
 		if (read_stdin(&ad, rec.id))

@@ -163,6 +163,9 @@ static unsigned resolve_due(struct cgp_dns_agent *a, const struct cgp_agent_conf
 		pr_warn("agent: dns: cannot initialise the resolver\n");
 		return 0;
 	}
+	/* the agent's loop waits for this: 2 s per server and query, not libc's 5 x 2 */
+	rs.retrans = 2;
+	rs.retry = 1;
 	for (size_t i = 0; i < a->n; i++) {
 		struct dns_name *d = &a->v[i];
 		__u32 ttl = UINT32_MAX;
@@ -177,7 +180,8 @@ static unsigned resolve_due(struct cgp_dns_agent *a, const struct cgp_agent_conf
 		if (ttl > ac->dns_ttl_max)
 			ttl = ac->dns_ttl_max;
 		d->ttl = ttl;
-		d->due = now + (__u64)ttl * 1000000000ull;
+		/* asked again a little before the TTL ends: the members live TTL + grace */
+		d->due = now + (__u64)(ttl - ttl / 8) * 1000000000ull;
 		d->fresh = d->naddr > 0;
 		n++;
 		pr_debug("agent: dns: %s: %u addresses, ttl %u\n", d->name, d->naddr, ttl);

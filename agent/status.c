@@ -190,9 +190,11 @@ static void print_sets(const struct cgp_pins *p, const struct cgp_state *st, boo
 			continue;
 		}
 		if (!i)
-			printf("\nsets (members: in the kernel now; dynamic: changed by cgpolicy set):\n"
+			printf("\nsets (members: in the kernel now; dynamic: changed by cgpolicy set; "
+			       "dns: learned for DNS-name rules):\n"
 			       "%-16s %-8s %12s %12s\n", "SET", "KIND", "MEMBERS", "EXCLUSIONS");
-		printf("%-16s %-8s %12llu %12llu\n", e[i].key.name, e[i].rec.dynamic ? "dynamic" : "static",
+		printf("%-16s %-8s %12llu %12llu\n", e[i].key.name,
+		       cgp_set_is_dns(e[i].key.name) ? "dns" : e[i].rec.dynamic ? "dynamic" : "static",
 		       (unsigned long long)c[i].members, (unsigned long long)c[i].excl);
 	}
 	free(c);

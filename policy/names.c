@@ -24,11 +24,23 @@ bool cgp_set_is_dns(const char *set_name)
 	return !strncmp(set_name, CGP_DNS_SET_PREFIX, sizeof(CGP_DNS_SET_PREFIX) - 1);
 }
 
+/*
+ * An address has only digits and dots, or ':' or '/'; a name's last label
+ * has a letter. So `10.-1.1.1` or `0x0a.0.0.1` (last label numeric) are
+ * reported as bad IPv4 addresses, `10.0.0.1a` or `anyy` as bad names.
+ */
 bool cgp_dns_looks_like_name(const char *s)
 {
-	if (!strcmp(s, "any") || strpbrk(s, ":/"))
+	const char *last;
+	size_t n = strlen(s);
+
+	if (!strcmp(s, "any") || strpbrk(s, ":/") || strspn(s, "0123456789.") == n)
 		return false;
-	return strspn(s, "0123456789.") != strlen(s);
+	if (n && s[n - 1] == '.')
+		n--;		/* one trailing dot */
+	last = memrchr(s, '.', n);
+	last = last ? last + 1 : s;
+	return strspn(last, "0123456789") < (size_t)(s + n - last);
 }
 
 /* One label of len bytes at s: 1..63 of [a-z0-9-_]; NULL or what is wrong. */

@@ -16,7 +16,7 @@ export BUILD CGP="$BUILD/cgpolicy"
 TEST_TIMEOUT=${TEST_TIMEOUT:-1800}
 
 tests=()
-for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_dns "$BUILD"/tests/test_hostile "$BUILD"/tests/test_util "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
+for t in "$BUILD"/tests/test_policy "$BUILD"/tests/test_names "$BUILD"/tests/test_hostile "$BUILD"/tests/test_util "$BUILD"/asan/*_asan tests/fuzz/fuzz.sh "$BUILD"/tests/test_enforce tests/e2e/*.sh; do
 	case "$t" in *lib.sh) continue ;; esac	# sourced by the tests (lib.sh, rtlib.sh...)
 	[ -e "$t" ] || continue
 	if [ $# -gt 0 ]; then

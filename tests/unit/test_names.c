@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * test_dns.c - DNS names in rules (policy/names.c, policy/compile_dns.c):
+ * test_names.c - DNS names in rules (policy/names.c, policy/compile_dns.c):
  * the syntax and its errors, the implicit sets, the keys, and the
  * cgp_dnsnames entries against a reference matcher (random names and
  * patterns: the longest match over the generated keys gives exactly the
@@ -65,7 +65,9 @@ static void test_name_syntax(void)
 	       "a label of 64 characters: refused", "%s", msg);
 	report(cgp_dns_looks_like_name("api.x.com") && !cgp_dns_looks_like_name("10.0.0.1") &&
 	       !cgp_dns_looks_like_name("any") && !cgp_dns_looks_like_name("fe80::1") &&
-	       !cgp_dns_looks_like_name("10.0.0.0/8") && cgp_dns_looks_like_name("anyy"),
+	       !cgp_dns_looks_like_name("10.0.0.0/8") && cgp_dns_looks_like_name("anyy") &&
+	       !cgp_dns_looks_like_name("10.-1.1.1") && !cgp_dns_looks_like_name("0x0a.0.0.1") &&
+	       cgp_dns_looks_like_name("10.0.0.1a") && cgp_dns_looks_like_name("example.com."),
 	       "names told from addresses", "%s", "");
 }
 
