@@ -208,7 +208,7 @@ echo "# python: $N_ROT in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 t0=$(date +%s%N)
 res=$(in_cg cli bash -c 'ok=0 fail=0
 	for i in $(seq 1 "$0"); do
-		o=$(curl -s --http0.9 --connect-timeout 3 -m 6 "http://c$i.rot.test:$1/")
+		o=$(curl -s --http0.9 --connect-timeout 5 -m 15 "http://c$i.rot.test:$1/")
 		if [ "$o" = "hello $1" ]; then ok=$((ok + 1)); else fail=$((fail + 1)); echo "fail c$i: $o" >&2; fi
 	done
 	echo "ok=$ok fail=$fail"' "$N_ROT" "$P" 2>"$TMPD/loop-curl.err")
@@ -219,7 +219,7 @@ t0=$(date +%s%N)
 res=$(in_cg cli bash -c 'ok=0 fail=0
 	for i in $(seq 1 "$0"); do
 		a=$(getent ahosts "g$i.rot.test" | awk "NR == 1 { print \$1 }")
-		o=$(timeout 8 socat -T3 - "TCP:$a:$1,connect-timeout=3" </dev/null 2>&1)
+		o=$(timeout 15 socat -T10 - "TCP:$a:$1,connect-timeout=3" </dev/null 2>&1)
 		if [ "$o" = "hello $1" ]; then ok=$((ok + 1)); else fail=$((fail + 1)); echo "fail g$i $a: $o" >&2; fi
 	done
 	echo "ok=$ok fail=$fail"' "$N_ROT" "$P" 2>"$TMPD/loop-getent.err")

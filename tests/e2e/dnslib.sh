@@ -147,7 +147,7 @@ curl_get() {	# CG NAME PORT [CURL ARGS]: the body ("hello PORT") or ""
 	local cg=$1 name=$2 port=$3
 	shift 3
 	rcw
-	in_cg "$cg" "${RCW[@]}" curl -s --http0.9 --connect-timeout 3 -m 6 "$@" "http://$name:$port/" 2>/dev/null
+	in_cg "$cg" "${RCW[@]}" curl -s --http0.9 --connect-timeout 5 -m 15 "$@" "http://$name:$port/" 2>/dev/null
 }
 getent_get() {	# CG NAME PORT: getent ahosts in CG, then socat to its first address
 	local a
@@ -155,5 +155,5 @@ getent_get() {	# CG NAME PORT: getent ahosts in CG, then socat to its first addr
 	a=$(in_cg "$1" "${RCW[@]}" getent ahosts "$2" | awk 'NR == 1 { print $1 }')
 	[ -n "$a" ] || return 1
 	case "$a" in *:*) a="[$a]" ;; esac
-	in_cg "$1" timeout 6 socat -T2 - "TCP:$a:$3,connect-timeout=3" </dev/null 2>/dev/null
+	in_cg "$1" timeout 15 socat -T10 - "TCP:$a:$3,connect-timeout=3" </dev/null 2>/dev/null
 }
