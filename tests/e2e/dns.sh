@@ -390,7 +390,7 @@ DNS_RC=$TMPD/resolv-resp.conf
 rcw
 "${RCW[@]}" "$CGP" --pin-path "$PIN" agent "$POL" >>"$TMPD/agent.log" 2>&1 &
 AGENT=$!
-PIDS+=($AGENT)
+PIDS+=("$AGENT")
 unset DNS_RC
 check "agent runs" wait_until "$WAIT_AGENT" 'grep -q "agent: running (pid $AGENT)" "$TMPD/agent.log"'
 a=$(DNS_RC=$TMPD/resolv-resp.conf; rcw; "${RCW[@]}" getent ahosts agt.test | awk 'NR == 1 { print $1 }')

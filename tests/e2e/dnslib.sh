@@ -23,6 +23,7 @@ DNS_RESOLVER=127.0.53.1
 DNS_RESP=127.0.53.2
 DNS_FORGER=127.0.53.3
 DNS_SPOOF=127.0.53.4
+# shellcheck disable=SC2034 # for the scripts that source this file
 DNS_TRUSTED="$DNS_RESOLVER, $DNS_RESP, $DNS_SPOOF"
 
 # dns_enter ARGS...: run the calling script again, whole, in a new network and
