@@ -53,6 +53,10 @@ dns_files() {
 	fi
 	echo 'hosts: files dns' >> "$TMPD/nsswitch.conf"
 	chmod 644 "$TMPD"/resolv*.conf "$TMPD/hosts" "$TMPD/nsswitch.conf"
+	# cgpolicy mounts bpffs itself where /sys/fs/bpf has none (the 6.1 VM), but
+	# run in a nested mount namespace (DNS_RC) it would mount it there, and its
+	# pins, links included, would go with that namespace: mount it once here
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || return 1
 	mount --bind "$TMPD/resolv.conf" /etc/resolv.conf &&
 		mount --bind "$TMPD/hosts" /etc/hosts &&
 		mount --bind "$TMPD/nsswitch.conf" /etc/nsswitch.conf || return 1
