@@ -8,9 +8,10 @@
 #   BENCH_ONLY="ports sets ..."  run only these of the scripts below (bench/NAME.sh)
 #
 # Then bench/stats.sh, accel.sh, reuseport.sh, setmem.sh, sets.sh (address set
-# memory, `set add` rate and lookups against nftables) and ports.sh (random-port rule
-# sets at 1,000-100,000 rules against nftables and iptables, with memory); the last
-# three are appended to latest.md.
+# memory, `set add` rate and lookups against nftables), ports.sh (random-port rule
+# sets at 1,000-100,000 rules against nftables and iptables, with memory) and dns.sh
+# (DNS names: resolve + connect against an IP rule, ns per DNS answer parsed); the
+# last four are appended to latest.md.
 #
 # Everything is measured in rounds: each round runs every configuration (no policy,
 # cgpolicy, nftables, iptables) back to back, so the baseline shares the machine's
@@ -412,11 +413,11 @@ cat "$OUT/latest.md"
 # Each writes its own table next to latest.md (they create and clean up their
 # own cgroups, pins and servers); the address set ones are also appended to
 # latest.md.
-for b in stats accel reuseport setmem sets ports; do
+for b in stats accel reuseport setmem sets ports dns; do
 	log "bench/$b.sh"
 	if BENCH_OUT="$OUT" bash "$HERE/$b.sh" "$BUILD"; then
 		case $b in
-		sets) { echo; cat "$OUT/sets.md"; } >> "$OUT/latest.md" ;;
+		sets | dns) { echo; cat "$OUT/$b.md"; } >> "$OUT/latest.md" ;;
 		ports) { echo; echo "## Random-port rule sets (bench/ports.sh)"
 			echo; cat "$OUT/ports.md"; } >> "$OUT/latest.md" ;;
 		setmem) { echo; echo "## Address sets: memory and \`set add\` rate (bench/setmem.sh)"
