@@ -359,7 +359,8 @@ static void test_random(void)
 		for (int k = 0; k < 3000; k++) {
 			uint8_t a[16];
 			int proto = rn(2) ? CGP_PROTO_TCP : CGP_PROTO_UDP;
-			unsigned port = rn(3) ? 1 + rn(65535) : cfg.policies[0].rules[rn(n)].ports[0].lo;
+			const struct cgp_rule *r = &cfg.policies[0].rules[rn(n)];
+			unsigned port = rn(3) || !r->nports ? 1 + rn(65535) : r->ports[0].lo;
 
 			v4(a, 0x0a000000 | rn(4) << 16 | rn(256) << 8 | rn(256));
 			bad += cgp_compiled_eval(&cc, CGP_DIR_OUT, (uint8_t)proto, a, port) !=
