@@ -23,6 +23,7 @@
 #include "agent/apply_dns.h"
 #include "agent/log.h"
 #include "agent/mapiter.h"
+#include "agent/sets.h"
 
 struct dns_undo {
 	int map;			/* CGP_MAP_DNSNAMES / DNSSRV / DNSCONF */
@@ -300,8 +301,9 @@ static size_t prune_learned(const struct cgp_pins *p, const struct cgp_config *c
 	int fd = p->map_fd[CGP_MAP_DSETS];
 	struct cgp_map_iter it = CGP_MAP_ITER(fd);
 	short *idx = malloc(CGP_SET_DYNAMIC * sizeof(*idx));
-	struct cgp_lpm_key k, *del = NULL;
-	size_t n = 0, cap = 0, done = 0;
+	struct cgp_dkeys del = {};
+	struct cgp_lpm_key k;
+	size_t done = 0;
 	bool any = false;
 
 	if (!idx)
@@ -324,18 +326,10 @@ static size_t prune_learned(const struct cgp_pins *p, const struct cgp_config *c
 		if (!pol || !last_name(p, t, nt, pol, k.addr, name, sizeof(name)) ||
 		    set_has_name(pol, (unsigned)i, name))
 			continue;	/* no name known: its expiry bounds it */
-		if (n == cap) {
-			struct cgp_lpm_key *nd = realloc(del, (cap = cap * 2 + 64) * sizeof(*del));
-
-			if (!nd)
-				break;
-			del = nd;
-		}
-		del[n++] = k;
+		if (!cgp_dkeys_add(&del, &k))
+			break;
 	}
-	for (size_t i = 0; i < n; i++)
-		done += !bpf_map_delete_elem(fd, &del[i]);
-	free(del);
+	done = cgp_dkeys_delete(fd, &del);
 	free(idx);
 	return done;
 }

@@ -60,11 +60,36 @@ int cgp_sets_read(const struct cgp_pins *p, struct cgp_set_entry **out, unsigned
 	return 0;
 }
 
+bool cgp_dkeys_add(struct cgp_dkeys *d, const struct cgp_lpm_key *k)
+{
+	if (d->n == d->cap) {
+		struct cgp_lpm_key *nk = realloc(d->k, (d->cap * 2 + 64) * sizeof(*nk));
+
+		if (!nk)
+			return false;
+		d->k = nk;
+		d->cap = d->cap * 2 + 64;
+	}
+	d->k[d->n++] = *k;
+	return true;
+}
+
+size_t cgp_dkeys_delete(int fd, struct cgp_dkeys *d)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		done += !bpf_map_delete_elem(fd, &d->k[i]);
+	free(d->k);
+	memset(d, 0, sizeof(*d));
+	return done;
+}
+
 size_t cgp_dset_purge(int fd, __u16 id, bool expired_only, __u64 *next)
 {
 	struct cgp_map_iter it = CGP_MAP_ITER(fd);
-	struct cgp_lpm_key k, *del = NULL;
-	size_t n = 0, cap = 0, done = 0;
+	struct cgp_dkeys del = {};
+	struct cgp_lpm_key k;
 	__u64 now = cgp_boot_ns();
 
 	if (next)
@@ -80,20 +105,10 @@ size_t cgp_dset_purge(int fd, __u16 id, bool expired_only, __u64 *next)
 				*next = v.expires;
 			continue;
 		}
-		if (n == cap) {
-			struct cgp_lpm_key *nd = realloc(del, (cap = cap * 2 + 64) * sizeof(*del));
-
-			if (!nd)
-				break;
-			del = nd;
-		}
-		del[n++] = k;
+		if (!cgp_dkeys_add(&del, &k))
+			break;
 	}
-	/* deleted after the walk: deleting under get_next_key would restart it */
-	for (size_t i = 0; i < n; i++)
-		done += !bpf_map_delete_elem(fd, &del[i]);
-	free(del);
-	return done;
+	return cgp_dkeys_delete(fd, &del);
 }
 
 size_t cgp_sets_sweep(const struct cgp_pins *p)

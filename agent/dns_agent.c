@@ -328,8 +328,8 @@ size_t cgp_dns_sweep(const struct cgp_pins *p)
 {
 	int fd = p->map_fd[CGP_MAP_DSETS];
 	struct cgp_map_iter it = CGP_MAP_ITER(fd);
-	struct cgp_lpm_key k, *del = NULL;
-	size_t n = 0, cap = 0, done = 0;
+	struct cgp_dkeys del = {};
+	struct cgp_lpm_key k;
 	__u64 now = cgp_boot_ns();
 
 	while (cgp_map_next(&it, &k, sizeof(k))) {
@@ -339,17 +339,8 @@ size_t cgp_dns_sweep(const struct cgp_pins *p)
 		    (v.pad != CGP_DNS_SRC_PACKET && v.pad != CGP_DNS_SRC_AGENT) ||
 		    !v.expires || v.expires > now)
 			continue;
-		if (n == cap) {
-			struct cgp_lpm_key *nd = realloc(del, (cap = cap * 2 + 64) * sizeof(*del));
-
-			if (!nd)
-				break;
-			del = nd;
-		}
-		del[n++] = k;
+		if (!cgp_dkeys_add(&del, &k))
+			break;
 	}
-	for (size_t i = 0; i < n; i++)
-		done += !bpf_map_delete_elem(fd, &del[i]);
-	free(del);
-	return done;
+	return cgp_dkeys_delete(fd, &del);
 }

@@ -33,6 +33,18 @@ size_t cgp_dset_purge(int dsets_fd, __u16 id, bool expired_only, __u64 *next);
 size_t cgp_sets_sweep(const struct cgp_pins *p);
 /* The same on the state at pin_path, locked (the agent's housekeeping round). */
 void cgp_sets_sweep_pin(const char *pin_path);
+/*
+ * Keys of dsets to delete once a walk is over (deleting under get_next_key
+ * would restart it): cgp_dkeys_add while walking, cgp_dkeys_delete after.
+ */
+struct cgp_dkeys {
+	struct cgp_lpm_key *k;
+	size_t n, cap;
+};
+/* Remember k; false when memory runs out (the walk should stop). */
+bool cgp_dkeys_add(struct cgp_dkeys *d, const struct cgp_lpm_key *k);
+/* Delete every key remembered from fd, free the list: how many were deleted. */
+size_t cgp_dkeys_delete(int fd, struct cgp_dkeys *d);
 /* Write n member entries (key + dset value) into dsets, batched. 0 or -errno. */
 int cgp_dset_put(int dsets_fd, const struct cgp_lpm_key *keys, const struct cgp_dset_val *vals,
 		 size_t n);
