@@ -340,24 +340,6 @@ struct cache_hdr {
 	__u64 sum[3];		/* checksums of the three arrays: a damaged file is not used */
 };
 
-/* A checksum, eight bytes at a time. */
-static __u64 sum64(const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	__u64 h = 0x13198a2e03707344ull ^ n;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		__u64 w;
-
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 31;
-	}
-	for (; n; p++, n--)
-		h = (h ^ *p) * 0x100000001b3ull;
-	return h;
-}
-
 static void cache_path(const char *pin_path, int half, char *buf, size_t len)
 {
 	char esc[PATH_MAX];
@@ -441,9 +423,9 @@ static int cache_map(const char *pin_path, int h, __u32 state_id, __u64 gen, str
 	r->lpm = (struct cgp_lpm_entry *)(hd + 1);
 	r->port = (struct cgp_portlpm_entry *)(r->lpm + r->nlpm);
 	r->pol = (struct cgp_slot_pol *)(r->port + r->nport);
-	if (sum64(r->lpm, r->nlpm * sizeof(*r->lpm)) != hd->sum[0] ||
-	    sum64(r->port, r->nport * sizeof(*r->port)) != hd->sum[1] ||
-	    sum64(r->pol, r->npol * sizeof(*r->pol)) != hd->sum[2]) {
+	if (cgp_hash64(r->lpm, r->nlpm * sizeof(*r->lpm)) != hd->sum[0] ||
+	    cgp_hash64(r->port, r->nport * sizeof(*r->port)) != hd->sum[1] ||
+	    cgp_hash64(r->pol, r->npol * sizeof(*r->pol)) != hd->sum[2]) {
 		pr_debug("rule-set cache %s is damaged: not used\n", path);
 		memset(r, 0, sizeof(*r));
 		munmap(m, (size_t)st.st_size);
@@ -476,8 +458,9 @@ int cgp_ruleset_cache_save(const char *pin_path, __u32 state_id, __u64 live_gen,
 	struct cache_hdr hd = {
 		.magic = CACHE_MAGIC, .layout = CGP_LAYOUT_VERSION, .half = (__u32)h, .state_id = state_id,
 		.gen = live_gen, .n = { rs->nlpm, rs->nport, rs->npol },
-		.sum = { sum64(rs->lpm, rs->nlpm * sizeof(*rs->lpm)), sum64(rs->port, rs->nport * sizeof(*rs->port)),
-			 sum64(rs->pol, rs->npol * sizeof(*rs->pol)) },
+		.sum = { cgp_hash64(rs->lpm, rs->nlpm * sizeof(*rs->lpm)),
+			 cgp_hash64(rs->port, rs->nport * sizeof(*rs->port)),
+			 cgp_hash64(rs->pol, rs->npol * sizeof(*rs->pol)) },
 	};
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;

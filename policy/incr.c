@@ -26,24 +26,6 @@
 #define CGP_LINE_HEADER	3	/* a [section] header (lines only) */
 #define HUNK_MAX_RULES	256	/* beyond this, the full parse is as cheap */
 
-/* A line's hash, eight bytes at a time. */
-static uint64_t line_hash(const char *s, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		uint64_t w;
-
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	for (; n; s++, n--)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	h ^= h >> 29;
-	return h * 0xc4ceb9fe1a85ec53ull;
-}
-
 static uint8_t text_kind(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -78,7 +60,7 @@ static int split_lines(const char *buf, size_t len, struct cgp_lines *l)
 			l->kind = k;
 			cap *= 2;
 		}
-		l->h[l->n] = line_hash(buf + pos, n);
+		l->h[l->n] = cgp_hash64(buf + pos, n);
 		l->kind[l->n++] = text_kind(buf + pos, n);
 		pos += n + (nl ? 1 : 0);
 	}
